@@ -1,0 +1,1 @@
+//! The screener service every user app runs: traders, Binance klines, filters, signals and /health.

@@ -1,0 +1,1 @@
+//! A stateful simulator of the Fly Machines API, with fault injection and a process driver.

@@ -1,0 +1,1 @@
+//! A wasmtime host that runs Fleet's Spin components with Spin's semantics, for tests, benchmarks and the local run.
