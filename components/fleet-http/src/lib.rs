@@ -1,0 +1,12 @@
+//! The HTTP edge shared by Fleet's components: webhook authentication, hint payload parsing and JSON errors.
+//! Everything here is pure (no I/O), so it is tested natively and runs unchanged inside the wasm components.
+
+pub mod auth;
+pub mod error;
+pub mod hint;
+
+pub use auth::{
+    sign_request, verify_request, AuthRejected, SIGNATURE_HEADER, SIGNATURE_TOLERANCE_SECS,
+};
+pub use error::ApiError;
+pub use hint::{parse_hint, Hint, HintSource, MAX_BODY_BYTES};
