@@ -1,1 +1,16 @@
 //! The screener service every user app runs: traders, Binance klines, filters, signals and /health.
+
+pub mod candle;
+pub mod config;
+pub mod engine;
+pub mod filter;
+pub mod indicators;
+pub mod market;
+pub mod metrics;
+pub mod store;
+pub mod util;
+pub mod health;
+pub mod http;
+pub mod runtime;
+pub mod signals;
+pub mod traders;

@@ -1,0 +1,9 @@
+//! Trader filters: the declarative JSON model, strict validation into a compiled tree, and evaluation.
+
+pub mod eval;
+pub mod model;
+pub mod validate;
+
+pub use eval::{decide, eval, TriggerState};
+pub use model::{Filter, Op, Trigger, TriggerMode};
+pub use validate::{compile, CompiledFilter, Expr, Value};

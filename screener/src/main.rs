@@ -1,0 +1,29 @@
+//! The screener binary. Configuration comes from the environment; see README.md.
+
+use screener::config::Config;
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_target(false)
+        .init();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("screener: {e}");
+            std::process::exit(2);
+        }
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("building the tokio runtime");
+    if let Err(e) = runtime.block_on(screener::runtime::run(config)) {
+        eprintln!("screener: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,153 @@
+//! Shared helpers for the screener's integration tests: databases, the real binary, HTTP probes.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Polls `f` until it returns Some, or panics with `what` after `limit`.
+pub fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A fresh migrated PostgreSQL database; returns its superuser URL.
+pub fn migrated_postgres() -> String {
+    let url = fleet_test_support::postgres::cluster().fresh_database();
+    let mut conn = fleet_store::native::NativePostgres::connect(&url).expect("connecting to the test database");
+    fleet_store::migrate(&mut conn).expect("applying migrations/postgres");
+    url
+}
+
+/// A fresh migrated SQLite file.
+pub fn migrated_sqlite(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("screener-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("fleet.db");
+    let mut conn = fleet_store::native::NativeSqlite::open(&path).expect("opening sqlite");
+    fleet_store::migrate(&mut conn).expect("applying migrations/sqlite");
+    path
+}
+
+pub fn pg(url: &str) -> postgres::Client {
+    postgres::Client::connect(url, postgres::NoTls).expect("connecting")
+}
+
+/// Inserts a trader; returns its id.
+pub fn insert_trader(db: &mut postgres::Client, user: Option<uuid::Uuid>, built_in: bool, enabled: bool, filter: &serde_json::Value) -> uuid::Uuid {
+    let id = uuid::Uuid::new_v4();
+    db.execute(
+        "INSERT INTO public.traders (id, user_id, is_built_in, enabled, name, filter, timeframes) \
+         VALUES ($1, $2, $3, $4, $5, $6, ARRAY['1m'])",
+        &[&id, &user, &built_in, &enabled, &format!("trader {id}"), filter],
+    )
+    .expect("inserting a trader");
+    id
+}
+
+/// Creates the per-user screener LOGIN role for `user`; returns a URL that logs in as it.
+pub fn screener_role_url(admin_url: &str, user: uuid::Uuid, password: &str) -> String {
+    let conn = fleet_store::native::NativePostgres::connect(admin_url).unwrap();
+    let mut store = fleet_store::Store::new(conn);
+    let role = store
+        .create_screener_role(fleet_store::UserId::new(user), password, &[7u8; 16])
+        .expect("creating the screener role");
+    with_credentials(admin_url, &role, password)
+}
+
+pub fn with_credentials(url: &str, user: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let host = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
+    format!("{scheme}://{user}:{password}@{host}")
+}
+
+/// The real screener binary with `env` (plus test defaults), logging to a file in the temp dir.
+pub struct Screener {
+    pub child: Child,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+impl Screener {
+    pub fn start(env: &[(&str, String)]) -> Screener {
+        let port = fleet_test_support::free_port();
+        let log = std::env::temp_dir().join(format!("screener-{}-{port}.log", std::process::id()));
+        let out = std::fs::File::create(&log).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_screener"));
+        cmd.env_clear()
+            .env("PORT", port.to_string())
+            .env("STARTUP_JITTER_MS", "0")
+            .env("REST_SPACING_MS", "0")
+            .env("TRADER_POLL_SECS", "1")
+            .env("RUST_LOG", "info")
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("starting the screener binary");
+        let s = Screener { child, port, log };
+        wait_for("the screener's HTTP port", Duration::from_secs(20), || http_get(s.port, "/health").map(|_| ()));
+        s
+    }
+
+    pub fn health(&self) -> (u16, serde_json::Value) {
+        let (code, body) = http_get(self.port, "/health").expect("GET /health");
+        (code, serde_json::from_str(&body).unwrap_or_else(|e| panic!("health body {body:?}: {e}")))
+    }
+
+    /// A counter or gauge from /metrics.
+    pub fn metric(&self, name: &str) -> f64 {
+        let (_, body) = http_get(self.port, "/metrics").expect("GET /metrics");
+        body.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("metric {name} missing"))
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "screener did not stop after SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Screener {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Minimal HTTP/1.1 GET against 127.0.0.1; None while nothing listens.
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    let code = raw.split_whitespace().nth(1)?.parse().ok()?;
+    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    Some((code, body))
+}
