@@ -22,7 +22,10 @@ const WARMUP_BARS: usize = 300;
 const T0: i64 = 1_704_067_200_000;
 
 fn cpu_time() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes into the timespec we own.
     unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
@@ -31,7 +34,15 @@ fn cpu_time() -> Duration {
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0)))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse()
+                    .unwrap_or(0)
+            })
+        })
         .unwrap_or(0)
 }
 
@@ -61,22 +72,54 @@ impl Walk {
 fn candle(bar: usize, prev: f64, w: &mut Walk) -> Candle {
     let close = (prev * (1.0 + 0.01 * w.next())).max(0.01);
     let t = T0 + bar as i64 * 60_000;
-    Candle { open_time: t, close_time: t + 59_999, open: prev, high: prev.max(close) * 1.001, low: prev.min(close) * 0.999, close, volume: 100.0 + 80.0 * w.next(), quote_volume: 0.0 }
+    Candle {
+        open_time: t,
+        close_time: t + 59_999,
+        open: prev,
+        high: prev.max(close) * 1.001,
+        low: prev.min(close) * 0.999,
+        close,
+        volume: 100.0 + 80.0 * w.next(),
+        quote_volume: 0.0,
+    }
 }
 
 fn message(symbol: &str, c: &Candle) -> String {
-    fake_binance::ws_event(symbol, "1m", &fake_binance::Kline { open_time: c.open_time, close_time: c.close_time, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume, quote_volume: 0.0 }, true)
+    fake_binance::ws_event(
+        symbol,
+        "1m",
+        &fake_binance::Kline {
+            open_time: c.open_time,
+            close_time: c.close_time,
+            open: c.open,
+            high: c.high,
+            low: c.low,
+            close: c.close,
+            volume: c.volume,
+            quote_volume: 0.0,
+        },
+        true,
+    )
 }
 
 fn main() {
-    let closes: usize = std::env::var("CLOSES").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    let closes: usize = std::env::var("CLOSES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
     let db_url = common::migrated_postgres();
     let mut db = common::pg(&db_url);
     for i in 0..TRADERS {
         common::insert_trader(&mut db, None, true, true, &filter(i));
     }
-    let config = screener::config::Config::from_map(&[("DATABASE_URL".to_string(), db_url)].into_iter().collect()).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let config = screener::config::Config::from_map(
+        &[("DATABASE_URL".to_string(), db_url)].into_iter().collect(),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async move {
         let store = Store::open(&config).unwrap();
         let set = screener::traders::compile_rows(store.load_traders(Scope::BuiltIn).await.unwrap());

@@ -68,7 +68,10 @@ pub struct ConfigError {
 }
 
 fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError { var, message: message.into() }
+    ConfigError {
+        var,
+        message: message.into(),
+    }
 }
 
 impl Config {
@@ -81,11 +84,18 @@ impl Config {
         let run_mode = match get("RUN_MODE").unwrap_or("shared_backend") {
             "shared_backend" => RunMode::SharedBackend,
             "user_dedicated" => RunMode::UserDedicated,
-            other => return Err(err("RUN_MODE", format!("{other:?} is not shared_backend or user_dedicated"))),
+            other => {
+                return Err(err(
+                    "RUN_MODE",
+                    format!("{other:?} is not shared_backend or user_dedicated"),
+                ))
+            }
         };
         let user_id = match (run_mode, get("USER_ID")) {
             (_, Some(v)) => Some(Uuid::parse_str(v).map_err(|_| err("USER_ID", "must be a uuid"))?),
-            (RunMode::UserDedicated, None) => return Err(err("USER_ID", "required when RUN_MODE=user_dedicated")),
+            (RunMode::UserDedicated, None) => {
+                return Err(err("USER_ID", "required when RUN_MODE=user_dedicated"))
+            }
             (RunMode::SharedBackend, None) => None,
         };
         let database_url = get("DATABASE_URL").ok_or_else(|| err("DATABASE_URL", "required"))?;
@@ -94,22 +104,44 @@ impl Config {
             || database_url.starts_with("postgresql://")
             || database_url.starts_with("sqlite://"))
         {
-            return Err(err("DATABASE_URL", "must start with postgres://, postgresql:// or sqlite:// (value not shown)"));
+            return Err(err(
+                "DATABASE_URL",
+                "must start with postgres://, postgresql:// or sqlite:// (value not shown)",
+            ));
         }
         let market = match get("MARKET_DATA").unwrap_or("binance") {
             "binance" => MarketData::Binance,
-            v if v.starts_with("replay:") && v.len() > "replay:".len() => MarketData::Replay(PathBuf::from(&v[7..])),
-            other => return Err(err("MARKET_DATA", format!("{other:?} is not binance or replay:<file>"))),
+            v if v.starts_with("replay:") && v.len() > "replay:".len() => {
+                MarketData::Replay(PathBuf::from(&v[7..]))
+            }
+            other => {
+                return Err(err(
+                    "MARKET_DATA",
+                    format!("{other:?} is not binance or replay:<file>"),
+                ))
+            }
         };
         let universe = match get("SYMBOLS") {
             Some(list) => {
-                let symbols: Vec<String> = list.split(',').map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty()).collect();
-                if symbols.iter().any(|s| !s.chars().all(|c| c.is_ascii_alphanumeric())) {
-                    return Err(err("SYMBOLS", "symbols are comma-separated letters and digits, e.g. BTCUSDT,ETHUSDT"));
+                let symbols: Vec<String> = list
+                    .split(',')
+                    .map(|s| s.trim().to_ascii_uppercase())
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                if symbols
+                    .iter()
+                    .any(|s| !s.chars().all(|c| c.is_ascii_alphanumeric()))
+                {
+                    return Err(err(
+                        "SYMBOLS",
+                        "symbols are comma-separated letters and digits, e.g. BTCUSDT,ETHUSDT",
+                    ));
                 }
                 Universe::Fixed(symbols)
             }
-            None => Universe::TopUsdt(number(get("SYMBOL_COUNT"), "SYMBOL_COUNT", 100, 1, 1000)? as usize),
+            None => Universe::TopUsdt(
+                number(get("SYMBOL_COUNT"), "SYMBOL_COUNT", 100, 1, 1000)? as usize
+            ),
         };
         let secs = |var: &'static str, default: u64, min: u64, max: u64| {
             number(get(var), var, default, min, max).map(Duration::from_secs)
@@ -118,7 +150,11 @@ impl Config {
             number(get(var), var, default, min, max).map(Duration::from_millis)
         };
         let signal_source = get("SIGNAL_SOURCE")
-            .unwrap_or(if database_url.starts_with("sqlite://") { "local" } else { "cloud" })
+            .unwrap_or(if database_url.starts_with("sqlite://") {
+                "local"
+            } else {
+                "cloud"
+            })
             .to_string();
         if !["local", "cloud"].contains(&signal_source.as_str()) {
             return Err(err("SIGNAL_SOURCE", "must be local or cloud"));
@@ -136,18 +172,36 @@ impl Config {
             region: get("FLY_REGION").map(String::from),
             port: number(get("PORT"), "PORT", 8080, 1, 65535)? as u16,
             market,
-            ws_base: url(get("BINANCE_WS_URL"), "BINANCE_WS_URL", "wss://data-stream.binance.vision", &["ws://", "wss://"])?,
-            rest_base: url(get("BINANCE_REST_URL"), "BINANCE_REST_URL", "https://data-api.binance.vision", &["http://", "https://"])?,
+            ws_base: url(
+                get("BINANCE_WS_URL"),
+                "BINANCE_WS_URL",
+                "wss://data-stream.binance.vision",
+                &["ws://", "wss://"],
+            )?,
+            rest_base: url(
+                get("BINANCE_REST_URL"),
+                "BINANCE_REST_URL",
+                "https://data-api.binance.vision",
+                &["http://", "https://"],
+            )?,
             universe,
             trader_poll: secs("TRADER_POLL_SECS", 30, 1, 3600)?,
             startup_jitter: millis("STARTUP_JITTER_MS", 10_000, 0, 600_000)?,
             rest_spacing: millis("REST_SPACING_MS", 100, 0, 10_000)?,
-            streams_per_conn: number(get("WS_STREAMS_PER_CONN"), "WS_STREAMS_PER_CONN", 1024, 1, 1024)? as usize,
+            streams_per_conn: number(
+                get("WS_STREAMS_PER_CONN"),
+                "WS_STREAMS_PER_CONN",
+                1024,
+                1,
+                1024,
+            )? as usize,
             ws_idle_timeout: secs("WS_IDLE_TIMEOUT_SECS", 60, 1, 3600)?,
             ws_renew_after: secs("WS_RENEW_SECS", 23 * 3600, 10, 23 * 3600)?,
             signal_source,
             stale_after: get("STALE_AFTER_SECS")
-                .map(|v| number(Some(v), "STALE_AFTER_SECS", 0, 1, 86_400 * 7).map(Duration::from_secs))
+                .map(|v| {
+                    number(Some(v), "STALE_AFTER_SECS", 0, 1, 86_400 * 7).map(Duration::from_secs)
+                })
                 .transpose()?,
         })
     }
@@ -158,10 +212,18 @@ impl Config {
     }
 }
 
-fn number(v: Option<&str>, var: &'static str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
+fn number(
+    v: Option<&str>,
+    var: &'static str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
     let n = match v {
         None => default,
-        Some(s) => s.parse::<u64>().map_err(|_| err(var, format!("{s:?} is not a whole number")))?,
+        Some(s) => s
+            .parse::<u64>()
+            .map_err(|_| err(var, format!("{s:?} is not a whole number")))?,
     };
     if !(min..=max).contains(&n) {
         return Err(err(var, format!("{n} out of range {min}..={max}")));
@@ -169,7 +231,12 @@ fn number(v: Option<&str>, var: &'static str, default: u64, min: u64, max: u64) 
     Ok(n)
 }
 
-fn url(v: Option<&str>, var: &'static str, default: &str, schemes: &[&str]) -> Result<String, ConfigError> {
+fn url(
+    v: Option<&str>,
+    var: &'static str,
+    default: &str,
+    schemes: &[&str],
+) -> Result<String, ConfigError> {
     let v = v.unwrap_or(default);
     if !schemes.iter().any(|s| v.starts_with(s)) {
         return Err(err(var, format!("must start with one of {schemes:?}")));

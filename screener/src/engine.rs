@@ -99,7 +99,8 @@ impl Engine {
     /// indicator is rebuilt by replaying it; trigger memory survives for traders whose filter did not change.
     pub fn configure(&mut self, symbols: Vec<String>, traders: Vec<TraderDef>) {
         let mut tfs: Vec<Interval> = traders.iter().map(|t| t.filter.timeframe).collect();
-        let mut specs: Vec<(Interval, Spec)> = traders.iter().flat_map(|t| t.filter.indicators()).collect();
+        let mut specs: Vec<(Interval, Spec)> =
+            traders.iter().flat_map(|t| t.filter.indicators()).collect();
         tfs.extend(specs.iter().map(|(tf, _)| *tf));
         tfs.sort();
         tfs.dedup();
@@ -107,7 +108,13 @@ impl Engine {
         specs.dedup();
         let registry: Vec<Vec<Spec>> = tfs
             .iter()
-            .map(|tf| specs.iter().filter(|(t, _)| t == tf).map(|(_, s)| *s).collect())
+            .map(|tf| {
+                specs
+                    .iter()
+                    .filter(|(t, _)| t == tf)
+                    .map(|(_, s)| *s)
+                    .collect()
+            })
             .collect();
 
         let mut old_series: HashMap<(String, Interval), Series> = HashMap::new();
@@ -134,7 +141,11 @@ impl Engine {
             .drain(..)
             .map(|t| (t.def.id, (t.def, t.triggers)))
             .collect();
-        self.symbol_index = symbols.iter().enumerate().map(|(i, s)| (s.clone(), i)).collect();
+        self.symbol_index = symbols
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), i))
+            .collect();
         self.symbols = symbols;
         self.tfs = tfs;
         self.registry = registry;
@@ -151,12 +162,20 @@ impl Engine {
     fn compile_trader(&self, def: TraderDef, triggers: Option<Vec<TriggerState>>) -> Trader {
         let resolve = |v: &Value| match *v {
             Value::Const(c) => Leaf::Const(c),
-            Value::Ind { tf, spec, output, mul } => Leaf::Ind(self.slot(tf, spec, output, mul)),
+            Value::Ind {
+                tf,
+                spec,
+                output,
+                mul,
+            } => Leaf::Ind(self.slot(tf, spec, output, mul)),
         };
         let expr = map_expr(&def.filter.root, &resolve);
         let mut snapshot: Vec<(String, Slot)> = Vec::new();
         collect_leaves(&def.filter.root, &mut |v| {
-            if let Value::Ind { tf, spec, output, .. } = *v {
+            if let Value::Ind {
+                tf, spec, output, ..
+            } = *v
+            {
                 let out = spec.outputs()[output as usize];
                 let label = match out {
                     "value" => format!("{}@{tf}", spec.label()),
@@ -172,13 +191,17 @@ impl Engine {
             .iter()
             .map(|s| def.symbols.is_empty() || def.symbols.contains(s))
             .collect();
-        let tf = self.tf_index(def.filter.timeframe).expect("trigger timeframe is registered");
+        let tf = self
+            .tf_index(def.filter.timeframe)
+            .expect("trigger timeframe is registered");
         let n = self.symbols.len();
         Trader {
             expr,
             tf,
             screens,
-            triggers: triggers.filter(|t| t.len() == n).unwrap_or_else(|| vec![TriggerState::default(); n]),
+            triggers: triggers
+                .filter(|t| t.len() == n)
+                .unwrap_or_else(|| vec![TriggerState::default(); n]),
             snapshot,
             def,
         }
@@ -186,8 +209,16 @@ impl Engine {
 
     fn slot(&self, tf: Interval, spec: Spec, output: u8, mul: f64) -> Slot {
         let t = self.tf_index(tf).expect("timeframe is registered");
-        let index = self.registry[t].iter().position(|s| *s == spec).expect("spec is registered");
-        Slot { tf: t as u8, index: index as u16, output, mul }
+        let index = self.registry[t]
+            .iter()
+            .position(|s| *s == spec)
+            .expect("spec is registered");
+        Slot {
+            tf: t as u8,
+            index: index as u16,
+            output,
+            mul,
+        }
     }
 
     fn tf_index(&self, tf: Interval) -> Option<usize> {
@@ -210,7 +241,13 @@ impl Engine {
     pub fn warmup_bars(&self, tf: Interval) -> usize {
         let need = self
             .tf_index(tf)
-            .map(|t| self.registry[t].iter().map(|s| s.warmup_bars()).max().unwrap_or(1))
+            .map(|t| {
+                self.registry[t]
+                    .iter()
+                    .map(|s| s.warmup_bars())
+                    .max()
+                    .unwrap_or(1)
+            })
             .unwrap_or(1);
         need.clamp(2, 1000)
     }
@@ -222,13 +259,23 @@ impl Engine {
 
     /// Applies one closed candle. When `emit` is false (warm-up history) trigger memory is updated but no signal
     /// is produced, so edge-triggered traders start in the right state.
-    pub fn apply(&mut self, symbol: &str, tf: Interval, c: &Candle, emit: bool, out: &mut Vec<SignalRow>) -> Applied {
+    pub fn apply(
+        &mut self,
+        symbol: &str,
+        tf: Interval,
+        c: &Candle,
+        emit: bool,
+        out: &mut Vec<SignalRow>,
+    ) -> Applied {
         let (Some(&s), Some(t)) = (self.symbol_index.get(symbol), self.tf_index(tf)) else {
             return Applied::Unknown;
         };
         let cap = self.warmup_bars(tf);
         let series = &mut self.series[s][t];
-        if series.last_open_time.is_some_and(|last| c.open_time <= last) {
+        if series
+            .last_open_time
+            .is_some_and(|last| c.open_time <= last)
+        {
             return Applied::Duplicate;
         }
         series.last_open_time = Some(c.open_time);
@@ -247,9 +294,19 @@ impl Engine {
                 (ind.cur[o] * slot.mul, ind.prev[o] * slot.mul)
             }
         };
-        for trader in self.traders.iter_mut().filter(|tr| tr.tf == t && tr.screens[s]) {
+        for trader in self
+            .traders
+            .iter_mut()
+            .filter(|tr| tr.tf == t && tr.screens[s])
+        {
             let matched = eval(&trader.expr, &value);
-            let fired = decide(&trader.def.filter.trigger, &mut trader.triggers[s], matched, c.open_time, tf.millis());
+            let fired = decide(
+                &trader.def.filter.trigger,
+                &mut trader.triggers[s],
+                matched,
+                c.open_time,
+                tf.millis(),
+            );
             if fired && emit {
                 let snapshot: Map<String, serde_json::Value> = trader
                     .snapshot
@@ -289,19 +346,29 @@ fn finite(x: f64) -> serde_json::Value {
 }
 
 fn rebuild(old: Option<Series>, specs: &[Spec]) -> Series {
-    let (last_open_time, history) = old.map(|o| (o.last_open_time, o.history)).unwrap_or_default();
+    let (last_open_time, history) = old
+        .map(|o| (o.last_open_time, o.history))
+        .unwrap_or_default();
     let mut inds: Vec<IndicatorState> = specs.iter().map(|s| IndicatorState::new(*s)).collect();
     for c in &history {
         inds.iter_mut().for_each(|i| i.update(c));
     }
-    Series { last_open_time, history, inds }
+    Series {
+        last_open_time,
+        history,
+        inds,
+    }
 }
 
 fn map_expr<A, B>(e: &Expr<A>, f: &impl Fn(&A) -> B) -> Expr<B> {
     match e {
         Expr::All(v) => Expr::All(v.iter().map(|c| map_expr(c, f)).collect()),
         Expr::Any(v) => Expr::Any(v.iter().map(|c| map_expr(c, f)).collect()),
-        Expr::Cmp { left, op, right } => Expr::Cmp { left: f(left), op: *op, right: f(right) },
+        Expr::Cmp { left, op, right } => Expr::Cmp {
+            left: f(left),
+            op: *op,
+            right: f(right),
+        },
     }
 }
 

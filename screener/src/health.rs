@@ -75,7 +75,13 @@ impl Health {
         self.dynamic().db = Some(r.as_ref().err().cloned());
     }
 
-    pub fn set_traders(&self, count: usize, invalid: Vec<InvalidTrader>, symbols: Vec<String>, min_interval_ms: Option<i64>) {
+    pub fn set_traders(
+        &self,
+        count: usize,
+        invalid: Vec<InvalidTrader>,
+        symbols: Vec<String>,
+        min_interval_ms: Option<i64>,
+    ) {
         self.trader_count.store(count as u64, Ordering::Relaxed);
         let mut d = self.dynamic();
         d.invalid = invalid;
@@ -107,9 +113,16 @@ impl Health {
                 .stale_after
                 .map(|s| s.as_millis() as i64)
                 .unwrap_or(2 * min_ms + 60_000);
-            let since = if last == 0 { self.uptime().as_millis() as i64 } else { now_ms() - last };
+            let since = if last == 0 {
+                self.uptime().as_millis() as i64
+            } else {
+                now_ms() - last
+            };
             if since > limit {
-                degraded.push(format!("market data stale: no closed candle for {}s", since / 1000));
+                degraded.push(format!(
+                    "market data stale: no closed candle for {}s",
+                    since / 1000
+                ));
             }
         }
         for t in &d.invalid {

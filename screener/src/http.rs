@@ -19,7 +19,14 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics))
-        .fallback(|| async { (StatusCode::NOT_FOUND, Json(serde_json::json!({"error": "not_found", "detail": "try /health or /metrics"}))) })
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                Json(
+                    serde_json::json!({"error": "not_found", "detail": "try /health or /metrics"}),
+                ),
+            )
+        })
         .with_state(state)
 }
 

@@ -42,31 +42,111 @@ impl Metrics {
 
     pub fn render(&self, uptime_secs: f64, healthy: u8) -> String {
         let counters: [(&str, &AtomicU64, &str); 15] = [
-            ("screener_ws_messages_total", &self.ws_messages, "WebSocket messages received"),
-            ("screener_ws_connects_total", &self.ws_connects, "WebSocket connections opened"),
-            ("screener_ws_disconnects_total", &self.ws_disconnects, "WebSocket connections lost or renewed"),
-            ("screener_candles_closed_total", &self.candles_closed, "Closed candles applied"),
-            ("screener_candles_duplicate_total", &self.candles_duplicate, "Closed candles dropped as already applied"),
-            ("screener_candles_backfilled_total", &self.candles_backfilled, "Candles applied from REST gap backfill"),
-            ("screener_gaps_detected_total", &self.gaps_detected, "Gaps in a kline stream"),
-            ("screener_rest_requests_total", &self.rest_requests, "Binance REST requests"),
-            ("screener_rest_errors_total", &self.rest_errors, "Failed Binance REST requests"),
-            ("screener_rest_rate_limited_total", &self.rest_rate_limited, "Binance 429/418 responses"),
-            ("screener_signals_emitted_total", &self.signals_emitted, "Signals produced by traders"),
-            ("screener_signals_inserted_total", &self.signals_inserted, "Signal rows inserted"),
-            ("screener_signals_duplicate_total", &self.signals_duplicate, "Signal rows skipped by the unique key"),
-            ("screener_signal_write_errors_total", &self.signal_write_errors, "Failed signal batch writes"),
-            ("screener_trader_reloads_total", &self.trader_reloads, "Trader set reloads"),
+            (
+                "screener_ws_messages_total",
+                &self.ws_messages,
+                "WebSocket messages received",
+            ),
+            (
+                "screener_ws_connects_total",
+                &self.ws_connects,
+                "WebSocket connections opened",
+            ),
+            (
+                "screener_ws_disconnects_total",
+                &self.ws_disconnects,
+                "WebSocket connections lost or renewed",
+            ),
+            (
+                "screener_candles_closed_total",
+                &self.candles_closed,
+                "Closed candles applied",
+            ),
+            (
+                "screener_candles_duplicate_total",
+                &self.candles_duplicate,
+                "Closed candles dropped as already applied",
+            ),
+            (
+                "screener_candles_backfilled_total",
+                &self.candles_backfilled,
+                "Candles applied from REST gap backfill",
+            ),
+            (
+                "screener_gaps_detected_total",
+                &self.gaps_detected,
+                "Gaps in a kline stream",
+            ),
+            (
+                "screener_rest_requests_total",
+                &self.rest_requests,
+                "Binance REST requests",
+            ),
+            (
+                "screener_rest_errors_total",
+                &self.rest_errors,
+                "Failed Binance REST requests",
+            ),
+            (
+                "screener_rest_rate_limited_total",
+                &self.rest_rate_limited,
+                "Binance 429/418 responses",
+            ),
+            (
+                "screener_signals_emitted_total",
+                &self.signals_emitted,
+                "Signals produced by traders",
+            ),
+            (
+                "screener_signals_inserted_total",
+                &self.signals_inserted,
+                "Signal rows inserted",
+            ),
+            (
+                "screener_signals_duplicate_total",
+                &self.signals_duplicate,
+                "Signal rows skipped by the unique key",
+            ),
+            (
+                "screener_signal_write_errors_total",
+                &self.signal_write_errors,
+                "Failed signal batch writes",
+            ),
+            (
+                "screener_trader_reloads_total",
+                &self.trader_reloads,
+                "Trader set reloads",
+            ),
         ];
         let gauges: [(&str, u64, &str); 4] = [
-            ("screener_signals_pending", Self::get(&self.signals_pending), "Signals waiting to be written"),
-            ("screener_traders_active", Self::get(&self.traders_active), "Traders being evaluated"),
-            ("screener_traders_invalid", Self::get(&self.traders_invalid), "Traders disabled by an invalid filter"),
-            ("screener_healthy", healthy as u64, "1 when /health is ok or degraded"),
+            (
+                "screener_signals_pending",
+                Self::get(&self.signals_pending),
+                "Signals waiting to be written",
+            ),
+            (
+                "screener_traders_active",
+                Self::get(&self.traders_active),
+                "Traders being evaluated",
+            ),
+            (
+                "screener_traders_invalid",
+                Self::get(&self.traders_invalid),
+                "Traders disabled by an invalid filter",
+            ),
+            (
+                "screener_healthy",
+                healthy as u64,
+                "1 when /health is ok or degraded",
+            ),
         ];
         let mut out = String::new();
         for (name, c, help) in counters {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", Self::get(c));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                Self::get(c)
+            );
         }
         for (name, v, help) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");

@@ -51,13 +51,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", config.port))
         .await
         .map_err(|e| anyhow::anyhow!("PORT: cannot listen on {}: {e}", config.port))?;
-    let app = router(AppState { health: health.clone(), metrics: metrics.clone() });
+    let app = router(AppState {
+        health: health.clone(),
+        metrics: metrics.clone(),
+    });
     let mut http_stop = stop.clone();
     let server = tokio::spawn(async move {
         let shutdown = async move {
             let _ = http_stop.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
             tracing::error!(error = %e, "http server failed");
         }
     });
@@ -68,15 +74,26 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         fleet_app_id: config.fleet_app_id,
         machine_id: config.machine_id.clone(),
     };
-    let writer = Writer { store: store.clone(), origin, health: health.clone(), metrics: metrics.clone() };
+    let writer = Writer {
+        store: store.clone(),
+        origin,
+        health: health.clone(),
+        metrics: metrics.clone(),
+    };
     let writer = tokio::spawn(writer.run(signals_rx));
 
     let rest = match config.market {
-        MarketData::Binance => Some(BinanceRest::new(&config.rest_base, config.rest_spacing, metrics.clone())),
+        MarketData::Binance => Some(BinanceRest::new(
+            &config.rest_base,
+            config.rest_spacing,
+            metrics.clone(),
+        )),
         MarketData::Replay(_) => None,
     };
     let replay = match &config.market {
-        MarketData::Replay(path) => Some(replay::load(path).map_err(|e| anyhow::anyhow!("MARKET_DATA: {e}"))?),
+        MarketData::Replay(path) => {
+            Some(replay::load(path).map_err(|e| anyhow::anyhow!("MARKET_DATA: {e}"))?)
+        }
         MarketData::Binance => None,
     };
     let mut meta = serde_json::Map::new();
@@ -126,7 +143,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let _ = tx.send(true);
     }
     drop(s);
-    if tokio::time::timeout(WRITER_SHUTDOWN_LIMIT, writer).await.is_err() {
+    if tokio::time::timeout(WRITER_SHUTDOWN_LIMIT, writer)
+        .await
+        .is_err()
+    {
         tracing::error!("signal writer did not finish in time");
     }
     let _ = server.await;
@@ -146,8 +166,12 @@ impl Screener {
                         Ok(v) => return v,
                         Err(e) => tracing::warn!(error = %e, "loading the symbol universe failed"),
                     }
-                    let wait = jittered_backoff(attempt, Duration::from_secs(1), Duration::from_secs(60));
-                    if tokio::time::timeout(wait, self.stop.wait_for(|v| *v)).await.is_ok() {
+                    let wait =
+                        jittered_backoff(attempt, Duration::from_secs(1), Duration::from_secs(60));
+                    if tokio::time::timeout(wait, self.stop.wait_for(|v| *v))
+                        .await
+                        .is_ok()
+                    {
                         break;
                     }
                 }
@@ -172,12 +196,20 @@ impl Screener {
         self.metrics.inc(&self.metrics.trader_reloads);
         let set = compile_rows(rows);
         let symbols = symbols_needed(&set.valid, &self.universe);
-        tracing::info!(valid = set.valid.len(), invalid = set.invalid.len(), symbols = symbols.len(), "traders loaded");
-        self.metrics.set(&self.metrics.traders_active, set.valid.len() as u64);
-        self.metrics.set(&self.metrics.traders_invalid, set.invalid.len() as u64);
+        tracing::info!(
+            valid = set.valid.len(),
+            invalid = set.invalid.len(),
+            symbols = symbols.len(),
+            "traders loaded"
+        );
+        self.metrics
+            .set(&self.metrics.traders_active, set.valid.len() as u64);
+        self.metrics
+            .set(&self.metrics.traders_invalid, set.invalid.len() as u64);
         self.engine.configure(symbols.clone(), set.valid);
         let min_ms = self.engine.timeframes().iter().map(|t| t.millis()).min();
-        self.health.set_traders(self.engine.trader_count(), set.invalid, symbols, min_ms);
+        self.health
+            .set_traders(self.engine.trader_count(), set.invalid, symbols, min_ms);
         self.restart_market().await;
     }
 
@@ -186,7 +218,12 @@ impl Screener {
             .engine
             .symbols()
             .iter()
-            .flat_map(|s| self.engine.timeframes().iter().map(move |tf| stream_name(s, *tf)))
+            .flat_map(|s| {
+                self.engine
+                    .timeframes()
+                    .iter()
+                    .map(move |tf| stream_name(s, *tf))
+            })
             .collect();
         if streams == self.streams {
             return;
@@ -210,7 +247,13 @@ impl Screener {
             idle_timeout: self.config.ws_idle_timeout,
             renew_after: self.config.ws_renew_after,
         };
-        ws::spawn(&settings, &self.streams, self.market_tx.clone(), self.metrics.clone(), rx);
+        ws::spawn(
+            &settings,
+            &self.streams,
+            self.market_tx.clone(),
+            self.metrics.clone(),
+            rx,
+        );
         self.ws_stop = Some(tx);
     }
 
@@ -226,7 +269,12 @@ impl Screener {
             .engine
             .symbols()
             .iter()
-            .flat_map(|s| self.engine.timeframes().iter().map(move |tf| (s.clone(), *tf)))
+            .flat_map(|s| {
+                self.engine
+                    .timeframes()
+                    .iter()
+                    .map(move |tf| (s.clone(), *tf))
+            })
             .filter(|(s, tf)| self.engine.last_open_time(s, *tf).is_none())
             .collect();
         let mut out = Vec::new();
@@ -234,7 +282,11 @@ impl Screener {
             if *self.stop.borrow() {
                 return;
             }
-            if let Err(e) = self.sequencer.warm_up(&mut self.engine, &symbol, tf, &mut out).await {
+            if let Err(e) = self
+                .sequencer
+                .warm_up(&mut self.engine, &symbol, tf, &mut out)
+                .await
+            {
                 tracing::warn!(%symbol, %tf, error = %e, "warm-up failed; retrying on the next update");
             }
             self.emit(&mut out);
@@ -242,15 +294,34 @@ impl Screener {
     }
 
     async fn on_market(&mut self, ev: MarketEvent) {
-        let MarketEvent::Kline { symbol, interval, candle, closed } = ev;
+        let MarketEvent::Kline {
+            symbol,
+            interval,
+            candle,
+            closed,
+        } = ev;
         let started = Instant::now();
         let mut out = Vec::new();
-        match self.sequencer.on_kline(&mut self.engine, &symbol, interval, &candle, closed, &mut out).await {
+        match self
+            .sequencer
+            .on_kline(
+                &mut self.engine,
+                &symbol,
+                interval,
+                &candle,
+                closed,
+                &mut out,
+            )
+            .await
+        {
             Ok(()) if closed => self.health.candle_applied(),
             Ok(()) => {}
             Err(e) => tracing::warn!(%symbol, %interval, error = %e, "kline not applied"),
         }
-        self.metrics.add(&self.metrics.eval_nanos_total, started.elapsed().as_nanos() as u64);
+        self.metrics.add(
+            &self.metrics.eval_nanos_total,
+            started.elapsed().as_nanos() as u64,
+        );
         self.emit(&mut out);
     }
 
@@ -258,7 +329,8 @@ impl Screener {
         if out.is_empty() {
             return;
         }
-        self.metrics.add(&self.metrics.signals_emitted, out.len() as u64);
+        self.metrics
+            .add(&self.metrics.signals_emitted, out.len() as u64);
         for s in out.iter() {
             tracing::info!(trader = %s.trader_id, symbol = %s.symbol, interval = %s.interval, open_time = s.candle_open_time, "signal");
         }
@@ -268,7 +340,10 @@ impl Screener {
 
 async fn wait_for_shutdown_signal(stop: watch::Sender<bool>) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         tracing::error!("cannot install signal handlers");
         return;
     };

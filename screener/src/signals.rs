@@ -43,7 +43,8 @@ impl Writer {
                 closed = true;
             }
             self.trim(&mut pending);
-            self.metrics.set(&self.metrics.signals_pending, pending.len() as u64);
+            self.metrics
+                .set(&self.metrics.signals_pending, pending.len() as u64);
             let n = pending.len().min(BATCH);
             let batch: Vec<SignalRow> = pending.iter().take(n).cloned().collect();
             match self.write(&batch).await {
@@ -56,10 +57,17 @@ impl Writer {
                     self.metrics.inc(&self.metrics.signal_write_errors);
                     tracing::warn!(error = %e, pending = pending.len(), "signal write failed; will retry");
                     if closed && failures >= FINAL_FLUSH_ATTEMPTS {
-                        tracing::error!(lost = pending.len(), "giving up flushing signals at shutdown");
+                        tracing::error!(
+                            lost = pending.len(),
+                            "giving up flushing signals at shutdown"
+                        );
                         return;
                     }
-                    let wait = jittered_backoff(failures, Duration::from_millis(200), Duration::from_secs(30));
+                    let wait = jittered_backoff(
+                        failures,
+                        Duration::from_millis(200),
+                        Duration::from_secs(30),
+                    );
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
                         more = rx.recv(), if !closed => match more {
@@ -69,7 +77,8 @@ impl Writer {
                     }
                 }
             }
-            self.metrics.set(&self.metrics.signals_pending, pending.len() as u64);
+            self.metrics
+                .set(&self.metrics.signals_pending, pending.len() as u64);
             if closed && pending.is_empty() {
                 return;
             }
@@ -88,7 +97,11 @@ impl Writer {
             // retry row by row and drop only the refused ones.
             Err(DbError::Forbidden(_)) if batch.len() > 1 => {
                 for row in batch {
-                    match self.store.insert_signals(std::slice::from_ref(row), &self.origin).await {
+                    match self
+                        .store
+                        .insert_signals(std::slice::from_ref(row), &self.origin)
+                        .await
+                    {
                         Ok(inserted) => self.count(1, inserted),
                         Err(DbError::Forbidden(reason)) => {
                             tracing::warn!(trader = %row.trader_id, %reason, "signal refused by the database; dropped")
@@ -108,14 +121,20 @@ impl Writer {
 
     fn count(&self, attempted: u64, inserted: u64) {
         self.metrics.add(&self.metrics.signals_inserted, inserted);
-        self.metrics.add(&self.metrics.signals_duplicate, attempted.saturating_sub(inserted));
+        self.metrics.add(
+            &self.metrics.signals_duplicate,
+            attempted.saturating_sub(inserted),
+        );
     }
 
     fn trim(&self, pending: &mut VecDeque<SignalRow>) {
         if pending.len() > MAX_PENDING {
             let drop = pending.len() - MAX_PENDING;
             pending.drain(..drop);
-            tracing::error!(dropped = drop, "signal queue full while the database is unavailable");
+            tracing::error!(
+                dropped = drop,
+                "signal queue full while the database is unavailable"
+            );
         }
     }
 }

@@ -26,7 +26,11 @@ pub fn compile_rows(rows: Vec<TraderRow>) -> TraderSet {
             Ok(def) => set.valid.push(def),
             Err(reason) => {
                 tracing::warn!(trader = %row.id, %reason, "trader disabled: invalid filter");
-                set.invalid.push(InvalidTrader { id: row.id, name: row.name, reason });
+                set.invalid.push(InvalidTrader {
+                    id: row.id,
+                    name: row.name,
+                    reason,
+                });
             }
         }
     }
@@ -43,7 +47,13 @@ fn compile_row(row: &TraderRow) -> Result<TraderDef, String> {
         }
         symbols.push(s);
     }
-    Ok(TraderDef { id: row.id, user_id: row.user_id, name: row.name.clone(), symbols, filter })
+    Ok(TraderDef {
+        id: row.id,
+        user_id: row.user_id,
+        name: row.name.clone(),
+        symbols,
+        filter,
+    })
 }
 
 /// The symbols the traders need: the universe, plus symbols traders name explicitly.

@@ -57,7 +57,9 @@ mod tests {
     fn backoff_stays_within_bounds() {
         for attempt in 0..20 {
             let d = jittered_backoff(attempt, Duration::from_secs(1), Duration::from_secs(60));
-            let cap = Duration::from_secs(1).saturating_mul(1 << attempt.min(16)).min(Duration::from_secs(60));
+            let cap = Duration::from_secs(1)
+                .saturating_mul(1 << attempt.min(16))
+                .min(Duration::from_secs(60));
             assert!(d >= cap / 2 && d <= cap, "{d:?} vs {cap:?}");
         }
     }

@@ -18,12 +18,35 @@ const K: usize = 105;
 fn fixture() -> Fixture {
     let mut f = Fixture::default();
     for i in 0..130 {
-        let close: f64 = if (K..K + 5).contains(&i) { 120.0 } else { 100.0 };
+        let close: f64 = if (K..K + 5).contains(&i) {
+            120.0
+        } else {
+            100.0
+        };
         let t = T0 + i as i64 * MIN;
-        let k = Kline { open_time: t, close_time: t + MIN - 1, open: 100.0, high: close.max(100.0) + 1.0, low: 99.0, close, volume: 10.0, quote_volume: 1000.0 };
+        let k = Kline {
+            open_time: t,
+            close_time: t + MIN - 1,
+            open: 100.0,
+            high: close.max(100.0) + 1.0,
+            low: 99.0,
+            close,
+            volume: 10.0,
+            quote_volume: 1000.0,
+        };
         f.push("TESTUSDT", "1m", k);
         // A second symbol that never fires.
-        f.push("CALMUSDT", "1m", Kline { close: 50.0, open: 50.0, high: 51.0, low: 49.0, ..k });
+        f.push(
+            "CALMUSDT",
+            "1m",
+            Kline {
+                close: 50.0,
+                open: 50.0,
+                high: 51.0,
+                low: 49.0,
+                ..k
+            },
+        );
     }
     f
 }
@@ -45,13 +68,19 @@ fn screener_env(db: &str, fake: &FakeBinance) -> Vec<(&'static str, String)> {
         ("DATABASE_URL", db.to_string()),
         ("SYMBOLS", "TESTUSDT,CALMUSDT".into()),
         ("BINANCE_WS_URL", format!("ws://127.0.0.1:{}", fake.port())),
-        ("BINANCE_REST_URL", format!("http://127.0.0.1:{}", fake.port())),
+        (
+            "BINANCE_REST_URL",
+            format!("http://127.0.0.1:{}", fake.port()),
+        ),
         ("FLY_MACHINE_ID", "m-test-1".into()),
         ("FLY_APP_NAME", "fleet-test-app".into()),
     ]
 }
 
-fn signal_rows(db: &mut postgres::Client, trader: uuid::Uuid) -> Vec<(String, i64, f64, serde_json::Value, Option<String>)> {
+fn signal_rows(
+    db: &mut postgres::Client,
+    trader: uuid::Uuid,
+) -> Vec<(String, i64, f64, serde_json::Value, Option<String>)> {
     db.query(
         "SELECT symbol, (extract(epoch from candle_open_time) * 1000)::bigint, price, details, machine_id \
          FROM public.signals WHERE trader_id = $1 ORDER BY candle_open_time",
@@ -66,7 +95,10 @@ fn signal_rows(db: &mut postgres::Client, trader: uuid::Uuid) -> Vec<(String, i6
 fn wait_connected(fake: &FakeBinance, connections: u64) {
     wait_for("the screener to subscribe", Duration::from_secs(30), || {
         let s = fake.stats();
-        (s.connections_total >= connections && s.connections_active >= 1 && s.subscribed_streams >= 2).then_some(())
+        (s.connections_total >= connections
+            && s.connections_active >= 1
+            && s.subscribed_streams >= 2)
+            .then_some(())
     });
 }
 
@@ -75,12 +107,20 @@ fn fires_exactly_once_on_the_known_candle_and_a_restart_adds_no_duplicate() {
     let db_url = migrated_postgres();
     let mut db = pg(&db_url);
     let trader = insert_trader(&mut db, None, true, true, &filter());
-    let fake = FakeBinance::start(fixture(), Options { cursor: HISTORY, ..Options::default() });
+    let fake = FakeBinance::start(
+        fixture(),
+        Options {
+            cursor: HISTORY,
+            ..Options::default()
+        },
+    );
 
     let screener = Screener::start(&screener_env(&db_url, &fake));
     wait_connected(&fake, 1);
     fake.advance(K + 1 - HISTORY, false); // candles 100..=105, K is the last closed
-    wait_for("the signal row", Duration::from_secs(20), || (signal_rows(&mut db, trader).len() == 1).then_some(()));
+    wait_for("the signal row", Duration::from_secs(20), || {
+        (signal_rows(&mut db, trader).len() == 1).then_some(())
+    });
     wait_for("all candles applied", Duration::from_secs(20), || {
         (screener.metric("screener_candles_closed_total") >= 12.0).then_some(())
     });
@@ -93,7 +133,10 @@ fn fires_exactly_once_on_the_known_candle_and_a_restart_adds_no_duplicate() {
     assert_eq!(machine.as_deref(), Some("m-test-1"));
     assert_eq!(details["run_mode"], "shared_backend");
     assert_eq!(details["app"], "fleet-test-app");
-    assert!(details["indicators"]["sma(20,close)@1m"].as_f64().is_some(), "{details}");
+    assert!(
+        details["indicators"]["sma(20,close)@1m"].as_f64().is_some(),
+        "{details}"
+    );
     let (code, health) = screener.health();
     assert_eq!(code, 200, "{health}");
     assert_eq!(health["status"], "ok", "{health}");
@@ -102,15 +145,21 @@ fn fires_exactly_once_on_the_known_candle_and_a_restart_adds_no_duplicate() {
 
     // The restart re-evaluates the last closed candle (K) and tries to insert its signal again.
     let screener = Screener::start(&screener_env(&db_url, &fake));
-    wait_for("the repeated signal to be skipped by the unique key", Duration::from_secs(20), || {
-        (screener.metric("screener_signals_duplicate_total") >= 1.0).then_some(())
-    });
+    wait_for(
+        "the repeated signal to be skipped by the unique key",
+        Duration::from_secs(20),
+        || (screener.metric("screener_signals_duplicate_total") >= 1.0).then_some(()),
+    );
     wait_connected(&fake, 2);
     fake.advance(4, false);
     wait_for("later candles applied", Duration::from_secs(20), || {
         (screener.metric("screener_candles_closed_total") >= 8.0).then_some(())
     });
-    assert_eq!(signal_rows(&mut db, trader).len(), 1, "restart must not duplicate");
+    assert_eq!(
+        signal_rows(&mut db, trader).len(),
+        1,
+        "restart must not duplicate"
+    );
     assert_eq!(screener.metric("screener_signals_inserted_total"), 0.0);
     assert!(screener.stop().success());
 }
@@ -120,7 +169,13 @@ fn a_gap_during_a_dropped_connection_is_backfilled_and_the_signal_is_still_corre
     let db_url = migrated_postgres();
     let mut db = pg(&db_url);
     let trader = insert_trader(&mut db, None, true, true, &filter());
-    let fake = FakeBinance::start(fixture(), Options { cursor: HISTORY, ..Options::default() });
+    let fake = FakeBinance::start(
+        fixture(),
+        Options {
+            cursor: HISTORY,
+            ..Options::default()
+        },
+    );
     let screener = Screener::start(&screener_env(&db_url, &fake));
     wait_connected(&fake, 1);
     fake.advance(3, false); // 100..=102 over the stream
@@ -134,7 +189,9 @@ fn a_gap_during_a_dropped_connection_is_backfilled_and_the_signal_is_still_corre
     fake.drop_connections();
     fake.advance(4, true);
     wait_connected(&fake, 2);
-    wait_for("the backfilled signal", Duration::from_secs(30), || (signal_rows(&mut db, trader).len() == 1).then_some(()));
+    wait_for("the backfilled signal", Duration::from_secs(30), || {
+        (signal_rows(&mut db, trader).len() == 1).then_some(())
+    });
     fake.advance(3, false);
     wait_for("candles after the gap", Duration::from_secs(20), || {
         (screener.metric("screener_candles_closed_total") >= 12.0).then_some(())
@@ -144,7 +201,10 @@ fn a_gap_during_a_dropped_connection_is_backfilled_and_the_signal_is_still_corre
     assert_eq!(rows[0].1, T0 + K as i64 * MIN, "signal on the known candle");
     assert_eq!(rows[0].2, 120.0);
     assert!(screener.metric("screener_gaps_detected_total") >= 1.0);
-    assert!(screener.metric("screener_candles_backfilled_total") >= 8.0, "4 candles × 2 symbols");
+    assert!(
+        screener.metric("screener_candles_backfilled_total") >= 8.0,
+        "4 candles × 2 symbols"
+    );
     assert!(screener.metric("screener_rest_rate_limited_total") >= 1.0);
     assert_eq!(fake.stats().rate_limited, 1);
     assert!(screener.stop().success());

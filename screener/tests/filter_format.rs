@@ -10,7 +10,10 @@ fn readme_examples() -> Vec<Value> {
         .split("```json")
         .skip(1)
         .filter_map(|block| block.split("```").next())
-        .map(|text| serde_json::from_str(text).unwrap_or_else(|e| panic!("README example is not JSON: {e}\n{text}")))
+        .map(|text| {
+            serde_json::from_str(text)
+                .unwrap_or_else(|e| panic!("README example is not JSON: {e}\n{text}"))
+        })
         .filter(|v: &Value| v.get("when").is_some())
         .collect()
 }
@@ -36,22 +39,55 @@ fn rejections_name_the_path_and_the_rule() {
         (cmp(json!({"ind": "rsi", "period": 501})), "out of range"),
         (cmp(json!({"ind": "vwap", "period": 3})), "not a parameter"),
         (cmp(json!({"ind": "supertrend"})), "unknown variant"),
-        (cmp(json!({"ind": "macd", "fast": 30, "slow": 10})), "shorter than slow"),
-        (cmp(json!({"ind": "bollinger", "output": "top"})), "when.left.output"),
-        (cmp(json!({"ind": "ema", "period": 9, "tf": "7m"})), "unknown timeframe"),
-        (cmp(json!({"ind": "sma", "period": 9, "mul": -1})), "when.left.mul"),
+        (
+            cmp(json!({"ind": "macd", "fast": 30, "slow": 10})),
+            "shorter than slow",
+        ),
+        (
+            cmp(json!({"ind": "bollinger", "output": "top"})),
+            "when.left.output",
+        ),
+        (
+            cmp(json!({"ind": "ema", "period": 9, "tf": "7m"})),
+            "unknown timeframe",
+        ),
+        (
+            cmp(json!({"ind": "sma", "period": 9, "mul": -1})),
+            "when.left.mul",
+        ),
         (cmp(json!({"const": 1, "ind": "rsi"})), "exactly one of"),
-        (json!({"version": 1, "when": {"left": {"const": 1}, "op": "gt", "right": {"const": 2}}}), "two constants"),
+        (
+            json!({"version": 1, "when": {"left": {"const": 1}, "op": "gt", "right": {"const": 2}}}),
+            "two constants",
+        ),
         (json!({"version": 1, "when": {"all": []}}), "empty group"),
-        (json!({"version": 2, "when": {"left": {"ind": "close"}, "op": "gt", "right": {"const": 1}}}), "version"),
-        (json!({"version": 1, "when": {"left": {"ind": "close"}, "op": "gt", "right": {"const": 1}}, "eval": "x"}), "unknown field"),
-        (json!({"code": "return true", "indicators": []}), "code filters"),
-        (json!({"version": 1, "when": {"left": {"ind": "close"}, "op": "between", "right": {"const": 1}}}), "unknown variant"),
-        (json!({"version": 1, "trigger": {"mode": "cooldown"}, "when": {"left": {"ind": "close"}, "op": "gt", "right": {"const": 1}}}), "cooldown_bars"),
+        (
+            json!({"version": 2, "when": {"left": {"ind": "close"}, "op": "gt", "right": {"const": 1}}}),
+            "version",
+        ),
+        (
+            json!({"version": 1, "when": {"left": {"ind": "close"}, "op": "gt", "right": {"const": 1}}, "eval": "x"}),
+            "unknown field",
+        ),
+        (
+            json!({"code": "return true", "indicators": []}),
+            "code filters",
+        ),
+        (
+            json!({"version": 1, "when": {"left": {"ind": "close"}, "op": "between", "right": {"const": 1}}}),
+            "unknown variant",
+        ),
+        (
+            json!({"version": 1, "trigger": {"mode": "cooldown"}, "when": {"left": {"ind": "close"}, "op": "gt", "right": {"const": 1}}}),
+            "cooldown_bars",
+        ),
     ];
     for (filter, expected) in cases {
         let r = reason(filter.clone());
-        assert!(r.contains(expected), "{filter} -> {r} (expected {expected})");
+        assert!(
+            r.contains(expected),
+            "{filter} -> {r} (expected {expected})"
+        );
     }
 }
 
@@ -68,7 +104,8 @@ fn limits_on_size_and_depth() {
 
 #[test]
 fn double_encoded_filters_and_trader_timeframes_are_accepted() {
-    let f = json!({"version": 1, "when": {"left": {"ind": "rsi"}, "op": "lt", "right": {"const": 30}}});
+    let f =
+        json!({"version": 1, "when": {"left": {"ind": "rsi"}, "op": "lt", "right": {"const": 30}}});
     let compiled = compile(&Value::String(f.to_string()), Some("15m")).unwrap();
     assert_eq!(compiled.timeframe.name(), "15m");
     assert!(compile(&f, None).unwrap_err().contains("timeframe"));
@@ -78,7 +115,18 @@ fn double_encoded_filters_and_trader_timeframes_are_accepted() {
 fn the_json_schema_file_is_valid_json_and_lists_the_same_vocabulary() {
     let schema: Value = serde_json::from_str(include_str!("../filter.schema.json")).unwrap();
     let text = schema.to_string();
-    for word in ["crosses_above", "crosses_below", "once_per_bar", "on_change", "cooldown", "volume_sma", "change_pct", "stoch", "vwap", "bollinger"] {
+    for word in [
+        "crosses_above",
+        "crosses_below",
+        "once_per_bar",
+        "on_change",
+        "cooldown",
+        "volume_sma",
+        "change_pct",
+        "stoch",
+        "vwap",
+        "bollinger",
+    ] {
         assert!(text.contains(word), "schema lacks {word}");
     }
     assert_eq!(schema["additionalProperties"], false);

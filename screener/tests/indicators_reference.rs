@@ -31,7 +31,16 @@ fn candles(r: &Value) -> Vec<Candle> {
         .map(|c| {
             let f = |k: &str| c[k].as_f64().unwrap();
             let t = c["open_time"].as_i64().unwrap();
-            Candle { open_time: t, close_time: t + 3_599_999, open: f("open"), high: f("high"), low: f("low"), close: f("close"), volume: f("volume"), quote_volume: 0.0 }
+            Candle {
+                open_time: t,
+                close_time: t + 3_599_999,
+                open: f("open"),
+                high: f("high"),
+                low: f("low"),
+                close: f("close"),
+                volume: f("volume"),
+                quote_volume: 0.0,
+            }
         })
         .collect()
 }
@@ -48,7 +57,10 @@ fn check(r: &Value, spec: Spec, out: usize, name: &str, from: usize) {
             Some(want) if i >= from => {
                 assert!(got.is_finite(), "{name}[{i}]: not ready, reference {want}");
                 let tol = 1e-6 * want.abs().max(1.0);
-                assert!((got - want).abs() <= tol, "{name}[{i}]: got {got}, reference {want}");
+                assert!(
+                    (got - want).abs() <= tol,
+                    "{name}[{i}]: got {got}, reference {want}"
+                );
                 compared += 1;
             }
             _ => {}
@@ -61,20 +73,124 @@ fn check(r: &Value, spec: Spec, out: usize, name: &str, from: usize) {
 fn indicators_match_the_python_ta_reference() {
     let r = reference();
     // Windowed indicators are exact from their first value.
-    check(&r, Spec::Sma { period: 20, of: Source::Close }, 0, "sma20", 0);
-    check(&r, Spec::Sma { period: 20, of: Source::Volume }, 0, "vol_sma20", 0);
-    check(&r, Spec::Bollinger { period: 20, mult_centi: 200 }, 0, "bb_mid", 0);
-    check(&r, Spec::Bollinger { period: 20, mult_centi: 200 }, 1, "bb_upper", 0);
-    check(&r, Spec::Bollinger { period: 20, mult_centi: 200 }, 2, "bb_lower", 0);
-    check(&r, Spec::Stoch { k: 14, smooth: 1, d: 3 }, 0, "stoch_k", 0);
-    check(&r, Spec::Stoch { k: 14, smooth: 1, d: 3 }, 1, "stoch_d", 0);
+    check(
+        &r,
+        Spec::Sma {
+            period: 20,
+            of: Source::Close,
+        },
+        0,
+        "sma20",
+        0,
+    );
+    check(
+        &r,
+        Spec::Sma {
+            period: 20,
+            of: Source::Volume,
+        },
+        0,
+        "vol_sma20",
+        0,
+    );
+    check(
+        &r,
+        Spec::Bollinger {
+            period: 20,
+            mult_centi: 200,
+        },
+        0,
+        "bb_mid",
+        0,
+    );
+    check(
+        &r,
+        Spec::Bollinger {
+            period: 20,
+            mult_centi: 200,
+        },
+        1,
+        "bb_upper",
+        0,
+    );
+    check(
+        &r,
+        Spec::Bollinger {
+            period: 20,
+            mult_centi: 200,
+        },
+        2,
+        "bb_lower",
+        0,
+    );
+    check(
+        &r,
+        Spec::Stoch {
+            k: 14,
+            smooth: 1,
+            d: 3,
+        },
+        0,
+        "stoch_k",
+        0,
+    );
+    check(
+        &r,
+        Spec::Stoch {
+            k: 14,
+            smooth: 1,
+            d: 3,
+        },
+        1,
+        "stoch_d",
+        0,
+    );
     check(&r, Spec::ChangePct { period: 3 }, 0, "roc3", 0);
     check(&r, Spec::Vwap, 0, "vwap", 0);
     // Smoothed indicators are seeded differently (SMA seed vs first value); compare once converged.
-    check(&r, Spec::Ema { period: 10, of: Source::Close }, 0, "ema10", 300);
+    check(
+        &r,
+        Spec::Ema {
+            period: 10,
+            of: Source::Close,
+        },
+        0,
+        "ema10",
+        300,
+    );
     check(&r, Spec::Rsi { period: 14 }, 0, "rsi14", 300);
     check(&r, Spec::Atr { period: 14 }, 0, "atr14", 300);
-    check(&r, Spec::Macd { fast: 12, slow: 26, signal: 9 }, 0, "macd", 300);
-    check(&r, Spec::Macd { fast: 12, slow: 26, signal: 9 }, 1, "macd_signal", 300);
-    check(&r, Spec::Macd { fast: 12, slow: 26, signal: 9 }, 2, "macd_hist", 300);
+    check(
+        &r,
+        Spec::Macd {
+            fast: 12,
+            slow: 26,
+            signal: 9,
+        },
+        0,
+        "macd",
+        300,
+    );
+    check(
+        &r,
+        Spec::Macd {
+            fast: 12,
+            slow: 26,
+            signal: 9,
+        },
+        1,
+        "macd_signal",
+        300,
+    );
+    check(
+        &r,
+        Spec::Macd {
+            fast: 12,
+            slow: 26,
+            signal: 9,
+        },
+        2,
+        "macd_hist",
+        300,
+    );
 }

@@ -19,7 +19,10 @@ fn rsi_filter() -> serde_json::Value {
 
 fn replay_env(db_url: &str) -> Vec<(&'static str, String)> {
     let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/replay/sample.jsonl");
-    vec![("DATABASE_URL", db_url.to_string()), ("MARKET_DATA", format!("replay:{sample}"))]
+    vec![
+        ("DATABASE_URL", db_url.to_string()),
+        ("MARKET_DATA", format!("replay:{sample}")),
+    ]
 }
 
 struct World {
@@ -38,7 +41,13 @@ fn world() -> World {
     insert_trader(&mut db, Some(user_a), false, false, &rsi_filter()); // disabled
     let b_custom = insert_trader(&mut db, Some(user_b), false, true, &rsi_filter());
     let built_in = insert_trader(&mut db, None, true, true, &rsi_filter());
-    World { admin, user_a, a_custom, b_custom, built_in }
+    World {
+        admin,
+        user_a,
+        a_custom,
+        b_custom,
+        built_in,
+    }
 }
 
 fn traders_seen(s: &Screener) -> u64 {
@@ -60,11 +69,17 @@ fn dedicated_sees_only_its_users_traders_and_shared_only_built_ins() {
     // The replay fires the RSI cross; the per-user role may write its own user's signals.
     let mut db = pg(&w.admin);
     wait_for("dedicated signals", Duration::from_secs(20), || {
-        let n: i64 = db.query_one("SELECT count(*) FROM public.signals", &[]).unwrap().get(0);
+        let n: i64 = db
+            .query_one("SELECT count(*) FROM public.signals", &[])
+            .unwrap()
+            .get(0);
         (n > 0).then_some(())
     });
     let owners: Vec<(Uuid, Option<Uuid>)> = db
-        .query("SELECT DISTINCT trader_id, user_id FROM public.signals", &[])
+        .query(
+            "SELECT DISTINCT trader_id, user_id FROM public.signals",
+            &[],
+        )
         .unwrap()
         .iter()
         .map(|r| (r.get(0), r.get(1)))
@@ -77,10 +92,22 @@ fn dedicated_sees_only_its_users_traders_and_shared_only_built_ins() {
     let shared = Screener::start(&env);
     assert_eq!(traders_seen(&shared), 1);
     wait_for("shared signals", Duration::from_secs(20), || {
-        let n: i64 = db.query_one("SELECT count(*) FROM public.signals WHERE trader_id = $1", &[&w.built_in]).unwrap().get(0);
+        let n: i64 = db
+            .query_one(
+                "SELECT count(*) FROM public.signals WHERE trader_id = $1",
+                &[&w.built_in],
+            )
+            .unwrap()
+            .get(0);
         (n > 0).then_some(())
     });
-    let b: i64 = db.query_one("SELECT count(*) FROM public.signals WHERE trader_id = $1", &[&w.b_custom]).unwrap().get(0);
+    let b: i64 = db
+        .query_one(
+            "SELECT count(*) FROM public.signals WHERE trader_id = $1",
+            &[&w.b_custom],
+        )
+        .unwrap()
+        .get(0);
     assert_eq!(b, 0, "nobody screens user B's trader here");
     assert!(shared.stop().success());
 }
@@ -90,11 +117,17 @@ fn the_per_user_role_cannot_write_another_users_signal() {
     let w = world();
     let role_url = screener_role_url(&w.admin, w.user_a, "correct-horse-2");
     let config = screener::config::Config::from_map(
-        &[("DATABASE_URL".to_string(), role_url)].into_iter().collect(),
+        &[("DATABASE_URL".to_string(), role_url)]
+            .into_iter()
+            .collect(),
     )
     .unwrap();
     let store = Store::open(&config).unwrap();
-    let origin = SignalOrigin { source: "cloud".into(), fleet_app_id: None, machine_id: Some("m1".into()) };
+    let origin = SignalOrigin {
+        source: "cloud".into(),
+        fleet_app_id: None,
+        machine_id: Some("m1".into()),
+    };
     let row = |trader: Uuid, user: Uuid| SignalRow {
         trader_id: trader,
         user_id: Some(user),
@@ -108,14 +141,37 @@ fn the_per_user_role_cannot_write_another_users_signal() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let user_b = Uuid::new_v4();
-        let theirs = store.insert_signals(&[row(w.b_custom, user_b)], &origin).await;
+        let theirs = store
+            .insert_signals(&[row(w.b_custom, user_b)], &origin)
+            .await;
         assert!(matches!(theirs, Err(DbError::Forbidden(_))), "{theirs:?}");
-        let disguised = store.insert_signals(&[row(w.b_custom, w.user_a)], &origin).await;
-        assert!(matches!(disguised, Err(DbError::Forbidden(_))), "{disguised:?}");
-        let built_in = store.insert_signals(&[row(w.built_in, w.user_a)], &origin).await;
-        assert!(matches!(built_in, Err(DbError::Forbidden(_))), "{built_in:?}");
-        assert_eq!(store.insert_signals(&[row(w.a_custom, w.user_a)], &origin).await, Ok(1));
-        assert_eq!(store.insert_signals(&[row(w.a_custom, w.user_a)], &origin).await, Ok(0), "duplicate skipped");
+        let disguised = store
+            .insert_signals(&[row(w.b_custom, w.user_a)], &origin)
+            .await;
+        assert!(
+            matches!(disguised, Err(DbError::Forbidden(_))),
+            "{disguised:?}"
+        );
+        let built_in = store
+            .insert_signals(&[row(w.built_in, w.user_a)], &origin)
+            .await;
+        assert!(
+            matches!(built_in, Err(DbError::Forbidden(_))),
+            "{built_in:?}"
+        );
+        assert_eq!(
+            store
+                .insert_signals(&[row(w.a_custom, w.user_a)], &origin)
+                .await,
+            Ok(1)
+        );
+        assert_eq!(
+            store
+                .insert_signals(&[row(w.a_custom, w.user_a)], &origin)
+                .await,
+            Ok(0),
+            "duplicate skipped"
+        );
     });
 }
 
@@ -130,15 +186,22 @@ fn a_wrong_password_makes_health_failing_with_a_database_auth_reason() {
     let s = Screener::start(&env);
     let (code, health) = wait_for("failing health", Duration::from_secs(20), || {
         let (code, h) = s.health();
-        (h["reasons"].as_array().is_some_and(|r| !r.is_empty()) && h["status"] == "failing").then_some((code, h))
+        (h["reasons"].as_array().is_some_and(|r| !r.is_empty()) && h["status"] == "failing")
+            .then_some((code, h))
     });
     assert_eq!(code, 503);
     let reasons = health["reasons"].to_string();
-    assert!(reasons.contains("database authentication failed"), "{reasons}");
+    assert!(
+        reasons.contains("database authentication failed"),
+        "{reasons}"
+    );
     assert!(reasons.contains("password"), "{reasons}");
     assert_eq!(health["run_mode"], "user_dedicated");
     assert_eq!(health["user_id"], w.user_a.to_string());
     let everything = format!("{health} {}", s.log_text());
-    assert!(!everything.contains("wrong-password-xyz"), "the password leaked");
+    assert!(
+        !everything.contains("wrong-password-xyz"),
+        "the password leaked"
+    );
     assert!(s.stop().success());
 }

@@ -29,23 +29,36 @@ fn replay_sample_fires_into_sqlite_and_a_second_run_adds_nothing() {
         .unwrap();
     let env = vec![
         ("DATABASE_URL", format!("sqlite://{}", path.display())),
-        ("MARKET_DATA", format!("replay:{}", concat!(env!("CARGO_MANIFEST_DIR"), "/replay/sample.jsonl"))),
+        (
+            "MARKET_DATA",
+            format!(
+                "replay:{}",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/replay/sample.jsonl")
+            ),
+        ),
     ];
     let s = Screener::start(&env);
     wait_for("all 480 candles replayed", Duration::from_secs(20), || {
         (s.metric("screener_candles_closed_total") >= 480.0).then_some(())
     });
-    wait_for("signals written", Duration::from_secs(20), || (s.metric("screener_signals_pending") == 0.0 && count(&path).0 > 0).then_some(()));
+    wait_for("signals written", Duration::from_secs(20), || {
+        (s.metric("screener_signals_pending") == 0.0 && count(&path).0 > 0).then_some(())
+    });
     let (first, distinct) = count(&path);
     assert_eq!(first, distinct);
-    let source: String = rusqlite::Connection::open(&path).unwrap().query_row("SELECT min(source) FROM signals", [], |r| r.get(0)).unwrap();
+    let source: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT min(source) FROM signals", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(source, "local");
     assert_eq!(s.health().1["status"], "ok");
     assert!(s.stop().success());
 
     let s = Screener::start(&env);
     wait_for("second replay", Duration::from_secs(20), || {
-        (s.metric("screener_candles_closed_total") >= 480.0 && s.metric("screener_signals_pending") == 0.0).then_some(())
+        (s.metric("screener_candles_closed_total") >= 480.0
+            && s.metric("screener_signals_pending") == 0.0)
+            .then_some(())
     });
     wait_for("second replay written", Duration::from_secs(20), || {
         (s.metric("screener_signals_duplicate_total") as i64 == first).then_some(())

@@ -42,7 +42,13 @@ impl Default for TriggerState {
 }
 
 /// Decides whether a bar with open time `open_time` whose condition is `matched` fires, updating `state`.
-pub fn decide(trigger: &Trigger, state: &mut TriggerState, matched: bool, open_time: i64, bar_ms: i64) -> bool {
+pub fn decide(
+    trigger: &Trigger,
+    state: &mut TriggerState,
+    matched: bool,
+    open_time: i64,
+    bar_ms: i64,
+) -> bool {
     let cooled = match (trigger.cooldown_bars, state.last_fired) {
         (Some(n), Some(last)) => (open_time - last) / bar_ms >= n as i64,
         _ => true,
@@ -71,7 +77,11 @@ mod tests {
     use super::*;
 
     fn cmp(op: Op) -> Expr<usize> {
-        Expr::Cmp { left: 0, op, right: 1 }
+        Expr::Cmp {
+            left: 0,
+            op,
+            right: 1,
+        }
     }
 
     #[test]
@@ -107,12 +117,27 @@ mod tests {
     #[test]
     fn trigger_modes() {
         let seq = [true, true, false, true, true, true, true, true];
-        let once = Trigger { mode: TriggerMode::OncePerBar, cooldown_bars: None };
+        let once = Trigger {
+            mode: TriggerMode::OncePerBar,
+            cooldown_bars: None,
+        };
         assert_eq!(run(once, &seq), seq.to_vec());
-        let edge = Trigger { mode: TriggerMode::OnChange, cooldown_bars: None };
-        assert_eq!(run(edge, &seq), [true, false, false, true, false, false, false, false]);
-        let cool = Trigger { mode: TriggerMode::Cooldown, cooldown_bars: Some(3) };
-        assert_eq!(run(cool, &seq), [true, false, false, true, false, false, true, false]);
+        let edge = Trigger {
+            mode: TriggerMode::OnChange,
+            cooldown_bars: None,
+        };
+        assert_eq!(
+            run(edge, &seq),
+            [true, false, false, true, false, false, false, false]
+        );
+        let cool = Trigger {
+            mode: TriggerMode::Cooldown,
+            cooldown_bars: Some(3),
+        };
+        assert_eq!(
+            run(cool, &seq),
+            [true, false, false, true, false, false, true, false]
+        );
     }
 
     #[test]

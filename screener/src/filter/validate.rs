@@ -64,7 +64,10 @@ fn collect(e: &Expr<Value>, out: &mut Vec<(Interval, Spec)>) {
 }
 
 /// Parses and validates `traders.filter`. `default_tf` is the trader's first timeframe, if any.
-pub fn compile(raw: &serde_json::Value, default_tf: Option<&str>) -> Result<CompiledFilter, String> {
+pub fn compile(
+    raw: &serde_json::Value,
+    default_tf: Option<&str>,
+) -> Result<CompiledFilter, String> {
     // The platform this replaces sometimes stored the filter double-encoded as a JSON string.
     let decoded;
     let raw = match raw {
@@ -76,19 +79,30 @@ pub fn compile(raw: &serde_json::Value, default_tf: Option<&str>) -> Result<Comp
         other => other,
     };
     if raw.get("code").is_some() {
-        return Err("code filters (field `code`) are not accepted; use the declarative format (version 1)".into());
+        return Err(
+            "code filters (field `code`) are not accepted; use the declarative format (version 1)"
+                .into(),
+        );
     }
     let filter: Filter = serde_json::from_value(raw.clone()).map_err(|e| format!("filter: {e}"))?;
     if filter.version != 1 {
-        return Err(format!("version: unsupported version {}; expected 1", filter.version));
+        return Err(format!(
+            "version: unsupported version {}; expected 1",
+            filter.version
+        ));
     }
-    if filter.description.as_ref().is_some_and(|d| d.len() > MAX_DESCRIPTION) {
+    if filter
+        .description
+        .as_ref()
+        .is_some_and(|d| d.len() > MAX_DESCRIPTION)
+    {
         return Err(format!("description: longer than {MAX_DESCRIPTION} bytes"));
     }
     let timeframe = match (filter.timeframe, default_tf) {
         (Some(tf), _) => tf,
-        (None, Some(name)) => Interval::parse(name)
-            .ok_or_else(|| format!("timeframe: the trader's timeframe {name:?} is not supported"))?,
+        (None, Some(name)) => Interval::parse(name).ok_or_else(|| {
+            format!("timeframe: the trader's timeframe {name:?} is not supported")
+        })?,
         (None, None) => return Err("timeframe: missing, and the trader has no timeframes".into()),
     };
     check_trigger(&filter.trigger)?;
@@ -103,7 +117,9 @@ pub fn compile(raw: &serde_json::Value, default_tf: Option<&str>) -> Result<Comp
 
 fn check_trigger(t: &Trigger) -> Result<(), String> {
     match (t.mode, t.cooldown_bars) {
-        (TriggerMode::Cooldown, None) => Err("trigger.cooldown_bars: required for mode cooldown".into()),
+        (TriggerMode::Cooldown, None) => {
+            Err("trigger.cooldown_bars: required for mode cooldown".into())
+        }
         (TriggerMode::OncePerBar, Some(_)) => {
             Err("trigger.cooldown_bars: not allowed with mode once_per_bar (use cooldown)".into())
         }
@@ -114,7 +130,13 @@ fn check_trigger(t: &Trigger) -> Result<(), String> {
     }
 }
 
-fn node(n: &Node, path: &str, depth: usize, tf: Interval, count: &mut usize) -> Result<Expr<Value>, String> {
+fn node(
+    n: &Node,
+    path: &str,
+    depth: usize,
+    tf: Interval,
+    count: &mut usize,
+) -> Result<Expr<Value>, String> {
     if depth > MAX_DEPTH {
         return Err(format!("{path}: nested deeper than {MAX_DEPTH} levels"));
     }
@@ -143,7 +165,13 @@ fn node(n: &Node, path: &str, depth: usize, tf: Interval, count: &mut usize) -> 
     }
 }
 
-fn group(children: &[Node], path: &str, depth: usize, tf: Interval, count: &mut usize) -> Result<Vec<Expr<Value>>, String> {
+fn group(
+    children: &[Node],
+    path: &str,
+    depth: usize,
+    tf: Interval,
+    count: &mut usize,
+) -> Result<Vec<Expr<Value>>, String> {
     if children.is_empty() {
         return Err(format!("{path}: empty group"));
     }
@@ -157,41 +185,69 @@ fn group(children: &[Node], path: &str, depth: usize, tf: Interval, count: &mut 
 fn operand(o: &Operand, path: &str, default_tf: Interval) -> Result<Value, String> {
     match (o.constant, o.ind) {
         (Some(c), None) => {
-            let only_const = Operand { constant: o.constant, ..Operand::default() };
+            let only_const = Operand {
+                constant: o.constant,
+                ..Operand::default()
+            };
             if serde_json::to_value(o).ok() != serde_json::to_value(&only_const).ok() {
                 return Err(format!("{path}: a constant takes no other fields"));
             }
             if !c.is_finite() || c.abs() > MAX_ABS_CONST {
-                return Err(format!("{path}.const: must be a finite number within ±1e15"));
+                return Err(format!(
+                    "{path}.const: must be a finite number within ±1e15"
+                ));
             }
             Ok(Value::Const(c))
         }
         (None, Some(ind)) => indicator(o, ind, path, default_tf),
-        _ => Err(format!("{path}: exactly one of \"const\" or \"ind\" is required")),
+        _ => Err(format!(
+            "{path}: exactly one of \"const\" or \"ind\" is required"
+        )),
     }
 }
 
 fn indicator(o: &Operand, ind: IndName, path: &str, default_tf: Interval) -> Result<Value, String> {
-    let mut p = Params { o, path, used: Vec::new() };
+    let mut p = Params {
+        o,
+        path,
+        used: Vec::new(),
+    };
     let spec = match ind {
         IndName::Open => Spec::Field(Source::Open),
         IndName::High => Spec::Field(Source::High),
         IndName::Low => Spec::Field(Source::Low),
         IndName::Close => Spec::Field(Source::Close),
         IndName::Volume => Spec::Field(Source::Volume),
-        IndName::Sma => Spec::Sma { period: p.period("period", o.period, None, 1)?, of: p.source()? },
-        IndName::Ema => Spec::Ema { period: p.period("period", o.period, None, 1)?, of: p.source()? },
-        IndName::VolumeSma => Spec::Sma { period: p.period("period", o.period, Some(20), 1)?, of: Source::Volume },
-        IndName::Rsi => Spec::Rsi { period: p.period("period", o.period, Some(14), 2)? },
-        IndName::Atr => Spec::Atr { period: p.period("period", o.period, Some(14), 1)? },
-        IndName::ChangePct => Spec::ChangePct { period: p.period("period", o.period, Some(1), 1)? },
+        IndName::Sma => Spec::Sma {
+            period: p.period("period", o.period, None, 1)?,
+            of: p.source()?,
+        },
+        IndName::Ema => Spec::Ema {
+            period: p.period("period", o.period, None, 1)?,
+            of: p.source()?,
+        },
+        IndName::VolumeSma => Spec::Sma {
+            period: p.period("period", o.period, Some(20), 1)?,
+            of: Source::Volume,
+        },
+        IndName::Rsi => Spec::Rsi {
+            period: p.period("period", o.period, Some(14), 2)?,
+        },
+        IndName::Atr => Spec::Atr {
+            period: p.period("period", o.period, Some(14), 1)?,
+        },
+        IndName::ChangePct => Spec::ChangePct {
+            period: p.period("period", o.period, Some(1), 1)?,
+        },
         IndName::Vwap => Spec::Vwap,
         IndName::Macd => {
             let fast = p.period("fast", o.fast, Some(12), 1)?;
             let slow = p.period("slow", o.slow, Some(26), 2)?;
             let signal = p.period("signal", o.signal, Some(9), 1)?;
             if fast >= slow {
-                return Err(format!("{path}: macd fast ({fast}) must be shorter than slow ({slow})"));
+                return Err(format!(
+                    "{path}: macd fast ({fast}) must be shorter than slow ({slow})"
+                ));
             }
             Spec::Macd { fast, slow, signal }
         }
@@ -202,7 +258,10 @@ fn indicator(o: &Operand, ind: IndName, path: &str, default_tf: Interval) -> Res
             if !(0.1..=5.0).contains(&sd) {
                 return Err(format!("{path}.stddev: {sd} out of range 0.1..=5"));
             }
-            Spec::Bollinger { period, mult_centi: (sd * 100.0).round() as u16 }
+            Spec::Bollinger {
+                period,
+                mult_centi: (sd * 100.0).round() as u16,
+            }
         }
         IndName::Stoch => {
             let k = p.period("k", o.k, Some(14), 1)?;
@@ -223,7 +282,12 @@ fn indicator(o: &Operand, ind: IndName, path: &str, default_tf: Interval) -> Res
     if !mul.is_finite() || mul <= 0.0 || mul > 1000.0 {
         return Err(format!("{path}.mul: {mul} out of range (0, 1000]"));
     }
-    Ok(Value::Ind { tf: o.tf.unwrap_or(default_tf), spec, output: output as u8, mul })
+    Ok(Value::Ind {
+        tf: o.tf.unwrap_or(default_tf),
+        spec,
+        output: output as u8,
+        mul,
+    })
 }
 
 /// Tracks which parameters an indicator consumed, so stray ones are rejected rather than ignored.
@@ -234,11 +298,22 @@ struct Params<'a> {
 }
 
 impl Params<'_> {
-    fn period(&mut self, name: &'static str, v: Option<u32>, default: Option<u32>, min: u32) -> Result<u16, String> {
+    fn period(
+        &mut self,
+        name: &'static str,
+        v: Option<u32>,
+        default: Option<u32>,
+        min: u32,
+    ) -> Result<u16, String> {
         self.used.push(name);
-        let v = v.or(default).ok_or_else(|| format!("{}.{name}: required", self.path))?;
+        let v = v
+            .or(default)
+            .ok_or_else(|| format!("{}.{name}: required", self.path))?;
         if !(min..=MAX_PERIOD).contains(&v) {
-            return Err(format!("{}.{name}: {v} out of range {min}..={MAX_PERIOD}", self.path));
+            return Err(format!(
+                "{}.{name}: {v} out of range {min}..={MAX_PERIOD}",
+                self.path
+            ));
         }
         Ok(v as u16)
     }
@@ -261,8 +336,13 @@ impl Params<'_> {
             ("smooth", o.smooth.is_some()),
             ("stddev", o.stddev.is_some()),
         ];
-        match present.iter().find(|(name, set)| *set && !self.used.contains(name)) {
-            Some((name, _)) => Err(format!("{}.{name}: not a parameter of {ind:?}", self.path).to_lowercase()),
+        match present
+            .iter()
+            .find(|(name, set)| *set && !self.used.contains(name))
+        {
+            Some((name, _)) => {
+                Err(format!("{}.{name}: not a parameter of {ind:?}", self.path).to_lowercase())
+            }
             None => Ok(()),
         }
     }

@@ -50,16 +50,39 @@ impl Source {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Spec {
     Field(Source),
-    Sma { period: u16, of: Source },
-    Ema { period: u16, of: Source },
-    Rsi { period: u16 },
-    Macd { fast: u16, slow: u16, signal: u16 },
+    Sma {
+        period: u16,
+        of: Source,
+    },
+    Ema {
+        period: u16,
+        of: Source,
+    },
+    Rsi {
+        period: u16,
+    },
+    Macd {
+        fast: u16,
+        slow: u16,
+        signal: u16,
+    },
     /// `mult_centi` is the band multiplier × 100 so the spec stays hashable.
-    Bollinger { period: u16, mult_centi: u16 },
-    Atr { period: u16 },
-    Stoch { k: u16, smooth: u16, d: u16 },
+    Bollinger {
+        period: u16,
+        mult_centi: u16,
+    },
+    Atr {
+        period: u16,
+    },
+    Stoch {
+        k: u16,
+        smooth: u16,
+        d: u16,
+    },
     Vwap,
-    ChangePct { period: u16 },
+    ChangePct {
+        period: u16,
+    },
 }
 
 impl Spec {
@@ -80,7 +103,9 @@ impl Spec {
             Spec::Field(_) | Spec::Vwap => 1,
             Spec::Sma { period, .. } | Spec::Bollinger { period, .. } => p(period),
             Spec::ChangePct { period } => p(period) + 1,
-            Spec::Ema { period, .. } | Spec::Rsi { period } | Spec::Atr { period } => 4 * p(period) + 1,
+            Spec::Ema { period, .. } | Spec::Rsi { period } | Spec::Atr { period } => {
+                4 * p(period) + 1
+            }
             Spec::Macd { slow, signal, .. } => 4 * (p(slow) + p(signal)),
             Spec::Stoch { k, smooth, d } => p(k) + p(smooth) + p(d),
         }

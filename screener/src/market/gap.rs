@@ -22,8 +22,16 @@ impl Sequencer {
     /// Loads recent history for a series. History only primes indicators and trigger memory; the most recent
     /// closed bar is evaluated for real, so a bar that closed while the process was (re)starting is not missed
     /// (the signals' unique key absorbs a repeat).
-    pub async fn warm_up(&self, engine: &mut Engine, symbol: &str, tf: Interval, out: &mut Vec<SignalRow>) -> Result<(), String> {
-        let Some(rest) = &self.rest else { return Ok(()) };
+    pub async fn warm_up(
+        &self,
+        engine: &mut Engine,
+        symbol: &str,
+        tf: Interval,
+        out: &mut Vec<SignalRow>,
+    ) -> Result<(), String> {
+        let Some(rest) = &self.rest else {
+            return Ok(());
+        };
         let candles = rest.recent(symbol, tf, engine.warmup_bars(tf)).await?;
         let last = candles.len().saturating_sub(1);
         for (i, c) in candles.iter().enumerate() {
@@ -50,14 +58,21 @@ impl Sequencer {
             if candle.open_time > expected {
                 self.metrics.inc(&self.metrics.gaps_detected);
                 tracing::info!(symbol, %tf, from = expected, to = candle.open_time, "gap in stream; backfilling");
-                let missing = rest.klines(symbol, tf, expected, candle.open_time - 1).await?;
+                let missing = rest
+                    .klines(symbol, tf, expected, candle.open_time - 1)
+                    .await?;
                 for c in &missing {
                     if engine.apply(symbol, tf, c, true, out) == Applied::Applied {
                         self.metrics.inc(&self.metrics.candles_backfilled);
                     }
                 }
-                if engine.last_open_time(symbol, tf).is_some_and(|l| l + tf.millis() < candle.open_time) {
-                    return Err(format!("{symbol} {tf}: REST did not return the missing candles yet"));
+                if engine
+                    .last_open_time(symbol, tf)
+                    .is_some_and(|l| l + tf.millis() < candle.open_time)
+                {
+                    return Err(format!(
+                        "{symbol} {tf}: REST did not return the missing candles yet"
+                    ));
                 }
             }
         }

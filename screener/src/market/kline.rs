@@ -60,7 +60,8 @@ fn num(s: &str, field: &str) -> Result<f64, String> {
 
 /// Parses one combined-stream message (`{"stream": ..., "data": ...}`) or a raw payload.
 pub fn parse_ws(text: &str) -> Result<WsEvent, String> {
-    let msg: Combined = serde_json::from_str(text).map_err(|e| format!("bad stream message: {e}"))?;
+    let msg: Combined =
+        serde_json::from_str(text).map_err(|e| format!("bad stream message: {e}"))?;
     if msg.stream == Some("!serverShutdown") {
         return Ok(WsEvent::ServerShutdown);
     }
@@ -71,7 +72,8 @@ pub fn parse_ws(text: &str) -> Result<WsEvent, String> {
     match (payload.event, payload.kline) {
         (Some("serverShutdown"), _) => Ok(WsEvent::ServerShutdown),
         (Some("kline"), Some(k)) => {
-            let interval = Interval::parse(k.i).ok_or_else(|| format!("unsupported interval {:?}", k.i))?;
+            let interval =
+                Interval::parse(k.i).ok_or_else(|| format!("unsupported interval {:?}", k.i))?;
             let candle = Candle {
                 open_time: k.t,
                 close_time: k.close_time,
@@ -100,7 +102,11 @@ pub fn parse_rest(body: &str, now_ms: i64) -> Result<Vec<Candle>, String> {
         serde_json::from_str(body).map_err(|e| format!("bad klines response: {e}"))?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let int = |i: usize| row.get(i).and_then(|v| v.as_i64()).ok_or_else(|| format!("klines row field {i}"));
+        let int = |i: usize| {
+            row.get(i)
+                .and_then(|v| v.as_i64())
+                .ok_or_else(|| format!("klines row field {i}"))
+        };
         let float = |i: usize| match row.get(i) {
             Some(serde_json::Value::String(s)) => num(s, "row"),
             Some(v) => v.as_f64().ok_or_else(|| format!("klines row field {i}")),
@@ -136,7 +142,13 @@ mod tests {
 
     #[test]
     fn parses_a_closed_combined_kline() {
-        let WsEvent::Kline { symbol, interval, candle, closed } = parse_ws(MSG).unwrap() else {
+        let WsEvent::Kline {
+            symbol,
+            interval,
+            candle,
+            closed,
+        } = parse_ws(MSG).unwrap()
+        else {
             panic!("not a kline")
         };
         assert_eq!(symbol, "BTCUSDT");
@@ -149,8 +161,15 @@ mod tests {
 
     #[test]
     fn recognises_server_shutdown_and_acks() {
-        assert_eq!(parse_ws(r#"{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1}}"#).unwrap(), WsEvent::ServerShutdown);
-        assert_eq!(parse_ws(r#"{"result":null,"id":1}"#).unwrap(), WsEvent::Other);
+        assert_eq!(
+            parse_ws(r#"{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1}}"#)
+                .unwrap(),
+            WsEvent::ServerShutdown
+        );
+        assert_eq!(
+            parse_ws(r#"{"result":null,"id":1}"#).unwrap(),
+            WsEvent::Other
+        );
         assert!(parse_ws("not json").is_err());
     }
 
@@ -165,6 +184,9 @@ mod tests {
 
     #[test]
     fn stream_names_are_lowercase() {
-        assert_eq!(stream_name("BTCUSDT", Interval::parse("15m").unwrap()), "btcusdt@kline_15m");
+        assert_eq!(
+            stream_name("BTCUSDT", Interval::parse("15m").unwrap()),
+            "btcusdt@kline_15m"
+        );
     }
 }

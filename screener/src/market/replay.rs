@@ -19,12 +19,14 @@ struct Line {
 
 /// Reads and validates the whole file (so a bad file fails at startup with its line number).
 pub fn load(path: &Path) -> Result<Vec<MarketEvent>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("reading replay file {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("reading replay file {}: {e}", path.display()))?;
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            let line: Line = serde_json::from_str(l).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
+            let line: Line = serde_json::from_str(l)
+                .map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
             Ok(MarketEvent::Kline {
                 symbol: line.symbol.to_ascii_uppercase(),
                 interval: line.interval,

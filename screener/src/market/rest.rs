@@ -71,7 +71,11 @@ impl BinanceRest {
                         self.metrics.inc(&self.metrics.rest_rate_limited);
                         let secs = header_u64(&resp, "retry-after").unwrap_or(60);
                         let wait = Duration::from_secs(secs).min(MAX_RETRY_AFTER);
-                        tracing::warn!(status, wait_secs = wait.as_secs(), "binance rate limit; backing off");
+                        tracing::warn!(
+                            status,
+                            wait_secs = wait.as_secs(),
+                            "binance rate limit; backing off"
+                        );
                         self.pause_all(wait).await;
                         last_err = format!("HTTP {status} (rate limited)");
                         continue;
@@ -81,11 +85,17 @@ impl BinanceRest {
                         let to_next_minute = 60_000 - now_ms().rem_euclid(60_000) as u64;
                         self.pause_all(Duration::from_millis(to_next_minute)).await;
                     }
-                    let body = resp.text().await.map_err(|e| format!("reading {path}: {e}"))?;
+                    let body = resp
+                        .text()
+                        .await
+                        .map_err(|e| format!("reading {path}: {e}"))?;
                     if (200..300).contains(&status) {
                         return Ok(body);
                     }
-                    last_err = format!("HTTP {status}: {}", body.chars().take(200).collect::<String>());
+                    last_err = format!(
+                        "HTTP {status}: {}",
+                        body.chars().take(200).collect::<String>()
+                    );
                     if (400..500).contains(&status) {
                         return Err(last_err);
                     }
@@ -93,13 +103,24 @@ impl BinanceRest {
                 Err(e) => last_err = format!("request failed: {e}"),
             }
             self.metrics.inc(&self.metrics.rest_errors);
-            sleep(jittered_backoff(attempt, Duration::from_millis(500), Duration::from_secs(30))).await;
+            sleep(jittered_backoff(
+                attempt,
+                Duration::from_millis(500),
+                Duration::from_secs(30),
+            ))
+            .await;
         }
         Err(last_err)
     }
 
     /// Closed candles with `start <= open_time <= end`, paging 1000 rows at a time.
-    pub async fn klines(&self, symbol: &str, tf: Interval, start: i64, end: i64) -> Result<Vec<Candle>, String> {
+    pub async fn klines(
+        &self,
+        symbol: &str,
+        tf: Interval,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<Candle>, String> {
         let mut out: Vec<Candle> = Vec::new();
         let mut from = start;
         for _ in 0..1000 {
@@ -109,7 +130,10 @@ impl BinanceRest {
             );
             let page = parse_rest(&self.get(&path).await?, now_ms())?;
             let full = page.len() == 1000;
-            out.extend(page.into_iter().filter(|c| c.open_time >= from && c.open_time <= end));
+            out.extend(
+                page.into_iter()
+                    .filter(|c| c.open_time >= from && c.open_time <= end),
+            );
             match out.last() {
                 Some(last) if full && last.open_time < end => from = last.open_time + tf.millis(),
                 _ => break,
@@ -119,9 +143,17 @@ impl BinanceRest {
     }
 
     /// The last `count` closed candles.
-    pub async fn recent(&self, symbol: &str, tf: Interval, count: usize) -> Result<Vec<Candle>, String> {
+    pub async fn recent(
+        &self,
+        symbol: &str,
+        tf: Interval,
+        count: usize,
+    ) -> Result<Vec<Candle>, String> {
         let limit = (count + 1).min(1000);
-        let path = format!("/api/v3/klines?symbol={symbol}&interval={}&limit={limit}", tf.name());
+        let path = format!(
+            "/api/v3/klines?symbol={symbol}&interval={}&limit={limit}",
+            tf.name()
+        );
         parse_rest(&self.get(&path).await?, now_ms())
     }
 
@@ -134,7 +166,8 @@ impl BinanceRest {
             quote_volume: String,
         }
         let body = self.get("/api/v3/ticker/24hr").await?;
-        let tickers: Vec<Ticker> = serde_json::from_str(&body).map_err(|e| format!("bad ticker response: {e}"))?;
+        let tickers: Vec<Ticker> =
+            serde_json::from_str(&body).map_err(|e| format!("bad ticker response: {e}"))?;
         let mut usdt: Vec<(f64, String)> = tickers
             .into_iter()
             .filter(|t| t.symbol.ends_with("USDT") && !is_leveraged_token(&t.symbol))

@@ -37,8 +37,13 @@ pub fn spawn(
     streams
         .chunks(settings.streams_per_conn.max(1))
         .map(|chunk| {
-            let (settings, chunk, tx, metrics, stop) =
-                (settings.clone(), chunk.to_vec(), tx.clone(), metrics.clone(), stop.clone());
+            let (settings, chunk, tx, metrics, stop) = (
+                settings.clone(),
+                chunk.to_vec(),
+                tx.clone(),
+                metrics.clone(),
+                stop.clone(),
+            );
             tokio::spawn(async move { connection_loop(settings, chunk, tx, metrics, stop).await })
         })
         .collect()
@@ -73,7 +78,9 @@ async fn connection_loop(
                 metrics.inc(&metrics.ws_disconnects);
                 match end {
                     End::Stopped => return,
-                    End::Reconnect(why) => tracing::warn!(reason = %why, "market stream reconnecting"),
+                    End::Reconnect(why) => {
+                        tracing::warn!(reason = %why, "market stream reconnecting")
+                    }
                 }
             }
             Err(e) => {

@@ -94,7 +94,11 @@ impl Store {
 
     /// Inserts the rows, skipping those whose (trader, symbol, interval, candle_open_time) exists.
     /// Returns how many were inserted.
-    pub async fn insert_signals(&self, rows: &[SignalRow], origin: &SignalOrigin) -> Result<u64, DbError> {
+    pub async fn insert_signals(
+        &self,
+        rows: &[SignalRow],
+        origin: &SignalOrigin,
+    ) -> Result<u64, DbError> {
         match self {
             Store::Postgres(s) => s.insert_signals(rows, origin).await,
             Store::Sqlite(s) => s.insert_signals(rows, origin).await,

@@ -21,22 +21,34 @@ impl PgStore {
     pub fn new(url: Secret<String>, ca_pem: Option<Secret<String>>) -> Result<PgStore, DbError> {
         url.expose()
             .parse::<tokio_postgres::Config>()
-            .map_err(|_| DbError::Other("DATABASE_URL is not a valid PostgreSQL URL (value not shown)".into()))?;
+            .map_err(|_| {
+                DbError::Other(
+                    "DATABASE_URL is not a valid PostgreSQL URL (value not shown)".into(),
+                )
+            })?;
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         if let Some(pem) = ca_pem {
             use rustls::pki_types::{pem::PemObject, CertificateDer};
             for cert in CertificateDer::pem_slice_iter(pem.expose().as_bytes()) {
                 let cert = cert.map_err(|e| DbError::Other(format!("DATABASE_CA_CERT: {e}")))?;
-                roots.add(cert).map_err(|e| DbError::Other(format!("DATABASE_CA_CERT: {e}")))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| DbError::Other(format!("DATABASE_CA_CERT: {e}")))?;
             }
         }
-        let tls = rustls::ClientConfig::builder_with_provider(rustls::crypto::ring::default_provider().into())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| DbError::Other(format!("TLS setup: {e}")))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Ok(PgStore { url, tls: MakeRustlsConnect::new(tls), client: Mutex::new(None) })
+        let tls = rustls::ClientConfig::builder_with_provider(
+            rustls::crypto::ring::default_provider().into(),
+        )
+        .with_safe_default_protocol_versions()
+        .map_err(|e| DbError::Other(format!("TLS setup: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        Ok(PgStore {
+            url,
+            tls: MakeRustlsConnect::new(tls),
+            client: Mutex::new(None),
+        })
     }
 
     /// Runs `f` with a connected client, connecting first when needed; a broken connection is dropped so the
@@ -100,17 +112,27 @@ impl PgStore {
                     FROM public.traders";
         let row = self
             .with_client(async |c| match scope {
-                Scope::BuiltIn => c.query_one(&format!("{base} WHERE is_built_in AND enabled"), &[]).await,
-                Scope::User(u) => {
-                    c.query_one(&format!("{base} WHERE user_id = $1 AND enabled AND NOT is_built_in"), &[&u])
+                Scope::BuiltIn => {
+                    c.query_one(&format!("{base} WHERE is_built_in AND enabled"), &[])
                         .await
+                }
+                Scope::User(u) => {
+                    c.query_one(
+                        &format!("{base} WHERE user_id = $1 AND enabled AND NOT is_built_in"),
+                        &[&u],
+                    )
+                    .await
                 }
             })
             .await?;
         row.try_get(0).map_err(classify)
     }
 
-    pub async fn insert_signals(&self, rows: &[SignalRow], origin: &SignalOrigin) -> Result<u64, DbError> {
+    pub async fn insert_signals(
+        &self,
+        rows: &[SignalRow],
+        origin: &SignalOrigin,
+    ) -> Result<u64, DbError> {
         // No conflict target: naming one needs SELECT on signals, which a per-user screener role lacks.
         const INSERT: &str = "INSERT INTO public.signals \
             (trader_id, user_id, symbol, interval, candle_open_time, price, volume, details, source, fly_app_id, machine_id) \
@@ -121,17 +143,24 @@ impl PgStore {
         let user: Vec<Option<Uuid>> = rows.iter().map(|r| r.user_id).collect();
         let symbol: Vec<&str> = rows.iter().map(|r| r.symbol.as_str()).collect();
         let interval: Vec<&str> = rows.iter().map(|r| r.interval.name()).collect();
-        let open: Vec<chrono::DateTime<chrono::Utc>> = rows.iter().map(|r| millis_to_utc(r.candle_open_time)).collect();
+        let open: Vec<chrono::DateTime<chrono::Utc>> = rows
+            .iter()
+            .map(|r| millis_to_utc(r.candle_open_time))
+            .collect();
         let price: Vec<f64> = rows.iter().map(|r| r.price).collect();
         let volume: Vec<f64> = rows.iter().map(|r| r.volume).collect();
         let details: Vec<&serde_json::Value> = rows.iter().map(|r| &r.details).collect();
         let source: Vec<&str> = rows.iter().map(|_| origin.source.as_str()).collect();
         let app: Vec<Option<Uuid>> = rows.iter().map(|_| origin.fleet_app_id).collect();
-        let machine: Vec<Option<&str>> = rows.iter().map(|_| origin.machine_id.as_deref()).collect();
+        let machine: Vec<Option<&str>> =
+            rows.iter().map(|_| origin.machine_id.as_deref()).collect();
         self.with_client(async |c| {
             c.execute(
                 INSERT,
-                &[&trader, &user, &symbol, &interval, &open, &price, &volume, &details, &source, &app, &machine],
+                &[
+                    &trader, &user, &symbol, &interval, &open, &price, &volume, &details, &source,
+                    &app, &machine,
+                ],
             )
             .await
         })
@@ -141,15 +170,27 @@ impl PgStore {
 
 /// Classifies a driver error for /health. tokio-postgres errors carry no connection string or password.
 fn classify(e: tokio_postgres::Error) -> DbError {
-    let text = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| e.to_string());
+    let text = e
+        .as_db_error()
+        .map(|d| d.message().to_string())
+        .unwrap_or_else(|| e.to_string());
     match e.code() {
-        Some(c) if *c == SqlState::INVALID_PASSWORD || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION => {
-            DbError::Auth(format!("{text} (check the screener role's password in DATABASE_URL)"))
+        Some(c)
+            if *c == SqlState::INVALID_PASSWORD
+                || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
+        {
+            DbError::Auth(format!(
+                "{text} (check the screener role's password in DATABASE_URL)"
+            ))
         }
         Some(c) if *c == SqlState::INSUFFICIENT_PRIVILEGE => DbError::Forbidden(text),
-        Some(c) if c.code().starts_with("08") || c.code().starts_with("57P") => DbError::Unreachable(text),
+        Some(c) if c.code().starts_with("08") || c.code().starts_with("57P") => {
+            DbError::Unreachable(text)
+        }
         Some(_) => DbError::Other(text),
-        None if e.is_closed() || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()) => {
+        None if e.is_closed()
+            || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()) =>
+        {
             DbError::Unreachable(text)
         }
         None => DbError::Other(text),

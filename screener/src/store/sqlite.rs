@@ -18,16 +18,23 @@ fn err(e: rusqlite::Error) -> DbError {
 fn scope_sql(scope: Scope) -> (&'static str, Option<String>) {
     match scope {
         Scope::BuiltIn => ("is_built_in = 1 AND enabled = 1", None),
-        Scope::User(u) => ("user_id = ?1 AND enabled = 1 AND is_built_in = 0", Some(u.to_string())),
+        Scope::User(u) => (
+            "user_id = ?1 AND enabled = 1 AND is_built_in = 0",
+            Some(u.to_string()),
+        ),
     }
 }
 
 impl SqliteStore {
     pub fn open(path: &str) -> Result<SqliteStore, DbError> {
         let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
-            .map_err(|e| DbError::Unreachable(format!("opening SQLite database {path}: {e}")))?;
+            .map_err(|e| {
+            DbError::Unreachable(format!("opening SQLite database {path}: {e}"))
+        })?;
         conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
-        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
     async fn run<T: Send + 'static>(
@@ -64,12 +71,18 @@ impl SqliteStore {
                 let bad = |what: &str| DbError::Other(format!("trader {id}: {what}"));
                 Ok(TraderRow {
                     id: Uuid::parse_str(&id).map_err(|_| bad("id is not a uuid"))?,
-                    user_id: user_id.map(|u| Uuid::parse_str(&u)).transpose().map_err(|_| bad("bad user_id"))?,
+                    user_id: user_id
+                        .map(|u| Uuid::parse_str(&u))
+                        .transpose()
+                        .map_err(|_| bad("bad user_id"))?,
                     name,
                     // An unparsable filter still loads; validation disables the trader with a reason.
-                    filter: serde_json::from_str(&filter).unwrap_or(serde_json::Value::String(filter)),
-                    timeframes: serde_json::from_str(&timeframes).map_err(|_| bad("timeframes is not a JSON array"))?,
-                    symbols: serde_json::from_str(&symbols).map_err(|_| bad("symbols is not a JSON array"))?,
+                    filter: serde_json::from_str(&filter)
+                        .unwrap_or(serde_json::Value::String(filter)),
+                    timeframes: serde_json::from_str(&timeframes)
+                        .map_err(|_| bad("timeframes is not a JSON array"))?,
+                    symbols: serde_json::from_str(&symbols)
+                        .map_err(|_| bad("symbols is not a JSON array"))?,
                 })
             })
             .collect()
@@ -91,7 +104,11 @@ impl SqliteStore {
         .await
     }
 
-    pub async fn insert_signals(&self, rows: &[SignalRow], origin: &SignalOrigin) -> Result<u64, DbError> {
+    pub async fn insert_signals(
+        &self,
+        rows: &[SignalRow],
+        origin: &SignalOrigin,
+    ) -> Result<u64, DbError> {
         let rows = rows.to_vec();
         let origin = origin.clone();
         self.run(move |c| {

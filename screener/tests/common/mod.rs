@@ -22,7 +22,8 @@ pub fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>
 /// A fresh migrated PostgreSQL database; returns its superuser URL.
 pub fn migrated_postgres() -> String {
     let url = fleet_test_support::postgres::cluster().fresh_database();
-    let mut conn = fleet_store::native::NativePostgres::connect(&url).expect("connecting to the test database");
+    let mut conn = fleet_store::native::NativePostgres::connect(&url)
+        .expect("connecting to the test database");
     fleet_store::migrate(&mut conn).expect("applying migrations/postgres");
     url
 }
@@ -43,12 +44,25 @@ pub fn pg(url: &str) -> postgres::Client {
 }
 
 /// Inserts a trader; returns its id.
-pub fn insert_trader(db: &mut postgres::Client, user: Option<uuid::Uuid>, built_in: bool, enabled: bool, filter: &serde_json::Value) -> uuid::Uuid {
+pub fn insert_trader(
+    db: &mut postgres::Client,
+    user: Option<uuid::Uuid>,
+    built_in: bool,
+    enabled: bool,
+    filter: &serde_json::Value,
+) -> uuid::Uuid {
     let id = uuid::Uuid::new_v4();
     db.execute(
         "INSERT INTO public.traders (id, user_id, is_built_in, enabled, name, filter, timeframes) \
          VALUES ($1, $2, $3, $4, $5, $6, ARRAY['1m'])",
-        &[&id, &user, &built_in, &enabled, &format!("trader {id}"), filter],
+        &[
+            &id,
+            &user,
+            &built_in,
+            &enabled,
+            &format!("trader {id}"),
+            filter,
+        ],
     )
     .expect("inserting a trader");
     id
@@ -97,13 +111,18 @@ impl Screener {
         }
         let child = cmd.spawn().expect("starting the screener binary");
         let s = Screener { child, port, log };
-        wait_for("the screener's HTTP port", Duration::from_secs(20), || http_get(s.port, "/health").map(|_| ()));
+        wait_for("the screener's HTTP port", Duration::from_secs(20), || {
+            http_get(s.port, "/health").map(|_| ())
+        });
         s
     }
 
     pub fn health(&self) -> (u16, serde_json::Value) {
         let (code, body) = http_get(self.port, "/health").expect("GET /health");
-        (code, serde_json::from_str(&body).unwrap_or_else(|e| panic!("health body {body:?}: {e}")))
+        (
+            code,
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("health body {body:?}: {e}")),
+        )
     }
 
     /// A counter or gauge from /metrics.
@@ -121,13 +140,20 @@ impl Screener {
 
     /// SIGTERM, then wait for a clean exit.
     pub fn stop(mut self) -> std::process::ExitStatus {
-        Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "screener did not stop after SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "screener did not stop after SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -144,10 +170,17 @@ impl Drop for Screener {
 pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut raw = String::new();
     s.read_to_string(&mut raw).ok()?;
     let code = raw.split_whitespace().nth(1)?.parse().ok()?;
-    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Some((code, body))
 }

@@ -33,8 +33,13 @@ pub struct Fixture {
 impl Fixture {
     pub fn from_jsonl(text: &str) -> Result<Fixture, String> {
         let mut f = Fixture::default();
-        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let l: Line = serde_json::from_str(line).map_err(|e| format!("fixture line {}: {e}", i + 1))?;
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let l: Line =
+                serde_json::from_str(line).map_err(|e| format!("fixture line {}: {e}", i + 1))?;
             f.push(&l.symbol, &l.interval, l.kline);
         }
         for v in f.series.values_mut() {
@@ -44,14 +49,21 @@ impl Fixture {
     }
 
     pub fn push(&mut self, symbol: &str, interval: &str, k: Kline) {
-        self.series.entry((symbol.to_ascii_uppercase(), interval.to_string())).or_default().push(k);
+        self.series
+            .entry((symbol.to_ascii_uppercase(), interval.to_string()))
+            .or_default()
+            .push(k);
     }
 
     pub fn to_jsonl(&self) -> String {
         let mut out = String::new();
         for ((symbol, interval), klines) in &self.series {
             for k in klines {
-                let line = Line { symbol: symbol.clone(), interval: interval.clone(), kline: *k };
+                let line = Line {
+                    symbol: symbol.clone(),
+                    interval: interval.clone(),
+                    kline: *k,
+                };
                 out.push_str(&serde_json::to_string(&line).expect("serialisable"));
                 out.push('\n');
             }
@@ -90,7 +102,17 @@ pub fn ws_event(symbol: &str, interval: &str, k: &Kline, closed: bool) -> String
 /// A REST `/api/v3/klines` row.
 pub fn rest_row(k: &Kline) -> serde_json::Value {
     serde_json::json!([
-        k.open_time, k.open.to_string(), k.high.to_string(), k.low.to_string(), k.close.to_string(),
-        k.volume.to_string(), k.close_time, k.quote_volume.to_string(), 2, "0", "0", "0"
+        k.open_time,
+        k.open.to_string(),
+        k.high.to_string(),
+        k.low.to_string(),
+        k.close.to_string(),
+        k.volume.to_string(),
+        k.close_time,
+        k.quote_volume.to_string(),
+        2,
+        "0",
+        "0",
+        "0"
     ])
 }

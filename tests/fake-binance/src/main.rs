@@ -6,7 +6,12 @@ use fake_binance::{FakeBinance, Fixture, Options};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     let Some(path) = arg("--fixture") else {
         eprintln!("usage: fake-binance --fixture FILE [--port P] [--cursor N]");
         std::process::exit(2);
@@ -21,7 +26,9 @@ fn main() {
     });
     let options = Options {
         port: arg("--port").and_then(|p| p.parse().ok()).unwrap_or(0),
-        cursor: arg("--cursor").and_then(|c| c.parse().ok()).unwrap_or(fixture.len() / 2),
+        cursor: arg("--cursor")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(fixture.len() / 2),
         ..Options::default()
     };
     let fake = FakeBinance::start(fixture, options);

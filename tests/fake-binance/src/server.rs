@@ -27,7 +27,12 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { port: 0, cursor: 0, ping_interval: Duration::from_secs(20), pong_timeout: Duration::from_secs(60) }
+        Options {
+            port: 0,
+            cursor: 0,
+            ping_interval: Duration::from_secs(20),
+            pong_timeout: Duration::from_secs(60),
+        }
     }
 }
 
@@ -81,8 +86,11 @@ impl FakeBinance {
             rate_limited: AtomicU64::new(0),
             pongs: AtomicU64::new(0),
         });
-        let listener = std::net::TcpListener::bind(("127.0.0.1", options.port)).expect("binding the fake Binance port");
-        listener.set_nonblocking(true).expect("non-blocking listener");
+        let listener = std::net::TcpListener::bind(("127.0.0.1", options.port))
+            .expect("binding the fake Binance port");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
         let port = listener.local_addr().expect("local addr").port();
         let app = Router::new()
             .route("/stream", get(stream))
@@ -94,10 +102,16 @@ impl FakeBinance {
             .route("/control/stats", get(control_stats))
             .with_state(shared.clone());
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("runtime");
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-                axum::serve(listener, app).await.expect("fake Binance server");
+                axum::serve(listener, app)
+                    .await
+                    .expect("fake Binance server");
             });
         });
         FakeBinance { port, shared }
@@ -151,7 +165,9 @@ fn advance(s: &Shared, n: usize, silent: bool) -> usize {
             for ((symbol, interval), klines) in &s.fixture.series {
                 if let Some(k) = klines.get(i) {
                     let stream = format!("{}@kline_{interval}", symbol.to_ascii_lowercase());
-                    let _ = s.events.send((stream.clone(), ws_event(symbol, interval, k, false)));
+                    let _ = s
+                        .events
+                        .send((stream.clone(), ws_event(symbol, interval, k, false)));
                     let _ = s.events.send((stream, ws_event(symbol, interval, k, true)));
                 }
             }
@@ -161,15 +177,23 @@ fn advance(s: &Shared, n: usize, silent: bool) -> usize {
     *cursor
 }
 
-async fn stream(State(s): State<Arc<Shared>>, Query(q): Query<HashMap<String, String>>, ws: WebSocketUpgrade) -> Response {
-    let streams: HashSet<String> = q.get("streams").map(|v| v.split('/').map(str::to_string).collect()).unwrap_or_default();
+async fn stream(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<HashMap<String, String>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let streams: HashSet<String> = q
+        .get("streams")
+        .map(|v| v.split('/').map(str::to_string).collect())
+        .unwrap_or_default();
     ws.on_upgrade(move |socket| connection(s, socket, streams))
 }
 
 async fn connection(s: Arc<Shared>, mut socket: WebSocket, mut streams: HashSet<String>) {
     s.connections_total.fetch_add(1, Ordering::SeqCst);
     s.connections_active.fetch_add(1, Ordering::SeqCst);
-    s.subscribed.fetch_add(streams.len() as u64, Ordering::SeqCst);
+    s.subscribed
+        .fetch_add(streams.len() as u64, Ordering::SeqCst);
     let mut events = s.events.subscribe();
     let mut drops = s.drop_all.subscribe();
     drops.borrow_and_update();
@@ -182,7 +206,9 @@ async fn connection(s: Arc<Shared>, mut socket: WebSocket, mut streams: HashSet<
             .filter_map(|((symbol, interval), klines)| {
                 let stream = format!("{}@kline_{interval}", symbol.to_ascii_lowercase());
                 let k = klines.get(cursor)?;
-                streams.contains(&stream).then(|| ws_event(symbol, interval, k, false))
+                streams
+                    .contains(&stream)
+                    .then(|| ws_event(symbol, interval, k, false))
             })
             .collect()
     };
@@ -235,7 +261,8 @@ async fn connection(s: Arc<Shared>, mut socket: WebSocket, mut streams: HashSet<
         }
     }
     let _ = socket.send(Message::Close(None)).await;
-    s.subscribed.fetch_sub(streams.len() as u64, Ordering::SeqCst);
+    s.subscribed
+        .fetch_sub(streams.len() as u64, Ordering::SeqCst);
     s.connections_active.fetch_sub(1, Ordering::SeqCst);
 }
 
@@ -251,28 +278,51 @@ struct KlinesQuery {
 
 async fn klines(State(s): State<Arc<Shared>>, Query(q): Query<KlinesQuery>) -> Response {
     s.rest_calls.fetch_add(1, Ordering::SeqCst);
-    if s.rate_limit_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+    if s.rate_limit_next
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
         s.rate_limited.fetch_add(1, Ordering::SeqCst);
-        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], Json(serde_json::json!({"code": -1003, "msg": "Too many requests"}))).into_response();
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "1")],
+            Json(serde_json::json!({"code": -1003, "msg": "Too many requests"})),
+        )
+            .into_response();
     }
     let limit = q.limit.unwrap_or(500);
     if limit == 0 || limit > 1000 {
-        return (StatusCode::BAD_REQUEST, Json(serde_json::json!({"code": -1100, "msg": "limit out of range"}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({"code": -1100, "msg": "limit out of range"})),
+        )
+            .into_response();
     }
     let cursor = *s.cursor.lock().unwrap();
-    let Some(series) = s.fixture.series.get(&(q.symbol.to_ascii_uppercase(), q.interval.clone())) else {
-        return (StatusCode::BAD_REQUEST, Json(serde_json::json!({"code": -1121, "msg": "Invalid symbol."}))).into_response();
+    let Some(series) = s
+        .fixture
+        .series
+        .get(&(q.symbol.to_ascii_uppercase(), q.interval.clone()))
+    else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({"code": -1121, "msg": "Invalid symbol."})),
+        )
+            .into_response();
     };
     // Only closed candles (index < cursor): the fake's clock is the cursor, so the open candle is not served.
     let closed = &series[..cursor.min(series.len())];
-    let in_range = closed
-        .iter()
-        .filter(|k| q.start_time.is_none_or(|t| k.open_time >= t) && q.end_time.is_none_or(|t| k.open_time <= t));
+    let in_range = closed.iter().filter(|k| {
+        q.start_time.is_none_or(|t| k.open_time >= t) && q.end_time.is_none_or(|t| k.open_time <= t)
+    });
     let rows: Vec<serde_json::Value> = if q.start_time.is_some() {
         in_range.take(limit).map(rest_row).collect()
     } else {
         let all: Vec<_> = in_range.collect();
-        all[all.len().saturating_sub(limit)..].iter().map(|k| rest_row(k)).collect()
+        all[all.len().saturating_sub(limit)..]
+            .iter()
+            .map(|k| rest_row(k))
+            .collect()
     };
     ([("x-mbx-used-weight-1m", "2")], Json(rows)).into_response()
 }
@@ -281,9 +331,18 @@ async fn ticker(State(s): State<Arc<Shared>>) -> Json<Vec<serde_json::Value>> {
     let cursor = *s.cursor.lock().unwrap();
     let mut volumes: HashMap<&str, f64> = HashMap::new();
     for ((symbol, _), klines) in &s.fixture.series {
-        *volumes.entry(symbol).or_default() += klines.iter().take(cursor).map(|k| k.quote_volume).sum::<f64>();
+        *volumes.entry(symbol).or_default() += klines
+            .iter()
+            .take(cursor)
+            .map(|k| k.quote_volume)
+            .sum::<f64>();
     }
-    Json(volumes.into_iter().map(|(s, v)| serde_json::json!({"symbol": s, "quoteVolume": v.to_string()})).collect())
+    Json(
+        volumes
+            .into_iter()
+            .map(|(s, v)| serde_json::json!({"symbol": s, "quoteVolume": v.to_string()}))
+            .collect(),
+    )
 }
 
 #[derive(Deserialize)]
@@ -292,7 +351,10 @@ struct AdvanceQuery {
     silent: Option<bool>,
 }
 
-async fn control_advance(State(s): State<Arc<Shared>>, Query(q): Query<AdvanceQuery>) -> Json<serde_json::Value> {
+async fn control_advance(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<AdvanceQuery>,
+) -> Json<serde_json::Value> {
     let cursor = advance(&s, q.n.unwrap_or(1), q.silent.unwrap_or(false));
     Json(serde_json::json!({"cursor": cursor}))
 }
@@ -302,8 +364,12 @@ async fn control_drop(State(s): State<Arc<Shared>>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-async fn control_rate_limit(State(s): State<Arc<Shared>>, Query(q): Query<HashMap<String, u64>>) -> StatusCode {
-    s.rate_limit_next.store(q.get("n").copied().unwrap_or(1), Ordering::SeqCst);
+async fn control_rate_limit(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<HashMap<String, u64>>,
+) -> StatusCode {
+    s.rate_limit_next
+        .store(q.get("n").copied().unwrap_or(1), Ordering::SeqCst);
     StatusCode::NO_CONTENT
 }
 
