@@ -141,6 +141,8 @@ impl Engine {
             .drain(..)
             .map(|t| (t.def.id, (t.def, t.triggers)))
             .collect();
+        // Trigger memory is indexed by symbol position, so it only carries over an unchanged universe.
+        let same_symbols = self.symbols == symbols;
         self.symbol_index = symbols
             .iter()
             .enumerate()
@@ -153,7 +155,9 @@ impl Engine {
         self.traders = traders
             .into_iter()
             .map(|def| {
-                let kept = old_triggers.remove(&def.id).filter(|(old, _)| *old == def);
+                let kept = old_triggers
+                    .remove(&def.id)
+                    .filter(|(old, _)| same_symbols && *old == def);
                 self.compile_trader(def, kept.map(|(_, t)| t))
             })
             .collect();
@@ -231,6 +235,11 @@ impl Engine {
 
     pub fn symbols(&self) -> &[String] {
         &self.symbols
+    }
+
+    /// Live indicator instances per symbol, across timeframes (shared by every trader that uses them).
+    pub fn indicators_per_symbol(&self) -> usize {
+        self.registry.iter().map(Vec::len).sum()
     }
 
     pub fn trader_count(&self) -> usize {

@@ -107,10 +107,13 @@ fn fires_exactly_once_on_the_known_candle_and_a_restart_adds_no_duplicate() {
     let db_url = migrated_postgres();
     let mut db = pg(&db_url);
     let trader = insert_trader(&mut db, None, true, true, &filter());
+    // Frequent pings with a short pong deadline: a client that stops answering would be dropped.
     let fake = FakeBinance::start(
         fixture(),
         Options {
             cursor: HISTORY,
+            ping_interval: Duration::from_millis(50),
+            pong_timeout: Duration::from_secs(1),
             ..Options::default()
         },
     );
@@ -161,6 +164,14 @@ fn fires_exactly_once_on_the_known_candle_and_a_restart_adds_no_duplicate() {
         "restart must not duplicate"
     );
     assert_eq!(screener.metric("screener_signals_inserted_total"), 0.0);
+    wait_for("pongs to the fake's pings", Duration::from_secs(10), || {
+        (fake.stats().pongs >= 5).then_some(())
+    });
+    let stats = fake.stats();
+    assert_eq!(
+        stats.connections_total, 2,
+        "one connection per run, none dropped for missing pongs"
+    );
     assert!(screener.stop().success());
 }
 

@@ -101,6 +101,17 @@ fn dedicated_sees_only_its_users_traders_and_shared_only_built_ins() {
             .get(0);
         (n > 0).then_some(())
     });
+    // Changes are picked up without a restart; an invalid filter disables only that trader, with a reason.
+    let bad = json!({"version": 1, "when": {"left": {"ind": "rsi", "period": 0}, "op": "lt", "right": {"const": 30}}});
+    let bad_id = insert_trader(&mut db, None, true, true, &bad);
+    insert_trader(&mut db, None, true, true, &rsi_filter());
+    let health = wait_for("the reload", Duration::from_secs(20), || {
+        let (code, h) = shared.health();
+        (code == 200 && h["trader_count"] == 2 && h["status"] == "degraded").then_some(h)
+    });
+    assert_eq!(health["disabled_traders"][0]["id"], bad_id.to_string());
+    let reason = health["disabled_traders"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("when.left.period"), "{reason}");
     let b: i64 = db
         .query_one(
             "SELECT count(*) FROM public.signals WHERE trader_id = $1",

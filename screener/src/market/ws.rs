@@ -1,6 +1,6 @@
 //! Binance combined kline streams: ≤ N streams per connection, reconnect with jittered backoff, a watchdog for
-//! silent stalls, renewal before Binance's 24 h cut, `serverShutdown` handling. Pings are answered by
-//! tungstenite's automatic pong, which is flushed because the read loop never stops polling.
+//! silent stalls, renewal before Binance's 24 h cut, `serverShutdown` handling. Pings are answered with
+//! tungstenite's queued pong, flushed as soon as the ping is read.
 
 use super::kline::{parse_ws, WsEvent};
 use super::MarketEvent;
@@ -136,7 +136,14 @@ where
                     }
                 }
                 Ok(Some(Ok(Message::Close(_)))) => return End::Reconnect("close frame".into()),
-                Ok(Some(Ok(_))) => {} // ping (auto-ponged), pong, binary
+                Ok(Some(Ok(Message::Ping(_)))) => {
+                    // tungstenite queues the pong (echoing the payload) but only sends it on a write or flush;
+                    // Binance drops connections that don't pong within a minute.
+                    if let Err(e) = ws.flush().await {
+                        return End::Reconnect(format!("pong failed: {e}"));
+                    }
+                }
+                Ok(Some(Ok(_))) => {} // pong, binary, raw frames
             },
             _ = tokio::time::sleep_until(renew_at) => {
                 let _ = ws.close(None).await;
