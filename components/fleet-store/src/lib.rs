@@ -1,1 +1,38 @@
-//! Fleet's durable state: entitlement, user_fly_apps rows, leases, events and migrations over Postgres or SQLite.
+//! Fleet's durable state: entitlement, `user_fly_apps` rows, leases, events and migrations over Postgres or
+//! SQLite.
+//!
+//! * [`SqlConnection`] is a tiny synchronous SQL interface with native (`native` feature: `postgres`,
+//!   rusqlite) and Spin (`spin` feature: pg4, sqlite3) implementations.
+//! * [`Store`] is the one store interface over it; queries are written once and rendered per [`Dialect`].
+//! * [`migrate()`] applies the embedded migrations/ files.
+
+mod app_row;
+mod error;
+mod lease;
+pub mod migrate;
+pub mod query;
+mod sanitize;
+mod screener_role;
+pub mod sql;
+mod store;
+mod types;
+mod writes;
+
+#[cfg(feature = "native")]
+pub mod native;
+#[cfg(feature = "spin")]
+pub mod spin;
+
+pub use app_row::AppRow;
+pub use error::StoreError;
+pub use lease::DueQuery;
+pub use migrate::{migrate, MigrateError, MigrationReport};
+pub use sanitize::{backoff_delay, sanitize_error, BACKOFF_BASE, BACKOFF_CAP, MAX_ERROR_LEN};
+pub use screener_role::{scram_sha256_verifier, screener_role_name, SCRAM_ITERATIONS};
+pub use sql::{Dialect, Row, SqlConnection, SqlError, SqlErrorKind, SqlValue};
+pub use store::{Entitlement, Event, NewEvent, Store, UserState};
+pub use types::{
+    format_time, parse_time, truncate_to_millis, AppStatus, EventType, HealthStatus, ParseError,
+    SubscriptionStatus, Tier, UserId,
+};
+pub use writes::Failure;
