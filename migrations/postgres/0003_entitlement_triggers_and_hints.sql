@@ -24,7 +24,8 @@ END
 $$;
 REVOKE ALL ON FUNCTION fleet.mark_user_due(uuid, boolean) FROM PUBLIC;
 
--- Queue an HTTP POST to the Fleet route when pg_net is installed and a URL and secret are configured.
+-- Queue an HTTP POST to the Fleet route when pg_net is installed (net.http_post exists) and a URL and secret
+-- are configured.
 -- Returns the pg_net request id, or NULL when no hint was queued. Never raises: a hint must not be able to
 -- roll back the subscription change that caused it.
 CREATE OR REPLACE FUNCTION fleet.send_hint(p_route text, p_body jsonb) RETURNS bigint
@@ -37,7 +38,8 @@ DECLARE
     timeout_ms integer;
     request_id bigint;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_net') THEN
+    -- pg_net's entry point (any schema-qualified stand-in with the same signature works the same way).
+    IF to_regprocedure('net.http_post(text, jsonb, jsonb, jsonb, integer)') IS NULL THEN
         RETURN NULL;
     END IF;
     base_url := fleet.setting('webhook_base_url');
