@@ -34,7 +34,7 @@ impl Window {
         }
         // Running sums drift by rounding; an exact recount every few thousand updates keeps them honest.
         self.updates = self.updates.wrapping_add(1);
-        if self.updates % 4096 == 0 {
+        if self.updates.is_multiple_of(4096) {
             self.sum = self.values.iter().sum();
             self.sum_sq = self.values.iter().map(|v| v * v).sum();
         }

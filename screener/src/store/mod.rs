@@ -59,7 +59,7 @@ pub enum DbError {
 }
 
 pub enum Store {
-    Postgres(pg::PgStore),
+    Postgres(Box<pg::PgStore>),
     Sqlite(sqlite::SqliteStore),
 }
 
@@ -70,10 +70,10 @@ impl Store {
         let url = config.database_url.expose();
         match url.strip_prefix("sqlite://") {
             Some(path) => Ok(Store::Sqlite(sqlite::SqliteStore::open(path)?)),
-            None => Ok(Store::Postgres(pg::PgStore::new(
+            None => Ok(Store::Postgres(Box::new(pg::PgStore::new(
                 config.database_url.clone(),
                 config.database_ca_pem.clone(),
-            )?)),
+            )?))),
         }
     }
 
