@@ -106,7 +106,12 @@ impl<C: SqlConnection> Store<C> {
 
     /// Selects due rows and leases them to `owner` in one statement, so concurrent sweeps split the work
     /// (Postgres skips rows another sweep is claiming; SQLite serialises writers).
-    pub fn claim_due(&mut self, due: DueQuery, owner: &str, ttl: Duration) -> Result<Vec<AppRow>, StoreError> {
+    pub fn claim_due(
+        &mut self,
+        due: DueQuery,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Vec<AppRow>, StoreError> {
         let rows = self.query(
             &format!(
                 "UPDATE user_fly_apps SET lease_owner = {{text:4}}, lease_expires_at = {{ts:5}} \
@@ -123,8 +128,16 @@ impl<C: SqlConnection> Store<C> {
                 format_time(expiry(due.now, ttl)).into(),
             ],
         )?;
-        let mut apps = rows.iter().map(AppRow::from_row).collect::<Result<Vec<_>, _>>()?;
-        apps.sort_by_key(|a| (a.next_attempt_at.or(a.last_health_check).or(a.created_at), a.user_id));
+        let mut apps = rows
+            .iter()
+            .map(AppRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        apps.sort_by_key(|a| {
+            (
+                a.next_attempt_at.or(a.last_health_check).or(a.created_at),
+                a.user_id,
+            )
+        });
         Ok(apps)
     }
 }

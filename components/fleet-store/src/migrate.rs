@@ -53,7 +53,10 @@ pub fn migrations(dialect: Dialect) -> &'static [Migration] {
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
     #[error("migration {name} failed: {source}")]
-    Failed { name: &'static str, source: SqlError },
+    Failed {
+        name: &'static str,
+        source: SqlError,
+    },
     #[error("migration {name} was changed after it was applied (checksum differs); add a new migration instead")]
     Changed { name: &'static str },
     #[error("reading the migrations table failed: {0}")]
@@ -255,7 +258,8 @@ mod tests {
 
     #[test]
     fn sqlite_splitter_keeps_trigger_bodies_whole() {
-        let sql = "-- c;\nCREATE TABLE a (x INT);\n\nCREATE TRIGGER t AFTER INSERT ON a\nBEGIN\n    \
+        let sql =
+            "-- c;\nCREATE TABLE a (x INT);\n\nCREATE TRIGGER t AFTER INSERT ON a\nBEGIN\n    \
                    UPDATE a SET x = 1;\n    DELETE FROM a;\nEND;\nCREATE VIEW v AS\nSELECT 1;\n";
         let parts = split_sqlite_statements(sql);
         assert_eq!(parts.len(), 3, "{parts:?}");

@@ -23,8 +23,17 @@ pub fn sanitize_error(message: &str) -> String {
 
 /// Words after which the next token is a secret.
 const MARKERS: &[&str] = &[
-    "bearer ", "flyv1 ", "fm1_", "fm2_", "password=", "password:", "secret=", "token=", "apikey=",
-    "api_key=", "authorization: ",
+    "bearer ",
+    "flyv1 ",
+    "fm1_",
+    "fm2_",
+    "password=",
+    "password:",
+    "secret=",
+    "token=",
+    "apikey=",
+    "api_key=",
+    "authorization: ",
 ];
 
 fn redact_after_markers(text: &str) -> String {
@@ -41,7 +50,8 @@ fn redact_after_markers(text: &str) -> String {
                 let whole_value = marker.ends_with(": ");
                 let end = text[start..]
                     .find(|c: char| {
-                        (c.is_whitespace() && !whole_value) || matches!(c, '&' | ';' | ',' | '"' | '\'')
+                        (c.is_whitespace() && !whole_value)
+                            || matches!(c, '&' | ';' | ',' | '"' | '\'')
                     })
                     .map_or(text.len(), |n| start + n);
                 if end > start {
@@ -115,7 +125,10 @@ mod tests {
         for secret in ["hunter2", "abc.def", "pw123", "fm2_xyz"] {
             assert!(!clean.contains(secret), "{secret} leaked in {clean}");
         }
-        assert!(clean.contains("postgres://fleet_scr_1:***@db:5432/x"), "{clean}");
+        assert!(
+            clean.contains("postgres://fleet_scr_1:***@db:5432/x"),
+            "{clean}"
+        );
     }
 
     #[test]

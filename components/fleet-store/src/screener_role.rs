@@ -24,7 +24,8 @@ pub fn screener_role_name(user_id: UserId) -> String {
 }
 
 fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
     mac.update(data);
     mac.finalize().into_bytes().into()
 }
@@ -116,6 +117,9 @@ mod tests {
     #[test]
     fn role_names_are_derived_from_the_user() {
         let user = UserId::parse("aaaaaaaa-0000-4000-8000-000000000001").unwrap();
-        assert_eq!(screener_role_name(user), "fleet_scr_aaaaaaaa000040008000000000000001");
+        assert_eq!(
+            screener_role_name(user),
+            "fleet_scr_aaaaaaaa000040008000000000000001"
+        );
     }
 }

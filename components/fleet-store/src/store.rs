@@ -9,7 +9,9 @@ use crate::migrate::{self, MigrateError, MigrationReport};
 use crate::query::render;
 use crate::sanitize::sanitize_error;
 use crate::sql::{Dialect, Row, SqlConnection, SqlValue};
-use crate::types::{format_time, parse_time, AppStatus, EventType, SubscriptionStatus, Tier, UserId};
+use crate::types::{
+    format_time, parse_time, AppStatus, EventType, SubscriptionStatus, Tier, UserId,
+};
 
 /// Fleet's durable state over one SQL connection.
 pub struct Store<C: SqlConnection> {
@@ -99,18 +101,30 @@ impl<C: SqlConnection> Store<C> {
         migrate::migrate(&mut self.conn)
     }
 
-    pub(crate) fn query(&mut self, template: &str, params: &[SqlValue]) -> Result<Vec<Row>, StoreError> {
+    pub(crate) fn query(
+        &mut self,
+        template: &str,
+        params: &[SqlValue],
+    ) -> Result<Vec<Row>, StoreError> {
         let sql = render(self.conn.dialect(), template);
         Ok(self.conn.query(&sql, params)?)
     }
 
-    pub(crate) fn execute(&mut self, template: &str, params: &[SqlValue]) -> Result<u64, StoreError> {
+    pub(crate) fn execute(
+        &mut self,
+        template: &str,
+        params: &[SqlValue],
+    ) -> Result<u64, StoreError> {
         let sql = render(self.conn.dialect(), template);
         Ok(self.conn.execute(&sql, params)?)
     }
 
     /// The user's entitlement, row and latest `events_limit` events.
-    pub fn read_user(&mut self, user_id: UserId, events_limit: u32) -> Result<UserState, StoreError> {
+    pub fn read_user(
+        &mut self,
+        user_id: UserId,
+        events_limit: u32,
+    ) -> Result<UserState, StoreError> {
         Ok(UserState {
             entitlement: self.entitlement(user_id)?,
             app: self.app(user_id)?,
@@ -134,7 +148,10 @@ impl<C: SqlConnection> Store<C> {
         Ok(Entitlement {
             tier: Some(Tier::parse(&row.text("tier")?)?),
             status: Some(SubscriptionStatus::parse(&row.text("status")?)?),
-            expires_at: row.opt_text("expires_at")?.map(|t| parse_time(&t)).transpose()?,
+            expires_at: row
+                .opt_text("expires_at")?
+                .map(|t| parse_time(&t))
+                .transpose()?,
             entitled: row.bool("entitled")?,
         })
     }
@@ -165,7 +182,11 @@ impl<C: SqlConnection> Store<C> {
     }
 
     /// Appends an event; returns its id.
-    pub fn append_event(&mut self, event: &NewEvent, now: DateTime<Utc>) -> Result<i64, StoreError> {
+    pub fn append_event(
+        &mut self,
+        event: &NewEvent,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
         let rows = self.query(
             "INSERT INTO user_fly_app_events \
              (user_fly_app_id, user_id, fly_app_name, event_type, status, metadata, error_details, created_at) \
@@ -212,7 +233,12 @@ impl<C: SqlConnection> Store<C> {
             .transpose()
     }
 
-    pub fn put_state(&mut self, key: &str, value: &serde_json::Value, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub fn put_state(
+        &mut self,
+        key: &str,
+        value: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         self.execute(
             "INSERT INTO fleet_state (key, value, updated_at) VALUES ({text:1}, {json:2}, {ts:3}) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -226,10 +252,16 @@ fn event_from_row(row: &Row) -> Result<Event, StoreError> {
     Ok(Event {
         id: row.int("id")?,
         user_fly_app_id: row.opt_text("user_fly_app_id")?,
-        user_id: row.opt_text("user_id")?.map(|u| UserId::parse(&u)).transpose()?,
+        user_id: row
+            .opt_text("user_id")?
+            .map(|u| UserId::parse(&u))
+            .transpose()?,
         fly_app_name: row.opt_text("fly_app_name")?,
         event_type: EventType::parse(&row.text("event_type")?)?,
-        status: row.opt_text("status")?.map(|s| AppStatus::parse(&s)).transpose()?,
+        status: row
+            .opt_text("status")?
+            .map(|s| AppStatus::parse(&s))
+            .transpose()?,
         metadata: serde_json::from_str(&row.text("metadata")?)
             .map_err(|e| StoreError::Decode(format!("event metadata: {e}")))?,
         error_details: row.opt_text("error_details")?,

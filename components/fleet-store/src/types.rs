@@ -134,7 +134,9 @@ impl UserId {
         if value.len() != 36 {
             return Err(invalid());
         }
-        uuid::Uuid::parse_str(value).map(UserId).map_err(|_| invalid())
+        uuid::Uuid::parse_str(value)
+            .map(UserId)
+            .map_err(|_| invalid())
     }
 
     pub fn uuid(&self) -> uuid::Uuid {
@@ -194,7 +196,10 @@ mod tests {
             assert_eq!(s.as_str().parse::<AppStatus>(), Ok(*s));
         }
         let err = Tier::parse("gold").unwrap_err();
-        assert_eq!(err.to_string(), "invalid tier \"gold\": expected one of free, pro, elite");
+        assert_eq!(
+            err.to_string(),
+            "invalid tier \"gold\": expected one of free, pro, elite"
+        );
     }
 
     #[test]
@@ -210,7 +215,10 @@ mod tests {
     fn times_format_with_millis_and_parse_both_precisions() {
         let t = parse_time("2025-03-04T05:06:07.123456Z").unwrap();
         assert_eq!(format_time(t), "2025-03-04T05:06:07.123Z");
-        assert_eq!(parse_time("2025-03-04T05:06:07.123Z").unwrap(), truncate_to_millis(t));
+        assert_eq!(
+            parse_time("2025-03-04T05:06:07.123Z").unwrap(),
+            truncate_to_millis(t)
+        );
         assert!(parse_time("2025-03-04 05:06").is_err());
     }
 }

@@ -149,7 +149,10 @@ impl<C: SqlConnection> Store<C> {
                 format_time(failure.now).into(),
             ],
         )?;
-        rows.first().map(|r| r.int("attempts")).transpose().map_err(Into::into)
+        rows.first()
+            .map(|r| r.int("attempts"))
+            .transpose()
+            .map_err(Into::into)
     }
 
     /// Marks a user due now (a webhook hint, an admin action). Creates a provisioning row when the user has

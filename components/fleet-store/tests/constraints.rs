@@ -17,18 +17,77 @@ fn bad_values_are_rejected_with_clear_errors() {
         );
         let good_user = new_user().to_string();
         let cases: Vec<(&str, Vec<SqlValue>, SqlErrorKind, &str)> = vec![
-            ("unknown tier", vec![good_user.clone().into(), "gold".into(), "active".into(), SqlValue::Null],
-                SqlErrorKind::CheckViolation, "user_subscriptions_tier_check"),
-            ("unknown status", vec![good_user.clone().into(), "pro".into(), "paused".into(), SqlValue::Null],
-                SqlErrorKind::CheckViolation, "user_subscriptions_status_check"),
-            ("malformed uuid", vec!["not-a-uuid".into(), "pro".into(), "active".into(), SqlValue::Null],
-                if dialect == fleet_store::Dialect::Postgres { SqlErrorKind::InvalidValue } else { SqlErrorKind::CheckViolation },
-                if dialect == fleet_store::Dialect::Postgres { "invalid input syntax for type uuid" } else { "user_subscriptions_user_id_uuid" }),
-            ("uppercase uuid in sqlite / fine in pg", vec![good_user.to_uppercase().into(), "pro".into(), "active".into(), SqlValue::Null],
-                SqlErrorKind::CheckViolation, "user_subscriptions_user_id_uuid"),
-            ("malformed time", vec![good_user.clone().into(), "pro".into(), "active".into(), "next tuesday".into()],
-                if dialect == fleet_store::Dialect::Postgres { SqlErrorKind::InvalidValue } else { SqlErrorKind::CheckViolation },
-                if dialect == fleet_store::Dialect::Postgres { "invalid input syntax for type timestamp" } else { "user_subscriptions_expires_at_utc" }),
+            (
+                "unknown tier",
+                vec![
+                    good_user.clone().into(),
+                    "gold".into(),
+                    "active".into(),
+                    SqlValue::Null,
+                ],
+                SqlErrorKind::CheckViolation,
+                "user_subscriptions_tier_check",
+            ),
+            (
+                "unknown status",
+                vec![
+                    good_user.clone().into(),
+                    "pro".into(),
+                    "paused".into(),
+                    SqlValue::Null,
+                ],
+                SqlErrorKind::CheckViolation,
+                "user_subscriptions_status_check",
+            ),
+            (
+                "malformed uuid",
+                vec![
+                    "not-a-uuid".into(),
+                    "pro".into(),
+                    "active".into(),
+                    SqlValue::Null,
+                ],
+                if dialect == fleet_store::Dialect::Postgres {
+                    SqlErrorKind::InvalidValue
+                } else {
+                    SqlErrorKind::CheckViolation
+                },
+                if dialect == fleet_store::Dialect::Postgres {
+                    "invalid input syntax for type uuid"
+                } else {
+                    "user_subscriptions_user_id_uuid"
+                },
+            ),
+            (
+                "uppercase uuid in sqlite / fine in pg",
+                vec![
+                    good_user.to_uppercase().into(),
+                    "pro".into(),
+                    "active".into(),
+                    SqlValue::Null,
+                ],
+                SqlErrorKind::CheckViolation,
+                "user_subscriptions_user_id_uuid",
+            ),
+            (
+                "malformed time",
+                vec![
+                    good_user.clone().into(),
+                    "pro".into(),
+                    "active".into(),
+                    "next tuesday".into(),
+                ],
+                if dialect == fleet_store::Dialect::Postgres {
+                    SqlErrorKind::InvalidValue
+                } else {
+                    SqlErrorKind::CheckViolation
+                },
+                if dialect == fleet_store::Dialect::Postgres {
+                    "invalid input syntax for type timestamp"
+                } else {
+                    "user_subscriptions_expires_at_utc"
+                },
+            ),
         ];
         for (name, params, kind, needle) in cases {
             let result = store.connection().execute(&insert, &params);
@@ -39,7 +98,10 @@ fn bad_values_are_rejected_with_clear_errors() {
             }
             let err = result.expect_err(name);
             assert_eq!(err.kind, kind, "{dialect:?} {name}: {err}");
-            assert!(err.to_string().contains(needle), "{dialect:?} {name}: {err}");
+            assert!(
+                err.to_string().contains(needle),
+                "{dialect:?} {name}: {err}"
+            );
         }
         let rows = store
             .connection()
@@ -49,12 +111,18 @@ fn bad_values_are_rejected_with_clear_errors() {
 
         // user_fly_apps guards its enums too.
         let bad_status = store.connection().execute(
-            &render(dialect, "INSERT INTO user_fly_apps (user_id, status) VALUES ({uuid:1}, 'exploded')"),
+            &render(
+                dialect,
+                "INSERT INTO user_fly_apps (user_id, status) VALUES ({uuid:1}, 'exploded')",
+            ),
             &[new_user().to_string().into()],
         );
         let err = bad_status.unwrap_err();
         assert_eq!(err.kind, SqlErrorKind::CheckViolation);
-        assert!(err.to_string().contains("user_fly_apps_status_check"), "{err}");
+        assert!(
+            err.to_string().contains("user_fly_apps_status_check"),
+            "{err}"
+        );
     }
 }
 
@@ -69,7 +137,9 @@ fn app_names_are_unique_across_users() {
         b.fly_app_name = Some("fleet-taken".into());
         let err = store.upsert_app(&b, None, common::now()).unwrap_err();
         match err {
-            fleet_store::StoreError::Sql(e) => assert_eq!(e.kind, SqlErrorKind::UniqueViolation, "{e}"),
+            fleet_store::StoreError::Sql(e) => {
+                assert_eq!(e.kind, SqlErrorKind::UniqueViolation, "{e}")
+            }
             other => panic!("{other}"),
         }
     }

@@ -31,46 +31,244 @@ type Sub = (&'static str, &'static str, Exp);
 #[derive(Clone, Copy, Debug)]
 enum Change {
     Insert(Sub),
-    Update { from: Sub, to: Sub },
+    Update {
+        from: Sub,
+        to: Sub,
+    },
     /// An update that touches no entitlement column.
     UpdateStripeId(Sub),
     Delete(Sub),
 }
 
 const CASES: &[(&str, Change, bool)] = &[
-    ("insert free", Change::Insert(("free", "active", Exp::Never)), false),
-    ("insert pro active", Change::Insert(("pro", "active", Exp::Never)), true),
-    ("insert elite trialing", Change::Insert(("elite", "trialing", Exp::Never)), true),
-    ("insert pro past_due", Change::Insert(("pro", "past_due", Exp::Never)), false),
-    ("insert pro cancelled", Change::Insert(("pro", "cancelled", Exp::Never)), false),
-    ("insert pro already expired", Change::Insert(("pro", "active", Exp::Past)), false),
-    ("insert pro expiring later", Change::Insert(("pro", "active", Exp::Soon)), true),
-    ("tier free -> pro", Change::Update { from: ("free", "active", Exp::Never), to: ("pro", "active", Exp::Never) }, true),
-    ("tier free -> elite", Change::Update { from: ("free", "active", Exp::Never), to: ("elite", "active", Exp::Never) }, true),
-    ("tier pro -> elite", Change::Update { from: ("pro", "active", Exp::Never), to: ("elite", "active", Exp::Never) }, false),
-    ("tier elite -> pro", Change::Update { from: ("elite", "active", Exp::Never), to: ("pro", "active", Exp::Never) }, false),
-    ("tier pro -> free", Change::Update { from: ("pro", "active", Exp::Never), to: ("free", "active", Exp::Never) }, true),
-    ("tier elite -> free", Change::Update { from: ("elite", "trialing", Exp::Never), to: ("free", "trialing", Exp::Never) }, true),
-    ("tier free -> pro while cancelled", Change::Update { from: ("free", "cancelled", Exp::Never), to: ("pro", "cancelled", Exp::Never) }, false),
-    ("tier free -> pro already expired", Change::Update { from: ("free", "active", Exp::Past), to: ("pro", "active", Exp::Past) }, false),
-    ("status active -> past_due", Change::Update { from: ("pro", "active", Exp::Never), to: ("pro", "past_due", Exp::Never) }, true),
-    ("status active -> cancelled", Change::Update { from: ("elite", "active", Exp::Never), to: ("elite", "cancelled", Exp::Never) }, true),
-    ("status active -> trialing", Change::Update { from: ("pro", "active", Exp::Never), to: ("pro", "trialing", Exp::Never) }, false),
-    ("status past_due -> active", Change::Update { from: ("pro", "past_due", Exp::Never), to: ("pro", "active", Exp::Never) }, true),
-    ("status past_due -> cancelled", Change::Update { from: ("pro", "past_due", Exp::Never), to: ("pro", "cancelled", Exp::Never) }, false),
-    ("status change on free", Change::Update { from: ("free", "active", Exp::Never), to: ("free", "cancelled", Exp::Never) }, false),
-    ("expiry none -> past", Change::Update { from: ("pro", "active", Exp::Never), to: ("pro", "active", Exp::Past) }, true),
-    ("expiry past -> later (renewed)", Change::Update { from: ("pro", "active", Exp::Past), to: ("pro", "active", Exp::Soon) }, true),
-    ("expiry moved while entitled", Change::Update { from: ("pro", "active", Exp::Soon), to: ("pro", "active", Exp::Later) }, true),
-    ("expiry set while entitled", Change::Update { from: ("elite", "active", Exp::Never), to: ("elite", "active", Exp::Soon) }, true),
-    ("expiry past -> other past", Change::Update { from: ("pro", "active", Exp::Past), to: ("pro", "cancelled", Exp::Past) }, false),
-    ("expiry moved on free", Change::Update { from: ("free", "active", Exp::Soon), to: ("free", "active", Exp::Later) }, false),
-    ("same values again", Change::Update { from: ("pro", "active", Exp::Soon), to: ("pro", "active", Exp::Soon) }, false),
-    ("unrelated column on pro", Change::UpdateStripeId(("pro", "active", Exp::Never)), false),
-    ("delete pro", Change::Delete(("pro", "active", Exp::Never)), true),
-    ("delete elite expiring later", Change::Delete(("elite", "trialing", Exp::Soon)), true),
-    ("delete free", Change::Delete(("free", "active", Exp::Never)), false),
-    ("delete expired pro", Change::Delete(("pro", "active", Exp::Past)), false),
+    (
+        "insert free",
+        Change::Insert(("free", "active", Exp::Never)),
+        false,
+    ),
+    (
+        "insert pro active",
+        Change::Insert(("pro", "active", Exp::Never)),
+        true,
+    ),
+    (
+        "insert elite trialing",
+        Change::Insert(("elite", "trialing", Exp::Never)),
+        true,
+    ),
+    (
+        "insert pro past_due",
+        Change::Insert(("pro", "past_due", Exp::Never)),
+        false,
+    ),
+    (
+        "insert pro cancelled",
+        Change::Insert(("pro", "cancelled", Exp::Never)),
+        false,
+    ),
+    (
+        "insert pro already expired",
+        Change::Insert(("pro", "active", Exp::Past)),
+        false,
+    ),
+    (
+        "insert pro expiring later",
+        Change::Insert(("pro", "active", Exp::Soon)),
+        true,
+    ),
+    (
+        "tier free -> pro",
+        Change::Update {
+            from: ("free", "active", Exp::Never),
+            to: ("pro", "active", Exp::Never),
+        },
+        true,
+    ),
+    (
+        "tier free -> elite",
+        Change::Update {
+            from: ("free", "active", Exp::Never),
+            to: ("elite", "active", Exp::Never),
+        },
+        true,
+    ),
+    (
+        "tier pro -> elite",
+        Change::Update {
+            from: ("pro", "active", Exp::Never),
+            to: ("elite", "active", Exp::Never),
+        },
+        false,
+    ),
+    (
+        "tier elite -> pro",
+        Change::Update {
+            from: ("elite", "active", Exp::Never),
+            to: ("pro", "active", Exp::Never),
+        },
+        false,
+    ),
+    (
+        "tier pro -> free",
+        Change::Update {
+            from: ("pro", "active", Exp::Never),
+            to: ("free", "active", Exp::Never),
+        },
+        true,
+    ),
+    (
+        "tier elite -> free",
+        Change::Update {
+            from: ("elite", "trialing", Exp::Never),
+            to: ("free", "trialing", Exp::Never),
+        },
+        true,
+    ),
+    (
+        "tier free -> pro while cancelled",
+        Change::Update {
+            from: ("free", "cancelled", Exp::Never),
+            to: ("pro", "cancelled", Exp::Never),
+        },
+        false,
+    ),
+    (
+        "tier free -> pro already expired",
+        Change::Update {
+            from: ("free", "active", Exp::Past),
+            to: ("pro", "active", Exp::Past),
+        },
+        false,
+    ),
+    (
+        "status active -> past_due",
+        Change::Update {
+            from: ("pro", "active", Exp::Never),
+            to: ("pro", "past_due", Exp::Never),
+        },
+        true,
+    ),
+    (
+        "status active -> cancelled",
+        Change::Update {
+            from: ("elite", "active", Exp::Never),
+            to: ("elite", "cancelled", Exp::Never),
+        },
+        true,
+    ),
+    (
+        "status active -> trialing",
+        Change::Update {
+            from: ("pro", "active", Exp::Never),
+            to: ("pro", "trialing", Exp::Never),
+        },
+        false,
+    ),
+    (
+        "status past_due -> active",
+        Change::Update {
+            from: ("pro", "past_due", Exp::Never),
+            to: ("pro", "active", Exp::Never),
+        },
+        true,
+    ),
+    (
+        "status past_due -> cancelled",
+        Change::Update {
+            from: ("pro", "past_due", Exp::Never),
+            to: ("pro", "cancelled", Exp::Never),
+        },
+        false,
+    ),
+    (
+        "status change on free",
+        Change::Update {
+            from: ("free", "active", Exp::Never),
+            to: ("free", "cancelled", Exp::Never),
+        },
+        false,
+    ),
+    (
+        "expiry none -> past",
+        Change::Update {
+            from: ("pro", "active", Exp::Never),
+            to: ("pro", "active", Exp::Past),
+        },
+        true,
+    ),
+    (
+        "expiry past -> later (renewed)",
+        Change::Update {
+            from: ("pro", "active", Exp::Past),
+            to: ("pro", "active", Exp::Soon),
+        },
+        true,
+    ),
+    (
+        "expiry moved while entitled",
+        Change::Update {
+            from: ("pro", "active", Exp::Soon),
+            to: ("pro", "active", Exp::Later),
+        },
+        true,
+    ),
+    (
+        "expiry set while entitled",
+        Change::Update {
+            from: ("elite", "active", Exp::Never),
+            to: ("elite", "active", Exp::Soon),
+        },
+        true,
+    ),
+    (
+        "expiry past -> other past",
+        Change::Update {
+            from: ("pro", "active", Exp::Past),
+            to: ("pro", "cancelled", Exp::Past),
+        },
+        false,
+    ),
+    (
+        "expiry moved on free",
+        Change::Update {
+            from: ("free", "active", Exp::Soon),
+            to: ("free", "active", Exp::Later),
+        },
+        false,
+    ),
+    (
+        "same values again",
+        Change::Update {
+            from: ("pro", "active", Exp::Soon),
+            to: ("pro", "active", Exp::Soon),
+        },
+        false,
+    ),
+    (
+        "unrelated column on pro",
+        Change::UpdateStripeId(("pro", "active", Exp::Never)),
+        false,
+    ),
+    (
+        "delete pro",
+        Change::Delete(("pro", "active", Exp::Never)),
+        true,
+    ),
+    (
+        "delete elite expiring later",
+        Change::Delete(("elite", "trialing", Exp::Soon)),
+        true,
+    ),
+    (
+        "delete free",
+        Change::Delete(("free", "active", Exp::Never)),
+        false,
+    ),
+    (
+        "delete expired pro",
+        Change::Delete(("pro", "active", Exp::Past)),
+        false,
+    ),
 ];
 
 /// `(due_generation, next_attempt_at is set)` of the user's row, if any.
@@ -86,18 +284,29 @@ fn run_case(store: &mut AnyStore, name: &str, change: Change, expect_due: bool) 
     let now = now();
     let initial = match change {
         Change::Insert(_) => None,
-        Change::Update { from, .. } | Change::UpdateStripeId(from) | Change::Delete(from) => Some(from),
+        Change::Update { from, .. } | Change::UpdateStripeId(from) | Change::Delete(from) => {
+            Some(from)
+        }
     };
     if let Some((tier, status, exp)) = initial {
         insert_subscription(store, user, tier, status, exp.at(now));
     }
     // Forget any mark the setup made, so only the change under test can set one.
-    exec(store, "UPDATE user_fly_apps SET next_attempt_at = NULL WHERE user_id = {uuid:1}", &[user.to_string().into()]);
+    exec(
+        store,
+        "UPDATE user_fly_apps SET next_attempt_at = NULL WHERE user_id = {uuid:1}",
+        &[user.to_string().into()],
+    );
     let before = due_state(store, user);
 
     match change {
-        Change::Insert((tier, status, exp)) => insert_subscription(store, user, tier, status, exp.at(now)),
-        Change::Update { to: (tier, status, exp), .. } => {
+        Change::Insert((tier, status, exp)) => {
+            insert_subscription(store, user, tier, status, exp.at(now))
+        }
+        Change::Update {
+            to: (tier, status, exp),
+            ..
+        } => {
             exec(
                 store,
                 "UPDATE user_subscriptions SET tier = {text:2}, status = {text:3}, expires_at = {ts:4} WHERE user_id = {uuid:1}",
@@ -112,7 +321,11 @@ fn run_case(store: &mut AnyStore, name: &str, change: Change, expect_due: bool) 
             );
         }
         Change::Delete(_) => {
-            exec(store, "DELETE FROM user_subscriptions WHERE user_id = {uuid:1}", &[user.to_string().into()]);
+            exec(
+                store,
+                "DELETE FROM user_subscriptions WHERE user_id = {uuid:1}",
+                &[user.to_string().into()],
+            );
         }
     }
 
@@ -122,11 +335,19 @@ fn run_case(store: &mut AnyStore, name: &str, change: Change, expect_due: bool) 
         (None, Some((_, due))) => due,
         (Some((g0, _)), Some((g1, due))) => g1 > g0 && due,
     };
-    assert_eq!(marked, expect_due, "{:?}: {name}: before {before:?}, after {after:?}", store.dialect());
+    assert_eq!(
+        marked,
+        expect_due,
+        "{:?}: {name}: before {before:?}, after {after:?}",
+        store.dialect()
+    );
     if marked {
         let app = store.app(user).unwrap().unwrap();
         assert!(app.next_attempt_at.unwrap() <= common::now() + Duration::seconds(5));
-        assert_eq!(app.attempts, 0, "{name}: a new desired state resets the backoff");
+        assert_eq!(
+            app.attempts, 0,
+            "{name}: a new desired state resets the backoff"
+        );
     }
     // The store's entitlement read agrees with the rule the trigger used.
     let entitled_now = store.entitlement(user).unwrap().entitled;
@@ -169,8 +390,16 @@ fn moving_a_subscription_marks_both_users() {
             "UPDATE user_subscriptions SET user_id = {uuid:2} WHERE user_id = {uuid:1}",
             &[from.to_string().into(), to.to_string().into()],
         );
-        assert!(store.app(from).unwrap().unwrap().due_generation > g0, "{:?}", store.dialect());
-        assert!(store.app(to).unwrap().unwrap().next_attempt_at.is_some(), "{:?}", store.dialect());
+        assert!(
+            store.app(from).unwrap().unwrap().due_generation > g0,
+            "{:?}",
+            store.dialect()
+        );
+        assert!(
+            store.app(to).unwrap().unwrap().next_attempt_at.is_some(),
+            "{:?}",
+            store.dialect()
+        );
         assert!(store.entitlement(to).unwrap().entitled);
         assert!(!store.entitlement(from).unwrap().entitled);
     }
@@ -186,7 +415,10 @@ fn a_rolled_back_change_marks_nothing() {
         let user = new_user();
         exec(&mut store, "BEGIN", &[]);
         insert_subscription(&mut store, user, "elite", "active", None);
-        assert!(store.app(user).unwrap().is_some(), "marked inside the transaction");
+        assert!(
+            store.app(user).unwrap().is_some(),
+            "marked inside the transaction"
+        );
         exec(&mut store, "ROLLBACK", &[]);
         assert!(store.app(user).unwrap().is_none(), "{:?}", store.dialect());
     }

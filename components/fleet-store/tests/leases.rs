@@ -34,24 +34,41 @@ fn exclusive_under_concurrency(mut store: AnyStore, location: String) {
         .into_iter()
         .filter_map(|h| h.join().expect("thread"))
         .collect();
-    assert_eq!(winners.len(), 1, "{dialect:?}: exactly one claimer wins: {winners:?}");
+    assert_eq!(
+        winners.len(),
+        1,
+        "{dialect:?}: exactly one claimer wins: {winners:?}"
+    );
     let winner = &winners[0];
     let row = store.app(user).unwrap().unwrap();
     assert_eq!(row.lease_owner.as_deref(), Some(winner.as_str()));
 
     // Still held a moment later: nobody else gets it; the holder may renew.
     let later = start + chrono::Duration::seconds(30);
-    assert!(store.claim_lease(user, "intruder", later, TTL).unwrap().is_none());
+    assert!(store
+        .claim_lease(user, "intruder", later, TTL)
+        .unwrap()
+        .is_none());
     assert!(store.renew_lease(user, winner, later, TTL).unwrap());
 
     // After expiry (renewed at +30 s for 60 s) another worker takes over; the old holder has lost it.
     let expired = later + chrono::Duration::seconds(61);
     let taken = store.claim_lease(user, "successor", expired, TTL).unwrap();
-    assert_eq!(taken.unwrap().lease_owner.as_deref(), Some("successor"), "{dialect:?}");
+    assert_eq!(
+        taken.unwrap().lease_owner.as_deref(),
+        Some("successor"),
+        "{dialect:?}"
+    );
     assert!(!store.renew_lease(user, winner, expired, TTL).unwrap());
     assert!(!store.release_lease(user, winner).unwrap());
     assert!(store.release_lease(user, "successor").unwrap());
-    assert!(store.claim_lease(user, "anyone", expired, TTL).unwrap().is_some(), "free after release");
+    assert!(
+        store
+            .claim_lease(user, "anyone", expired, TTL)
+            .unwrap()
+            .is_some(),
+        "free after release"
+    );
 }
 
 #[test]
@@ -88,7 +105,16 @@ fn sweeps_split_due_rows(mut store: AnyStore, location: String) {
         checked_before: now(),
         limit: 7,
     };
-    assert_eq!(store.select_due(DueQuery { limit: 100, ..query }).unwrap().len(), 30);
+    assert_eq!(
+        store
+            .select_due(DueQuery {
+                limit: 100,
+                ..query
+            })
+            .unwrap()
+            .len(),
+        30
+    );
     let barrier = Arc::new(Barrier::new(4));
     let handles: Vec<_> = (0..4)
         .map(|i| {
@@ -115,7 +141,10 @@ fn sweeps_split_due_rows(mut store: AnyStore, location: String) {
             assert!(seen.insert(user), "{dialect:?}: {user} claimed twice");
         }
     }
-    assert_eq!(seen, due_users, "{dialect:?}: every due row claimed once, nothing else");
+    assert_eq!(
+        seen, due_users,
+        "{dialect:?}: every due row claimed once, nothing else"
+    );
     assert!(store.claim_due(query, "late", TTL).unwrap().is_empty());
 }
 
@@ -142,9 +171,21 @@ fn active_rows_become_due_when_their_check_is_stale() {
         row.status = fleet_store::AppStatus::Active;
         row.last_health_check = Some(t0);
         assert!(store.upsert_app(&row, None, t0).unwrap());
-        let fresh = DueQuery { now: t0, checked_before: t0 - chrono::Duration::minutes(5), limit: 10 };
-        assert!(store.select_due(fresh).unwrap().is_empty(), "{:?}", store.dialect());
-        let stale = DueQuery { now: t0, checked_before: t0 + chrono::Duration::seconds(1), limit: 10 };
+        let fresh = DueQuery {
+            now: t0,
+            checked_before: t0 - chrono::Duration::minutes(5),
+            limit: 10,
+        };
+        assert!(
+            store.select_due(fresh).unwrap().is_empty(),
+            "{:?}",
+            store.dialect()
+        );
+        let stale = DueQuery {
+            now: t0,
+            checked_before: t0 + chrono::Duration::seconds(1),
+            limit: 10,
+        };
         let due = store.select_due(stale).unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].user_id, user);

@@ -30,14 +30,20 @@ fn concurrent_runners_do_not_collide() {
     let handles: Vec<_> = (0..4)
         .map(|_| {
             let url = url.clone();
-            std::thread::spawn(move || Store::new(NativePostgres::connect(&url).unwrap()).migrate().map(|r| r.applied))
+            std::thread::spawn(move || {
+                Store::new(NativePostgres::connect(&url).unwrap())
+                    .migrate()
+                    .map(|r| r.applied)
+            })
         })
         .collect();
     for handle in handles {
         handle.join().unwrap().expect("every runner succeeds");
     }
     let mut pg = NativePostgres::connect(&url).unwrap();
-    let rows = pg.query("SELECT count(*) AS n FROM fleet.schema_migrations", &[]).unwrap();
+    let rows = pg
+        .query("SELECT count(*) AS n FROM fleet.schema_migrations", &[])
+        .unwrap();
     assert_eq!(rows[0].int("n").unwrap(), 5);
 }
 
@@ -48,9 +54,13 @@ fn raw_files_apply_twice() {
     let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     for round in 0..2 {
         for m in migrations(Dialect::Postgres) {
-            client
-                .batch_execute(m.sql)
-                .unwrap_or_else(|e| panic!("round {round}: {}: {}", m.name, fleet_test_support::postgres::describe(&e)));
+            client.batch_execute(m.sql).unwrap_or_else(|e| {
+                panic!(
+                    "round {round}: {}: {}",
+                    m.name,
+                    fleet_test_support::postgres::describe(&e)
+                )
+            });
         }
     }
     let dir = tempfile::tempdir().unwrap();
@@ -68,7 +78,11 @@ fn raw_files_apply_twice() {
 #[test]
 fn an_edited_migration_is_detected() {
     let (mut store, _) = pg_store();
-    exec(&mut store, "UPDATE fleet.schema_migrations SET checksum = 'x' WHERE version = 2", &[]);
+    exec(
+        &mut store,
+        "UPDATE fleet.schema_migrations SET checksum = 'x' WHERE version = 2",
+        &[],
+    );
     match store.migrate() {
         Err(MigrateError::Changed { name }) => assert_eq!(name, "0002_fleet_tables"),
         other => panic!("expected a checksum error, got {other:?}"),
@@ -78,12 +92,18 @@ fn an_edited_migration_is_detected() {
 /// The CHECK constraint on user_fly_app_events lists exactly the Rust EventType values, in both dialects.
 #[test]
 fn event_type_check_matches_the_rust_enum() {
-    for m in [&migrations(Dialect::Postgres)[1], &migrations(Dialect::Sqlite)[0]] {
+    for m in [
+        &migrations(Dialect::Postgres)[1],
+        &migrations(Dialect::Sqlite)[0],
+    ] {
         let start = m.sql.find("event_type_check").expect("constraint present");
         let list = &m.sql[start..];
         let list = &list[list.find("IN (").unwrap() + 4..];
         let list = &list[..list.find(')').unwrap()];
-        let in_sql: Vec<&str> = list.split(',').map(|s| s.trim().trim_matches('\'')).collect();
+        let in_sql: Vec<&str> = list
+            .split(',')
+            .map(|s| s.trim().trim_matches('\''))
+            .collect();
         let in_rust: Vec<&str> = EventType::ALL.iter().map(|e| e.as_str()).collect();
         assert_eq!(in_sql, in_rust, "{}", m.name);
     }
@@ -91,7 +111,10 @@ fn event_type_check_matches_the_rust_enum() {
     for (mut store, _) in [pg_store(), sqlite_store(&dir)] {
         let err = store
             .connection()
-            .execute("INSERT INTO user_fly_app_events (event_type) VALUES ('exploded')", &[])
+            .execute(
+                "INSERT INTO user_fly_app_events (event_type) VALUES ('exploded')",
+                &[],
+            )
             .unwrap_err();
         assert_eq!(err.kind, fleet_store::SqlErrorKind::CheckViolation, "{err}");
         assert!(err.to_string().contains("event_type_check"), "{err}");
@@ -104,9 +127,16 @@ fn guarded_parts_are_skipped_without_pg_net_and_pg_cron() {
     let (mut store, _) = pg_store();
     let conn = store.connection();
     let ext = conn
-        .query("SELECT count(*) AS n FROM pg_extension WHERE extname IN ('pg_net', 'pg_cron')", &[])
+        .query(
+            "SELECT count(*) AS n FROM pg_extension WHERE extname IN ('pg_net', 'pg_cron')",
+            &[],
+        )
         .unwrap();
-    assert_eq!(ext[0].int("n").unwrap(), 0, "this test needs a cluster without the extensions");
+    assert_eq!(
+        ext[0].int("n").unwrap(),
+        0,
+        "this test needs a cluster without the extensions"
+    );
     conn.execute(
         "INSERT INTO fleet.settings (key, value) VALUES ('webhook_base_url', 'http://127.0.0.1:9'), ('webhook_secret', 's')",
         &[],
@@ -117,7 +147,10 @@ fn guarded_parts_are_skipped_without_pg_net_and_pg_cron() {
         .unwrap();
     assert_eq!(schedule[0].opt_int("job").unwrap(), None);
     let hint = conn
-        .query("SELECT fleet.send_hint('/provision', '{}'::jsonb) AS request", &[])
+        .query(
+            "SELECT fleet.send_hint('/provision', '{}'::jsonb) AS request",
+            &[],
+        )
         .unwrap();
     assert_eq!(hint[0].opt_int("request").unwrap(), None);
     let user = new_user();
@@ -164,20 +197,43 @@ fn hints_are_sent_through_pg_net_when_configured() {
         .unwrap();
     let user = new_user();
     insert_subscription(&mut store, user, "elite", "active", None);
-    exec(&mut store, "UPDATE user_subscriptions SET tier = 'pro' WHERE user_id = {uuid:1}", &[user.to_string().into()]);
-    exec(&mut store, "UPDATE user_subscriptions SET status = 'cancelled' WHERE user_id = {uuid:1}", &[user.to_string().into()]);
+    exec(
+        &mut store,
+        "UPDATE user_subscriptions SET tier = 'pro' WHERE user_id = {uuid:1}",
+        &[user.to_string().into()],
+    );
+    exec(
+        &mut store,
+        "UPDATE user_subscriptions SET status = 'cancelled' WHERE user_id = {uuid:1}",
+        &[user.to_string().into()],
+    );
     let rows = calls(&mut store);
-    assert_eq!(rows.len(), 2, "one provision hint, none for pro->elite, one deprovision hint");
+    assert_eq!(
+        rows.len(),
+        2,
+        "one provision hint, none for pro->elite, one deprovision hint"
+    );
     assert_eq!(rows[0].text("url").unwrap(), "https://fleet.test/provision");
-    assert_eq!(rows[1].text("url").unwrap(), "https://fleet.test/deprovision");
+    assert_eq!(
+        rows[1].text("url").unwrap(),
+        "https://fleet.test/deprovision"
+    );
     let body: serde_json::Value = serde_json::from_str(&rows[0].text("body").unwrap()).unwrap();
-    assert_eq!(body, serde_json::json!({"user_id": user.to_string(), "tier": "elite"}));
-    let headers: serde_json::Value = serde_json::from_str(&rows[0].text("headers").unwrap()).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"user_id": user.to_string(), "tier": "elite"})
+    );
+    let headers: serde_json::Value =
+        serde_json::from_str(&rows[0].text("headers").unwrap()).unwrap();
     assert_eq!(headers["Authorization"], "Bearer hint-secret");
     assert!(rows[0].int("timeout_ms").unwrap() >= 5000);
 
     // A broken pg_net: the hint is dropped with a warning, the subscription change and due mark commit.
-    exec(&mut store, "UPDATE fleet.settings SET value = 'https://fail.test' WHERE key = 'webhook_base_url'", &[]);
+    exec(
+        &mut store,
+        "UPDATE fleet.settings SET value = 'https://fail.test' WHERE key = 'webhook_base_url'",
+        &[],
+    );
     let other = new_user();
     insert_subscription(&mut store, other, "pro", "active", None);
     assert!(store.entitlement(other).unwrap().entitled);

@@ -10,10 +10,18 @@ use postgres::{Client, NoTls};
 fn connect_as(url: &str, role: &str, password: &str) -> Result<Client, String> {
     let mut config: postgres::Config = url.parse().unwrap();
     config.user(role).password(password);
-    config.connect(NoTls).map_err(|e| fleet_test_support::postgres::describe(&e))
+    config
+        .connect(NoTls)
+        .map_err(|e| fleet_test_support::postgres::describe(&e))
 }
 
-fn add_trader(store: &mut common::AnyStore, user: Option<fleet_store::UserId>, name: &str, enabled: bool, built_in: bool) -> String {
+fn add_trader(
+    store: &mut common::AnyStore,
+    user: Option<fleet_store::UserId>,
+    name: &str,
+    enabled: bool,
+    built_in: bool,
+) -> String {
     let rows = store
         .connection()
         .query(
@@ -37,11 +45,18 @@ fn a_screener_role_sees_and_writes_only_its_users_data() {
     add_trader(&mut store, None, "built-in", true, true);
 
     let salt = [7u8; 16];
-    let role = store.create_screener_role(a, "first-password", &salt).unwrap();
+    let role = store
+        .create_screener_role(a, "first-password", &salt)
+        .unwrap();
     assert_eq!(role, screener_role_name(a));
     // Idempotent, and a second call rotates the password.
-    store.create_screener_role(a, "a-password", &[9u8; 16]).unwrap();
-    assert!(connect_as(&url, &role, "first-password").is_err(), "old password no longer works");
+    store
+        .create_screener_role(a, "a-password", &[9u8; 16])
+        .unwrap();
+    assert!(
+        connect_as(&url, &role, "first-password").is_err(),
+        "old password no longer works"
+    );
     let mut screener = connect_as(&url, &role, "a-password").expect("screener connects");
 
     let names: Vec<String> = screener
@@ -52,7 +67,10 @@ fn a_screener_role_sees_and_writes_only_its_users_data() {
         .collect();
     assert_eq!(names, vec!["a-enabled"], "only A's enabled custom traders");
     let b_visible: i64 = screener
-        .query_one("SELECT count(*) FROM traders WHERE user_id = $1::text::uuid", &[&b.to_string()])
+        .query_one(
+            "SELECT count(*) FROM traders WHERE user_id = $1::text::uuid",
+            &[&b.to_string()],
+        )
         .unwrap()
         .get(0);
     assert_eq!(b_visible, 0);
@@ -60,11 +78,20 @@ fn a_screener_role_sees_and_writes_only_its_users_data() {
     let (a_s, b_s) = (a.to_string(), b.to_string());
     let (a_trader_id, b_trader_id) = (a_trader.clone(), b_trader.clone());
     let ok = |c: &mut Client, t: &String, u: &String| {
-        c.execute(INSERT_SIGNAL, &[t, u]).map_err(|e| fleet_test_support::postgres::describe(&e))
+        c.execute(INSERT_SIGNAL, &[t, u])
+            .map_err(|e| fleet_test_support::postgres::describe(&e))
     };
     assert_eq!(ok(&mut screener, &a_trader_id, &a_s), Ok(1));
-    assert_eq!(ok(&mut screener, &a_trader_id, &a_s), Ok(0), "a duplicate is skipped, not an error");
-    for (trader, user) in [(&b_trader_id, &b_s), (&b_trader_id, &a_s), (&a_trader_id, &b_s)] {
+    assert_eq!(
+        ok(&mut screener, &a_trader_id, &a_s),
+        Ok(0),
+        "a duplicate is skipped, not an error"
+    );
+    for (trader, user) in [
+        (&b_trader_id, &b_s),
+        (&b_trader_id, &a_s),
+        (&a_trader_id, &b_s),
+    ] {
         let err = ok(&mut screener, trader, user).unwrap_err();
         assert!(err.contains("row-level security"), "{err}");
     }
@@ -76,21 +103,37 @@ fn a_screener_role_sees_and_writes_only_its_users_data() {
         "UPDATE traders SET enabled = false",
         "DELETE FROM signals",
     ] {
-        let err = screener.execute(forbidden, &[]).map_err(|e| fleet_test_support::postgres::describe(&e)).unwrap_err();
+        let err = screener
+            .execute(forbidden, &[])
+            .map_err(|e| fleet_test_support::postgres::describe(&e))
+            .unwrap_err();
         assert!(err.contains("permission denied"), "{forbidden}: {err}");
     }
-    let mut admin = store.connection();
-    let signals = admin.query("SELECT user_id::text AS u FROM signals", &[]).unwrap();
+    let admin = store.connection();
+    let signals = admin
+        .query("SELECT user_id::text AS u FROM signals", &[])
+        .unwrap();
     assert_eq!(signals.len(), 1);
     assert_eq!(signals[0].text("u").unwrap(), a_s);
 
     // Dropping the role ends its session and its logins.
     assert!(store.drop_screener_role(&role).unwrap());
     assert!(!store.drop_screener_role(&role).unwrap(), "idempotent");
-    assert!(screener.query("SELECT 1", &[]).is_err(), "the open session was ended");
-    let err = connect_as(&url, &role, "a-password").err().expect("login refused after drop");
-    assert!(err.contains("password authentication failed") || err.contains("does not exist"), "{err}");
-    let mapped = store.connection().query("SELECT count(*) AS n FROM fleet.screener_roles", &[]).unwrap();
+    assert!(
+        screener.query("SELECT 1", &[]).is_err(),
+        "the open session was ended"
+    );
+    let err = connect_as(&url, &role, "a-password")
+        .err()
+        .expect("login refused after drop");
+    assert!(
+        err.contains("password authentication failed") || err.contains("does not exist"),
+        "{err}"
+    );
+    let mapped = store
+        .connection()
+        .query("SELECT count(*) AS n FROM fleet.screener_roles", &[])
+        .unwrap();
     assert_eq!(mapped[0].int("n").unwrap(), 0);
 }
 
@@ -111,7 +154,8 @@ fn role_functions_refuse_foreign_roles_and_plaintext_passwords() {
         let err = conn.execute(sql, &[]).unwrap_err();
         assert!(!err.to_string().contains("plaintext-password"), "{err}");
         assert!(
-            err.to_string().contains("invalid screener role name") || err.to_string().contains("SCRAM-SHA-256 verifier"),
+            err.to_string().contains("invalid screener role name")
+                || err.to_string().contains("SCRAM-SHA-256 verifier"),
             "{sql}: {err}"
         );
     }
@@ -121,7 +165,10 @@ fn role_functions_refuse_foreign_roles_and_plaintext_passwords() {
     let err = store
         .connection()
         .execute(
-            &format!("SELECT fleet.create_screener_role('{}', '{other}', '{verifier}')", screener_role_name(user)),
+            &format!(
+                "SELECT fleet.create_screener_role('{}', '{other}', '{verifier}')",
+                screener_role_name(user)
+            ),
             &[],
         )
         .unwrap_err();
@@ -129,6 +176,8 @@ fn role_functions_refuse_foreign_roles_and_plaintext_passwords() {
     assert!(store.drop_screener_role(&screener_role_name(user)).unwrap());
     // Only the control plane may call the functions.
     exec(&mut store, "SET ROLE authenticated", &[]);
-    let err = store.create_screener_role(other, "pw", &[3u8; 16]).unwrap_err();
+    let err = store
+        .create_screener_role(other, "pw", &[3u8; 16])
+        .unwrap_err();
     assert!(err.to_string().contains("permission denied"), "{err}");
 }

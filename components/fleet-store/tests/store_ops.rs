@@ -46,7 +46,12 @@ fn upsert_round_trips_every_field() {
             ..row.clone()
         };
         assert_eq!(stored, expected, "{:?}", store.dialect());
-        assert_eq!(store.app_by_name(row.fly_app_name.as_deref().unwrap()).unwrap(), Some(stored));
+        assert_eq!(
+            store
+                .app_by_name(row.fly_app_name.as_deref().unwrap())
+                .unwrap(),
+            Some(stored)
+        );
         assert_eq!(store.list_apps().unwrap().len(), 1);
     });
 }
@@ -57,13 +62,23 @@ fn writes_under_a_lease_are_refused_once_the_lease_is_lost() {
         let user = new_user();
         let t = now();
         store.mark_due(user, t, true).unwrap();
-        let mut row = store.claim_lease(user, "a", t, Duration::from_secs(30)).unwrap().unwrap();
+        let mut row = store
+            .claim_lease(user, "a", t, Duration::from_secs(30))
+            .unwrap()
+            .unwrap();
         row.status = AppStatus::Active;
         assert!(store.upsert_app(&row, Some("a"), t).unwrap());
         let later = t + chrono::Duration::seconds(31);
-        store.claim_lease(user, "b", later, Duration::from_secs(30)).unwrap().unwrap();
+        store
+            .claim_lease(user, "b", later, Duration::from_secs(30))
+            .unwrap()
+            .unwrap();
         row.status = AppStatus::Error;
-        assert!(!store.upsert_app(&row, Some("a"), later).unwrap(), "{:?}", store.dialect());
+        assert!(
+            !store.upsert_app(&row, Some("a"), later).unwrap(),
+            "{:?}",
+            store.dialect()
+        );
         assert_eq!(store.app(user).unwrap().unwrap().status, AppStatus::Active);
     });
 }
@@ -74,7 +89,10 @@ fn failures_count_attempts_back_off_and_store_no_secrets() {
         let user = new_user();
         let t = now();
         store.mark_due(user, t, true).unwrap();
-        let row = store.claim_lease(user, "w", t, Duration::from_secs(30)).unwrap().unwrap();
+        let row = store
+            .claim_lease(user, "w", t, Duration::from_secs(30))
+            .unwrap()
+            .unwrap();
         let next = t + chrono::Duration::from_std(fleet_store::backoff_delay(1, 0.5)).unwrap();
         let failure = Failure {
             user_id: user,
@@ -86,15 +104,34 @@ fn failures_count_attempts_back_off_and_store_no_secrets() {
             now: t,
         };
         assert_eq!(store.record_failure(&failure).unwrap(), Some(1));
-        assert_eq!(store.record_failure(&Failure { status: Some(AppStatus::Error), ..failure.clone() }).unwrap(), Some(2));
+        assert_eq!(
+            store
+                .record_failure(&Failure {
+                    status: Some(AppStatus::Error),
+                    ..failure.clone()
+                })
+                .unwrap(),
+            Some(2)
+        );
         let stored = store.app(user).unwrap().unwrap();
         assert_eq!(stored.attempts, 2);
         assert_eq!(stored.status, AppStatus::Error);
         assert_eq!(stored.next_attempt_at, Some(next));
         let message = stored.error_message.unwrap();
-        assert!(!message.contains("supersecret") && message.contains("fly said 500"), "{message}");
+        assert!(
+            !message.contains("supersecret") && message.contains("fly said 500"),
+            "{message}"
+        );
         // Not our lease: nothing written.
-        assert_eq!(store.record_failure(&Failure { lease_owner: "other", ..failure }).unwrap(), None);
+        assert_eq!(
+            store
+                .record_failure(&Failure {
+                    lease_owner: "other",
+                    ..failure
+                })
+                .unwrap(),
+            None
+        );
         assert_eq!(store.app(user).unwrap().unwrap().attempts, 2);
     });
 }
@@ -106,15 +143,25 @@ fn a_due_mark_during_work_is_not_cleared() {
         let user = new_user();
         let t = now();
         store.mark_due(user, t, true).unwrap();
-        let mut row = store.claim_lease(user, "w", t, Duration::from_secs(30)).unwrap().unwrap();
+        let mut row = store
+            .claim_lease(user, "w", t, Duration::from_secs(30))
+            .unwrap()
+            .unwrap();
         let marked_at = t + chrono::Duration::seconds(1);
         store.mark_due(user, marked_at, false).unwrap().unwrap();
         row.status = AppStatus::Active;
         row.next_attempt_at = None; // the worker believes it converged
-        assert!(store.upsert_app(&row, Some("w"), t + chrono::Duration::seconds(2)).unwrap());
+        assert!(store
+            .upsert_app(&row, Some("w"), t + chrono::Duration::seconds(2))
+            .unwrap());
         let stored = store.app(user).unwrap().unwrap();
         assert_eq!(stored.status, AppStatus::Active);
-        assert_eq!(stored.next_attempt_at, Some(marked_at), "{:?}", store.dialect());
+        assert_eq!(
+            stored.next_attempt_at,
+            Some(marked_at),
+            "{:?}",
+            store.dialect()
+        );
 
         // With no newer mark, the worker's value is written.
         let mut row = store.app(user).unwrap().unwrap();
@@ -153,8 +200,14 @@ fn events_append_and_read_newest_first() {
         assert_eq!(state.app.unwrap().user_id, user);
         assert!(!state.entitlement.entitled, "no subscription row");
         let types: Vec<EventType> = state.events.iter().map(|e| e.event_type).collect();
-        assert_eq!(types, vec![EventType::ProvisionFailed, EventType::ProvisionStarted]);
-        assert_eq!(state.events[1].metadata, serde_json::json!({"region": "sin"}));
+        assert_eq!(
+            types,
+            vec![EventType::ProvisionFailed, EventType::ProvisionStarted]
+        );
+        assert_eq!(
+            state.events[1].metadata,
+            serde_json::json!({"region": "sin"})
+        );
         assert_eq!(state.events[1].created_at, t);
         let details = state.events[0].error_details.clone().unwrap();
         assert!(!details.contains("pw-123"), "{details}");
@@ -168,13 +221,24 @@ fn events_are_append_only_and_rows_never_deleted() {
         let user = new_user();
         store.mark_due(user, now(), true).unwrap();
         let app = store.app(user).unwrap().unwrap();
-        store.append_event(&NewEvent::for_app(&app, EventType::ProvisionRequested), now()).unwrap();
+        store
+            .append_event(
+                &NewEvent::for_app(&app, EventType::ProvisionRequested),
+                now(),
+            )
+            .unwrap();
         let dialect = store.dialect();
         let conn = store.connection();
         let update = conn.execute("UPDATE user_fly_app_events SET error_details = 'x'", &[]);
-        assert!(update.unwrap_err().message.contains("append-only"), "{dialect:?}");
+        assert!(
+            update.unwrap_err().message.contains("append-only"),
+            "{dialect:?}"
+        );
         let delete = conn.execute("DELETE FROM user_fly_apps", &[]);
-        assert!(delete.unwrap_err().message.contains("never deleted"), "{dialect:?}");
+        assert!(
+            delete.unwrap_err().message.contains("never deleted"),
+            "{dialect:?}"
+        );
     });
 }
 

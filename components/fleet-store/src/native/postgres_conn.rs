@@ -56,10 +56,16 @@ fn column_value(row: &postgres::Row, i: usize) -> Result<SqlValue, postgres::Err
     let ty = row.columns()[i].type_();
     let value = match *ty {
         Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map(SqlValue::Bool),
-        Type::INT2 => row.try_get::<_, Option<i16>>(i)?.map(|v| SqlValue::Int(v.into())),
-        Type::INT4 => row.try_get::<_, Option<i32>>(i)?.map(|v| SqlValue::Int(v.into())),
+        Type::INT2 => row
+            .try_get::<_, Option<i16>>(i)?
+            .map(|v| SqlValue::Int(v.into())),
+        Type::INT4 => row
+            .try_get::<_, Option<i32>>(i)?
+            .map(|v| SqlValue::Int(v.into())),
         Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(SqlValue::Int),
-        Type::FLOAT4 => row.try_get::<_, Option<f32>>(i)?.map(|v| SqlValue::Float(v.into())),
+        Type::FLOAT4 => row
+            .try_get::<_, Option<f32>>(i)?
+            .map(|v| SqlValue::Float(v.into())),
         Type::FLOAT8 => row.try_get::<_, Option<f64>>(i)?.map(SqlValue::Float),
         _ => row.try_get::<_, Option<String>>(i)?.map(SqlValue::Text),
     };
@@ -95,13 +101,19 @@ impl SqlConnection for NativePostgres {
         let Some(first) = rows.first() else {
             return Ok(Vec::new());
         };
-        let columns: Arc<[String]> = first.columns().iter().map(|c| c.name().to_owned()).collect();
+        let columns: Arc<[String]> = first
+            .columns()
+            .iter()
+            .map(|c| c.name().to_owned())
+            .collect();
         rows.iter()
             .map(|row| {
                 let values = (0..row.len())
                     .map(|i| column_value(row, i))
                     .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| SqlError::decode(format!("{e} (cast the column to text in the query)")))?;
+                    .map_err(|e| {
+                        SqlError::decode(format!("{e} (cast the column to text in the query)"))
+                    })?;
                 Ok(Row::new(columns.clone(), values))
             })
             .collect()

@@ -17,9 +17,12 @@ impl NativeSqlite {
     /// concurrent writers wait for each other instead of failing.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, SqlError> {
         let conn = Connection::open(path).map_err(map_error)?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(map_error)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(map_error)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(map_error)?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(map_error)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(map_error)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(map_error)?;
         Ok(NativeSqlite { conn })
     }
 }
@@ -49,7 +52,8 @@ fn column_value(value: ValueRef<'_>) -> Result<SqlValue, SqlError> {
         ValueRef::Integer(i) => SqlValue::Int(i),
         ValueRef::Real(f) => SqlValue::Float(f),
         ValueRef::Text(t) => SqlValue::Text(
-            String::from_utf8(t.to_vec()).map_err(|_| SqlError::decode("text column is not UTF-8"))?,
+            String::from_utf8(t.to_vec())
+                .map_err(|_| SqlError::decode("text column is not UTF-8"))?,
         ),
         ValueRef::Blob(_) => return Err(SqlError::decode("blob columns are not supported")),
     })

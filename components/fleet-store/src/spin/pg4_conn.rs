@@ -80,7 +80,10 @@ impl SqlConnection for SpinPostgres {
         set.rows
             .iter()
             .map(|row| {
-                let values = row.iter().map(column_value).collect::<Result<Vec<_>, _>>()?;
+                let values = row
+                    .iter()
+                    .map(column_value)
+                    .collect::<Result<Vec<_>, _>>()?;
                 Ok(Row::new(columns.clone(), values))
             })
             .collect()

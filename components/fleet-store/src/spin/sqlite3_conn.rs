@@ -59,7 +59,11 @@ impl SqlConnection for SpinSqlite {
             .rows
             .iter()
             .map(|row| {
-                let values = row.values.iter().map(column_value).collect::<Result<Vec<_>, _>>()?;
+                let values = row
+                    .values
+                    .iter()
+                    .map(column_value)
+                    .collect::<Result<Vec<_>, _>>()?;
                 Ok(Row::new(columns.clone(), values))
             })
             .collect()

@@ -19,7 +19,9 @@ pub fn pg_store() -> (AnyStore, String) {
 
 /// A fresh, migrated SQLite file in `dir`; returns the store and the file path.
 pub fn sqlite_store(dir: &tempfile::TempDir) -> (AnyStore, String) {
-    let path = dir.path().join(format!("fleet-{}.db", uuid::Uuid::new_v4().simple()));
+    let path = dir
+        .path()
+        .join(format!("fleet-{}.db", uuid::Uuid::new_v4().simple()));
     let conn: Box<dyn SqlConnection> = Box::new(NativeSqlite::open(&path).expect("open"));
     let mut store = Store::new(conn);
     store.migrate().expect("migrations apply");
