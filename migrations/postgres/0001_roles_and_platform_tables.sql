@@ -29,10 +29,9 @@ BEGIN
 END
 $roles$;
 
-COMMENT ON ROLE fleet_control_plane IS
-    'Fleet control plane: the only role that writes Fleet tables. GRANT it to the login role the Spin app uses.';
-COMMENT ON ROLE fleet_screener IS
-    'Base role of per-user screener LOGIN roles: SELECT own enabled custom traders, INSERT own signals, nothing else.';
+-- fleet_control_plane: the only role that writes Fleet tables; GRANT it to the login role the Spin app uses.
+-- fleet_screener: base role of per-user screener LOGIN roles (own enabled custom traders, own signals).
+-- (No COMMENT ON ROLE: it updates a cluster-wide catalog row and would race across sibling databases.)
 
 -- Private schema: settings (webhook URL and secret), the screener role mapping and helper functions. It is
 -- not exposed through PostgREST; only function execution is granted to API roles.
