@@ -169,10 +169,14 @@ impl<T: Transport> FlyClient<T> {
     }
 
     fn response_error(&self, r: &http::Response<Vec<u8>>, idempotency: Idempotency) -> FlyError {
-        let body: ErrorResponse = serde_json::from_slice(r.body()).unwrap_or_else(|_| ErrorResponse {
-            error: String::from_utf8_lossy(r.body()).chars().take(500).collect(),
-            ..Default::default()
-        });
+        let body: ErrorResponse =
+            serde_json::from_slice(r.body()).unwrap_or_else(|_| ErrorResponse {
+                error: String::from_utf8_lossy(r.body())
+                    .chars()
+                    .take(500)
+                    .collect(),
+                ..Default::default()
+            });
         let message = match &body.message {
             Some(m) if !m.is_empty() && m != &body.error => format!("{} ({m})", body.error),
             _ => body.error.clone(),

@@ -152,7 +152,10 @@ mod tests {
         assert_eq!(c(408, None, NonIdempotent), ErrorClass::Ambiguous);
         assert_eq!(c(502, None, NonIdempotent), ErrorClass::Ambiguous);
         assert_eq!(c(503, None, Idempotent), ErrorClass::Transient);
-        assert_eq!(c(422, Some("name_taken"), NonIdempotent), ErrorClass::NameTaken);
+        assert_eq!(
+            c(422, Some("name_taken"), NonIdempotent),
+            ErrorClass::NameTaken
+        );
         assert_eq!(c(422, None, NonIdempotent), ErrorClass::Invalid);
         assert_eq!(c(409, None, NonIdempotent), ErrorClass::Invalid);
         assert_eq!(

@@ -85,9 +85,7 @@ pub struct MachineId(String);
 impl MachineId {
     pub fn parse(value: impl Into<String>) -> Result<Self, InvalidId> {
         let value = value.into();
-        if value.is_empty()
-            || value.len() > 64
-            || !value.bytes().all(|b| b.is_ascii_alphanumeric())
+        if value.is_empty() || value.len() > 64 || !value.bytes().all(|b| b.is_ascii_alphanumeric())
         {
             return Err(InvalidId {
                 kind: "machine id",

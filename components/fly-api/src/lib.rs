@@ -20,11 +20,13 @@ pub mod transport_native;
 #[cfg(feature = "spin")]
 pub mod transport_spin;
 
+pub use calls::AppClaim;
 pub use client::{FlyClient, DEFAULT_BASE_URL};
 pub use error::{ErrorClass, FlyError};
 pub use ids::{AppName, MachineId, OrgSlug, UserId};
-pub use launch::{create_machine_idempotent, find_machine_by_launch_id, LaunchOptions, LAUNCH_ID_KEY};
-pub use calls::AppClaim;
+pub use launch::{
+    create_machine_idempotent, find_machine_by_launch_id, LaunchOptions, LAUNCH_ID_KEY,
+};
 pub use naming::{resolve_collision, CollisionOutcome, NameCandidates};
 pub use retry::{next_retry, with_retries, Decision, Jitter, RetryPolicy};
 pub use secret::Secret;

@@ -3,11 +3,21 @@
 mod common;
 use common::*;
 use fly_api::{AppClaim, AppName, ErrorClass, NameCandidates, UserId};
-use fly_simulator::SimConfig;
+use fly_simulator::{SimConfig, Timings};
+use std::time::Duration;
 
 #[tokio::test]
 async fn create_get_list_and_delete_an_app() {
-    let sim = quiet_sim().await;
+    let sim = /* windows long enough to observe under load */
+    sim(SimConfig {
+        timings: Timings {
+            app_visibility_delay: Duration::from_secs(1),
+            app_delete_delay: Duration::from_secs(1),
+            ..Default::default()
+        },
+        ..SimConfig::default().without_rate_limits()
+    })
+    .await;
     let c = client(&sim);
     let name = ready_app(&c, "vyx-user-aaaa0001").await;
     let app = c.get_app(&name).await.unwrap();
@@ -23,12 +33,24 @@ async fn create_get_list_and_delete_an_app() {
     assert_eq!(gone.class, ErrorClass::NotFound);
     let taken = c.create_app(&name, None).await.unwrap_err();
     assert_eq!(taken.class, ErrorClass::NameTaken);
-    eventually("name released", || async { c.create_app(&name, None).await.ok() }).await;
+    eventually("name released", || async {
+        c.create_app(&name, None).await.ok()
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn freshly_created_app_is_briefly_invisible() {
-    let sim = quiet_sim().await;
+    let sim = /* windows long enough to observe under load */
+    sim(SimConfig {
+        timings: Timings {
+            app_visibility_delay: Duration::from_secs(1),
+            app_delete_delay: Duration::from_secs(1),
+            ..Default::default()
+        },
+        ..SimConfig::default().without_rate_limits()
+    })
+    .await;
     let c = client(&sim);
     let name = AppName::parse("vyx-user-aaaa0002").unwrap();
     c.create_app(&name, None).await.unwrap();
@@ -73,7 +95,16 @@ async fn all_candidates_foreign_is_exhausted() {
 
 #[tokio::test]
 async fn our_own_app_is_adopted_and_mid_creation_retries_later() {
-    let sim = quiet_sim().await;
+    let sim = /* windows long enough to observe under load */
+    sim(SimConfig {
+        timings: Timings {
+            app_visibility_delay: Duration::from_secs(1),
+            app_delete_delay: Duration::from_secs(1),
+            ..Default::default()
+        },
+        ..SimConfig::default().without_rate_limits()
+    })
+    .await;
     let c = client(&sim);
     let candidates = NameCandidates::for_user(&UserId::new("user-42"));
     assert_eq!(
@@ -134,6 +165,9 @@ async fn invalid_names_and_orgs_are_invalid_not_taken() {
         .await
         .unwrap_err();
     assert_eq!(err.class, ErrorClass::NotFound);
-    let err = c.delete_app(&AppName::parse("never-existed").unwrap(), false).await.unwrap_err();
+    let err = c
+        .delete_app(&AppName::parse("never-existed").unwrap(), false)
+        .await
+        .unwrap_err();
     assert_eq!(err.class, ErrorClass::NotFound);
 }

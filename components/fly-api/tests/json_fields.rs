@@ -14,12 +14,17 @@ struct Reference {
 }
 
 fn reference() -> Option<Reference> {
-    let dir = std::env::var_os("FLY_REFERENCE_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference")
-    });
+    let dir = std::env::var_os("FLY_REFERENCE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference")
+        });
     let swagger = std::fs::read_to_string(dir.join("fly-machines-swagger-2024.json")).ok()?;
     let notes = std::fs::read_to_string(dir.join("fly-machines-api.md")).ok()?;
-    Some(Reference { swagger: serde_json::from_str(&swagger).expect("swagger parses"), notes })
+    Some(Reference {
+        swagger: serde_json::from_str(&swagger).expect("swagger parses"),
+        notes,
+    })
 }
 
 impl Reference {
@@ -32,9 +37,13 @@ impl Reference {
             if props.contains_key(key) {
                 continue;
             }
-            assert!(newer.contains(&key.as_str()), "{what}: field {key:?} is not in swagger {definition}");
             assert!(
-                self.notes.contains(&format!("`{key}")) || self.notes.contains(&format!("\"{key}\"")),
+                newer.contains(&key.as_str()),
+                "{what}: field {key:?} is not in swagger {definition}"
+            );
+            assert!(
+                self.notes.contains(&format!("`{key}"))
+                    || self.notes.contains(&format!("\"{key}\"")),
                 "{what}: field {key:?} is not in fly-machines-api.md either"
             );
         }
@@ -52,18 +61,32 @@ fn full_config() -> MachineConfig {
     let mut c = MachineConfig {
         image: "registry.fly.io/screener@sha256:abc".into(),
         guest: Some(Guest::shared(1, 512)),
-        restart: Some(Restart { policy: "on-failure".into(), max_retries: Some(3) }),
+        restart: Some(Restart {
+            policy: "on-failure".into(),
+            max_retries: Some(3),
+        }),
         services: vec![Service {
             protocol: "tcp".into(),
             internal_port: 8080,
-            ports: vec![Port { port: 443, handlers: vec!["tls".into(), "http".into()], force_https: Some(true) }],
+            ports: vec![Port {
+                port: 443,
+                handlers: vec!["tls".into(), "http".into()],
+                force_https: Some(true),
+            }],
             autostart: Some(true),
             autostop: Some(Value::String("off".into())),
             min_machines_running: Some(1),
-            concurrency: Some(Concurrency { kind: "requests".into(), soft_limit: Some(20), hard_limit: Some(25) }),
+            concurrency: Some(Concurrency {
+                kind: "requests".into(),
+                soft_limit: Some(20),
+                hard_limit: Some(25),
+            }),
         }],
         auto_destroy: true,
-        stop_config: Some(StopConfig { signal: Some("SIGTERM".into()), timeout: Some("10s".into()) }),
+        stop_config: Some(StopConfig {
+            signal: Some("SIGTERM".into()),
+            timeout: Some("10s".into()),
+        }),
         ..Default::default()
     };
     c.env.insert("RUN_MODE".into(), "user_dedicated".into());
@@ -95,7 +118,12 @@ fn request_types_use_fly_field_names() {
         org_slug: "fleet".into(),
         network: Some("vyx-user-1".into()),
     };
-    r.check("CreateAppRequest", &round_trip(&app), "CreateAppRequest", &["name"]);
+    r.check(
+        "CreateAppRequest",
+        &round_trip(&app),
+        "CreateAppRequest",
+        &["name"],
+    );
 
     let config = full_config();
     let cj = round_trip(&config);
@@ -103,8 +131,18 @@ fn request_types_use_fly_field_names() {
     r.check("Guest", &cj["guest"], "fly.MachineGuest", &[]);
     r.check("Restart", &cj["restart"], "fly.MachineRestart", &[]);
     r.check("Service", &cj["services"][0], "fly.MachineService", &[]);
-    r.check("Port", &cj["services"][0]["ports"][0], "fly.MachinePort", &[]);
-    r.check("Concurrency", &cj["services"][0]["concurrency"], "fly.MachineServiceConcurrency", &[]);
+    r.check(
+        "Port",
+        &cj["services"][0]["ports"][0],
+        "fly.MachinePort",
+        &[],
+    );
+    r.check(
+        "Concurrency",
+        &cj["services"][0]["concurrency"],
+        "fly.MachineServiceConcurrency",
+        &[],
+    );
     r.check("Check", &cj["checks"]["health"], "fly.MachineCheck", &[]);
     r.check("StopConfig", &cj["stop_config"], "fly.StopConfig", &[]);
 
@@ -116,7 +154,12 @@ fn request_types_use_fly_field_names() {
         skip_launch: true,
         lease_ttl: Some(30),
     };
-    r.check("CreateMachineRequest", &round_trip(&create), "CreateMachineRequest", &["min_secrets_version"]);
+    r.check(
+        "CreateMachineRequest",
+        &round_trip(&create),
+        "CreateMachineRequest",
+        &["min_secrets_version"],
+    );
 
     let update = UpdateMachineRequest {
         config,
@@ -124,20 +167,41 @@ fn request_types_use_fly_field_names() {
         current_version: Some("01HQ".into()),
         skip_launch: true,
     };
-    r.check("UpdateMachineRequest", &round_trip(&update), "UpdateMachineRequest", &["min_secrets_version"]);
+    r.check(
+        "UpdateMachineRequest",
+        &round_trip(&update),
+        "UpdateMachineRequest",
+        &["min_secrets_version"],
+    );
 
-    let stop = StopRequest { signal: Some("SIGTERM".into()), timeout: Some("10s".into()) };
+    let stop = StopRequest {
+        signal: Some("SIGTERM".into()),
+        timeout: Some("10s".into()),
+    };
     r.check("StopRequest", &round_trip(&stop), "StopRequest", &[]);
 
-    let lease = CreateLeaseRequest { ttl: 60, description: Some("reconcile".into()) };
-    r.check("CreateLeaseRequest", &round_trip(&lease), "CreateLeaseRequest", &[]);
+    let lease = CreateLeaseRequest {
+        ttl: 60,
+        description: Some("reconcile".into()),
+    };
+    r.check(
+        "CreateLeaseRequest",
+        &round_trip(&lease),
+        "CreateLeaseRequest",
+        &[],
+    );
 
     // Secrets are absent from the 2024 spec; the notes give `{"values": {"K": "v", "GONE": null}}`.
-    let secrets = SetSecretsRequest::new().set("K", Secret::from("v")).unset("GONE");
+    let secrets = SetSecretsRequest::new()
+        .set("K", Secret::from("v"))
+        .unset("GONE");
     let sj = serde_json::to_value(&secrets).unwrap();
     assert_eq!(sj, serde_json::json!({"values": {"K": "v", "GONE": null}}));
     assert!(r.notes.contains(r#"{"values": {"K":"v", "GONE": null}}"#));
-    assert!(!format!("{secrets:?}").contains("\"v\""), "Debug must not show values");
+    assert!(
+        !format!("{secrets:?}").contains("\"v\""),
+        "Debug must not show values"
+    );
 }
 
 #[test]
@@ -172,7 +236,10 @@ fn response_types_use_fly_field_names() {
         id: "a".into(),
         name: "vyx-user-1".into(),
         status: Some("deployed".into()),
-        organization: Some(Organization { name: "Fleet".into(), slug: "fleet".into() }),
+        organization: Some(Organization {
+            name: "Fleet".into(),
+            slug: "fleet".into(),
+        }),
         network: Some("default".into()),
         machine_count: Some(1),
     };
@@ -182,18 +249,45 @@ fn response_types_use_fly_field_names() {
 
     let list = ListAppsResponse {
         total_apps: 1,
-        apps: vec![ListApp { id: "a".into(), name: "n".into(), machine_count: Some(0), network: None }],
+        apps: vec![ListApp {
+            id: "a".into(),
+            name: "n".into(),
+            machine_count: Some(0),
+            network: None,
+        }],
     };
     let lj = round_trip(&list);
     r.check("ListAppsResponse", &lj, "ListAppsResponse", &[]);
     r.check("ListApp", &lj["apps"][0], "ListApp", &[]);
 
-    let lease = Lease { nonce: "n".into(), expires_at: 1, owner: "o".into(), description: "d".into(), version: "v".into() };
+    let lease = Lease {
+        nonce: "n".into(),
+        expires_at: 1,
+        owner: "o".into(),
+        description: "d".into(),
+        version: "v".into(),
+    };
     r.check("Lease", &round_trip(&lease), "Lease", &[]);
 
-    let err = ErrorResponse { error: "e".into(), status: Some("name_taken".into()), message: Some("m".into()) };
-    r.check("ErrorResponse", &round_trip(&err), "ErrorResponse", &["message"]);
+    let err = ErrorResponse {
+        error: "e".into(),
+        status: Some("name_taken".into()),
+        message: Some("m".into()),
+    };
+    r.check(
+        "ErrorResponse",
+        &round_trip(&err),
+        "ErrorResponse",
+        &["message"],
+    );
 
-    let wait: WaitResponse = serde_json::from_str(r#"{"ok":true,"state":"started","version":"x"}"#).unwrap();
-    assert_eq!(wait, WaitResponse { ok: true, state: Some("started".into()) });
+    let wait: WaitResponse =
+        serde_json::from_str(r#"{"ok":true,"state":"started","version":"x"}"#).unwrap();
+    assert_eq!(
+        wait,
+        WaitResponse {
+            ok: true,
+            state: Some("started".into())
+        }
+    );
 }

@@ -5,12 +5,14 @@ use proptest::prelude::*;
 use std::time::Duration;
 
 fn policy() -> impl Strategy<Value = RetryPolicy> {
-    (1u64..2_000, 1u64..60_000, 1u32..12, 0u64..120_000).prop_map(|(base, cap, attempts, max_ra)| RetryPolicy {
-        base: Duration::from_millis(base),
-        cap: Duration::from_millis(cap),
-        max_attempts: attempts,
-        max_retry_after: Duration::from_millis(max_ra),
-    })
+    (1u64..2_000, 1u64..60_000, 1u32..12, 0u64..120_000).prop_map(
+        |(base, cap, attempts, max_ra)| RetryPolicy {
+            base: Duration::from_millis(base),
+            cap: Duration::from_millis(cap),
+            max_attempts: attempts,
+            max_retry_after: Duration::from_millis(max_ra),
+        },
+    )
 }
 
 fn class() -> impl Strategy<Value = ErrorClass> {
@@ -19,8 +21,9 @@ fn class() -> impl Strategy<Value = ErrorClass> {
         Just(ErrorClass::NotFound),
         Just(ErrorClass::Forbidden),
         Just(ErrorClass::Unauthorized),
-        proptest::option::of(0u64..200_000)
-            .prop_map(|ms| ErrorClass::RateLimited { retry_after: ms.map(Duration::from_millis) }),
+        proptest::option::of(0u64..200_000).prop_map(|ms| ErrorClass::RateLimited {
+            retry_after: ms.map(Duration::from_millis)
+        }),
         Just(ErrorClass::Transient),
         Just(ErrorClass::Ambiguous),
         Just(ErrorClass::InsufficientCapacity),

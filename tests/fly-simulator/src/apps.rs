@@ -72,7 +72,8 @@ pub async fn create_app(
     let mut world = sim.world();
     if world.foreign.contains(&name) || world.apps.contains_key(&name) {
         return Err(
-            ApiError::unprocessable("Validation failed: Name has already been taken").with_status("name_taken"),
+            ApiError::unprocessable("Validation failed: Name has already been taken")
+                .with_status("name_taken"),
         );
     }
     let id = world.rng.hex(16);
@@ -91,11 +92,17 @@ pub async fn create_app(
         },
     );
     let created_ms = chrono::Utc::now().timestamp_millis();
-    Ok((StatusCode::CREATED, Json(json!({ "id": id, "created_at": created_ms }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "created_at": created_ms })),
+    ))
 }
 
 /// `GET /apps/{app}`.
-pub async fn get_app(State(sim): State<Arc<Sim>>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_app(
+    State(sim): State<Arc<Sim>>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
     let mut world = sim.world();
     let app = readable_app(&mut world, &name)?;
     Ok(Json(app.json(&sim.config.org_slug, &sim.config.org_name)))

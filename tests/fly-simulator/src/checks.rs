@@ -44,14 +44,23 @@ fn targets(sim: &Sim) -> Vec<Target> {
     out
 }
 
-async fn probe(http: &reqwest::Client, port: u16, kind: &str, path: &str) -> (&'static str, String) {
+async fn probe(
+    http: &reqwest::Client,
+    port: u16,
+    kind: &str,
+    path: &str,
+) -> (&'static str, String) {
     if kind == "tcp" {
         return match tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
             Ok(_) => ("passing", "tcp connect ok".into()),
             Err(e) => ("critical", format!("tcp connect failed: {e}")),
         };
     }
-    match http.get(format!("http://127.0.0.1:{port}{path}")).send().await {
+    match http
+        .get(format!("http://127.0.0.1:{port}{path}"))
+        .send()
+        .await
+    {
         Ok(r) if r.status().is_success() => ("passing", format!("HTTP {}", r.status().as_u16())),
         Ok(r) => ("critical", format!("HTTP {}", r.status().as_u16())),
         Err(e) => ("critical", format!("request failed: {e}")),

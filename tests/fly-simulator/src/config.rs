@@ -109,9 +109,11 @@ impl Default for SimConfig {
             token: "sim-token".into(),
             org_slug: "fleet".into(),
             org_name: "Fleet".into(),
-            regions: ["iad", "ord", "sjc", "lax", "lhr", "ams", "fra", "sin", "syd", "nrt", "gru"]
-                .map(String::from)
-                .to_vec(),
+            regions: [
+                "iad", "ord", "sjc", "lax", "lhr", "ams", "fra", "sin", "syd", "nrt", "gru",
+            ]
+            .map(String::from)
+            .to_vec(),
             default_region: "iad".into(),
             foreign_apps: Vec::new(),
             timings: Timings::default(),

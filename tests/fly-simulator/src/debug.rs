@@ -94,13 +94,19 @@ pub async fn get_faults(State(sim): State<Arc<Sim>>) -> Json<FaultSettings> {
 }
 
 /// Replaces the fault settings (and re-seeds the generator).
-pub async fn put_faults(State(sim): State<Arc<Sim>>, body: Bytes) -> ApiResult<Json<FaultSettings>> {
+pub async fn put_faults(
+    State(sim): State<Arc<Sim>>,
+    body: Bytes,
+) -> ApiResult<Json<FaultSettings>> {
     let settings: FaultSettings = parse_body(&body)?;
     *sim.faults() = FaultState::new(settings.clone());
     Ok(Json(settings))
 }
 
-pub async fn get_app_url(State(sim): State<Arc<Sim>>, Path(app): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_app_url(
+    State(sim): State<Arc<Sim>>,
+    Path(app): Path<String>,
+) -> ApiResult<Json<Value>> {
     if !sim.world().apps.contains_key(&app) {
         return Err(ApiError::not_found("app not found"));
     }

@@ -22,9 +22,12 @@ fn nonce(headers: &HeaderMap) -> Option<&str> {
 /// Mutations of a leased machine must carry the holder's nonce.
 pub fn check_nonce(m: &MachineRec, headers: &HeaderMap) -> ApiResult<()> {
     match &m.lease {
-        Some(l) if l.active() && nonce(headers) != Some(l.nonce.as_str()) => Err(ApiError::conflict(
-            format!("machine {} is leased by {}; send its {NONCE_HEADER}", m.id, l.owner),
-        )),
+        Some(l) if l.active() && nonce(headers) != Some(l.nonce.as_str()) => {
+            Err(ApiError::conflict(format!(
+                "machine {} is leased by {}; send its {NONCE_HEADER}",
+                m.id, l.owner
+            )))
+        }
         _ => Ok(()),
     }
 }
@@ -49,7 +52,9 @@ pub async fn acquire(
         .or_else(|| q.get("ttl").and_then(|t| t.parse().ok()))
         .unwrap_or(30);
     if !(1..=86_400).contains(&ttl) {
-        return Err(ApiError::bad_request("ttl must be between 1 and 86400 seconds"));
+        return Err(ApiError::bad_request(
+            "ttl must be between 1 and 86400 seconds",
+        ));
     }
     let mut world = sim.world();
     let fresh_nonce = world.rng.hex(12);
@@ -62,7 +67,10 @@ pub async fn acquire(
     match &mut m.lease {
         Some(l) if l.active() => {
             if nonce(&headers) != Some(l.nonce.as_str()) {
-                return Err(ApiError::conflict(format!("lease currently held by {}", l.owner)));
+                return Err(ApiError::conflict(format!(
+                    "lease currently held by {}",
+                    l.owner
+                )));
             }
             l.expires_at = expires_at;
         }
@@ -100,7 +108,9 @@ pub async fn release(
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     let Some(given) = nonce(&headers).map(str::to_string) else {
-        return Err(ApiError::bad_request(format!("{NONCE_HEADER} header is required")));
+        return Err(ApiError::bad_request(format!(
+            "{NONCE_HEADER} header is required"
+        )));
     };
     let mut world = sim.world();
     let m = machine_mut(&mut world, &app, &id)?;

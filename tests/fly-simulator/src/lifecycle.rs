@@ -24,7 +24,13 @@ pub fn advance(state: &mut SimState, now: Instant, config: &SimConfig, faults: &
     }
 }
 
-fn enter(m: &mut MachineRec, to: &'static str, app: &str, config: &SimConfig, faults: &FaultSettings) {
+fn enter(
+    m: &mut MachineRec,
+    to: &'static str,
+    app: &str,
+    config: &SimConfig,
+    faults: &FaultSettings,
+) {
     match to {
         "started" if faults.failing_images.contains(m.image()) => fail(m, "image failed to boot"),
         "started" => match &config.process_driver {
@@ -88,7 +94,10 @@ fn update_checks(m: &mut MachineRec, unhealthy: bool) {
         let (status, output) = if m.state != "started" {
             ("critical", format!("machine is {}", m.state))
         } else if unhealthy {
-            ("critical", "app marked unhealthy by fault injection".to_string())
+            (
+                "critical",
+                "app marked unhealthy by fault injection".to_string(),
+            )
         } else if m.crashed {
             ("critical", "machine crashed".to_string())
         } else if simulated {
@@ -98,7 +107,10 @@ fn update_checks(m: &mut MachineRec, unhealthy: bool) {
         } else {
             continue; // the prober owns it
         };
-        let changed = m.checks.get(&name).is_none_or(|c| c.status != status || c.output != output);
+        let changed = m
+            .checks
+            .get(&name)
+            .is_none_or(|c| c.status != status || c.output != output);
         if changed {
             m.checks.insert(
                 name,

@@ -20,9 +20,13 @@ pub fn validate(config: &mut Value) -> ApiResult<()> {
     }
     for field in ["env", "metadata"] {
         let v = &config[field];
-        let ok = v.is_null() || v.as_object().is_some_and(|o| o.values().all(Value::is_string));
+        let ok = v.is_null()
+            || v.as_object()
+                .is_some_and(|o| o.values().all(Value::is_string));
         if !ok {
-            return Err(ApiError::bad_request(format!("config.{field} must map strings to strings")));
+            return Err(ApiError::bad_request(format!(
+                "config.{field} must map strings to strings"
+            )));
         }
     }
     if config["guest"].is_null() {
@@ -31,7 +35,9 @@ pub fn validate(config: &mut Value) -> ApiResult<()> {
     validate_guest(&config["guest"])?;
     if let Some(policy) = config["restart"]["policy"].as_str() {
         if !["no", "always", "on-failure", "spot-price"].contains(&policy) {
-            return Err(ApiError::bad_request(format!("invalid restart policy {policy:?}")));
+            return Err(ApiError::bad_request(format!(
+                "invalid restart policy {policy:?}"
+            )));
         }
     }
     if let Some(checks) = config["checks"].as_object() {
@@ -54,7 +60,7 @@ fn validate_guest(guest: &Value) -> ApiResult<()> {
     if ![1, 2, 4, 8, 16].contains(&cpus) {
         return bad(format!("invalid number of cpus: {cpus}"));
     }
-    if mem == 0 || mem % MB_STEP != 0 {
+    if mem == 0 || !mem.is_multiple_of(MB_STEP) {
         return bad(format!("memory_mb {mem} must be a multiple of {MB_STEP}"));
     }
     match kind {
@@ -64,9 +70,12 @@ fn validate_guest(guest: &Value) -> ApiResult<()> {
         )),
         "shared" => Ok(()),
         "performance"
-            if mem < MIN_MB_PER_PERFORMANCE_CPU * cpus || mem > MAX_MB_PER_PERFORMANCE_CPU * cpus =>
+            if mem < MIN_MB_PER_PERFORMANCE_CPU * cpus
+                || mem > MAX_MB_PER_PERFORMANCE_CPU * cpus =>
         {
-            bad(format!("memory_mb {mem} out of range for {cpus} performance cpu(s)"))
+            bad(format!(
+                "memory_mb {mem} out of range for {cpus} performance cpu(s)"
+            ))
         }
         "performance" => Ok(()),
         other => bad(format!("invalid cpu_kind {other:?}")),

@@ -37,7 +37,9 @@ pub async fn start(
             )))
         }
     }
-    Ok(Json(json!({ "status": "success", "previous_state": previous })))
+    Ok(Json(
+        json!({ "status": "success", "previous_state": previous }),
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -80,7 +82,14 @@ pub async fn stop(
     Ok(Json(json!({ "ok": true })))
 }
 
-const WAIT_STATES: [&str; 6] = ["started", "stopped", "suspended", "destroyed", "failed", "settled"];
+const WAIT_STATES: [&str; 6] = [
+    "started",
+    "stopped",
+    "suspended",
+    "destroyed",
+    "failed",
+    "settled",
+];
 const SETTLED: [&str; 5] = ["started", "stopped", "suspended", "destroyed", "failed"];
 
 /// `GET …/wait?state=a,b&timeout=N` (1–60 s, default 60): 200 `{ok, state}` or 408 on timeout.
@@ -94,7 +103,11 @@ pub async fn wait(
         .filter(|(k, _)| k == "state")
         .flat_map(|(_, v)| v.split(',').map(str::to_string))
         .collect();
-    let wanted = if wanted.is_empty() { vec!["started".to_string()] } else { wanted };
+    let wanted = if wanted.is_empty() {
+        vec!["started".to_string()]
+    } else {
+        wanted
+    };
     if let Some(bad) = wanted.iter().find(|s| !WAIT_STATES.contains(&s.as_str())) {
         return Err(ApiError::bad_request(format!("invalid state {bad:?}")));
     }
@@ -104,7 +117,9 @@ pub async fn wait(
             .parse::<u64>()
             .ok()
             .filter(|t| (1..=60).contains(t))
-            .ok_or_else(|| ApiError::bad_request("timeout must be an integer from 1 to 60 seconds"))?,
+            .ok_or_else(|| {
+                ApiError::bad_request("timeout must be an integer from 1 to 60 seconds")
+            })?,
     };
     let deadline = Instant::now() + Duration::from_secs(timeout);
     loop {
@@ -121,7 +136,10 @@ pub async fn wait(
         if Instant::now() >= deadline {
             return Err(ApiError::new(
                 StatusCode::REQUEST_TIMEOUT,
-                format!("deadline_exceeded: machine is {state}, not {}", wanted.join(",")),
+                format!(
+                    "deadline_exceeded: machine is {state}, not {}",
+                    wanted.join(",")
+                ),
             ));
         }
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -17,7 +17,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// A machine of a readable app: 404 when either is unknown.
-pub fn machine_mut<'a>(world: &'a mut SimState, app: &str, id: &str) -> ApiResult<&'a mut MachineRec> {
+pub fn machine_mut<'a>(
+    world: &'a mut SimState,
+    app: &str,
+    id: &str,
+) -> ApiResult<&'a mut MachineRec> {
     readable_app(world, app)?
         .machines
         .get_mut(id)
@@ -68,7 +72,9 @@ pub async fn create(
         world.rng.hex(26).to_uppercase(),
     );
     let app_rec = readable_app(&mut world, &app)?;
-    let (secrets_version, secret_env) = app_rec.secrets.snapshot_for(req.min_secrets_version, propagation)?;
+    let (secrets_version, secret_env) = app_rec
+        .secrets
+        .snapshot_for(req.min_secrets_version, propagation)?;
     let now = now_rfc3339();
     let mut m = MachineRec {
         name: req.name.unwrap_or_else(|| format!("machine-{}", &id[..6])),
@@ -144,7 +150,11 @@ pub async fn list(
         .filter(|m| m.created.elapsed() >= lag)
         .filter(|m| include_deleted || m.state != "destroyed")
         .filter(|m| get("region").is_none_or(|r| m.region == r))
-        .filter(|m| states.as_ref().is_none_or(|s| s.contains(&m.state.as_str())))
+        .filter(|m| {
+            states
+                .as_ref()
+                .is_none_or(|s| s.contains(&m.state.as_str()))
+        })
         .filter(|m| metadata.iter().all(|(k, v)| m.metadata(k) == Some(*v)))
         .map(MachineRec::json)
         .collect();
@@ -176,14 +186,18 @@ pub async fn update(
     let mut world = sim.world();
     let instance_id = world.rng.hex(26).to_uppercase();
     let app_rec = readable_app(&mut world, &app)?;
-    let snapshot = app_rec.secrets.snapshot_for(req.min_secrets_version, propagation)?;
+    let snapshot = app_rec
+        .secrets
+        .snapshot_for(req.min_secrets_version, propagation)?;
     let m = app_rec
         .machines
         .get_mut(&id)
         .filter(|m| m.state != "destroyed")
         .ok_or_else(|| ApiError::not_found("machine not found"))?;
     check_nonce(m, &headers)?;
-    if req.region.as_ref().is_some_and(|r| *r != m.region) || req.name.as_ref().is_some_and(|n| *n != m.name) {
+    if req.region.as_ref().is_some_and(|r| *r != m.region)
+        || req.name.as_ref().is_some_and(|n| *n != m.name)
+    {
         return Err(ApiError::bad_request("region and name cannot be changed"));
     }
     m.config = config;
@@ -206,18 +220,18 @@ pub async fn delete(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
-    let force = ["force", "kill"].iter().any(|k| q.get(*k).is_some_and(|v| v == "true"));
+    let force = ["force", "kill"]
+        .iter()
+        .any(|k| q.get(*k).is_some_and(|v| v == "true"));
     let stop_delay = sim.config.timings.stop_delay;
     let mut world = sim.world();
     let m = machine_mut(&mut world, &app, &id)?;
     check_nonce(m, &headers)?;
     match m.state.as_str() {
         "destroyed" | "destroying" => return Ok(Json(serde_json::json!({"ok": true}))),
-        "started" | "starting" | "stopping" if !force => {
-            return Err(ApiError::precondition(
-                "failed_precondition: unable to destroy machine, not currently stopped or suspended",
-            ))
-        }
+        "started" | "starting" | "stopping" if !force => return Err(ApiError::precondition(
+            "failed_precondition: unable to destroy machine, not currently stopped or suspended",
+        )),
         _ => {}
     }
     m.process = None;

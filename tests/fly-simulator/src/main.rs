@@ -12,7 +12,8 @@ async fn main() -> anyhow::Result<()> {
         match arg.as_str() {
             "--config" => {
                 let path = args.next().context("--config needs a file")?;
-                let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+                let text =
+                    std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
                 config = serde_json::from_str(&text).with_context(|| format!("parsing {path}"))?;
             }
             "--port" => config.port = args.next().context("--port needs a number")?.parse()?,
@@ -28,7 +29,11 @@ async fn main() -> anyhow::Result<()> {
         config.token = token;
     }
     let sim = FlySim::start(config).await?;
-    println!("fly-simulator listening on {} (API base {})", sim.root_url(), sim.base_url());
+    println!(
+        "fly-simulator listening on {} (API base {})",
+        sim.root_url(),
+        sim.base_url()
+    );
     tokio::signal::ctrl_c().await?;
     sim.shutdown().await;
     Ok(())

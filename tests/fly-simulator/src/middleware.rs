@@ -21,7 +21,11 @@ fn fly_error(code: StatusCode, error: &str) -> Response {
 }
 
 fn authorized(sim: &Sim, req: &Request) -> bool {
-    let Some(got) = req.headers().get("authorization").and_then(|v| v.to_str().ok()) else {
+    let Some(got) = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
     let token = &sim.config.token;
@@ -82,7 +86,13 @@ async fn handle(
     next: Next,
 ) -> (Response, Option<FaultKind>) {
     if !authorized(sim, &req) {
-        return (fly_error(StatusCode::UNAUTHORIZED, "You must be authenticated to view this."), None);
+        return (
+            fly_error(
+                StatusCode::UNAUTHORIZED,
+                "You must be authenticated to view this.",
+            ),
+            None,
+        );
     }
     let latency = sim.faults().latency();
     if !latency.is_zero() {
@@ -91,12 +101,16 @@ async fn handle(
     if let Err(wait) = sim.limiter().check(method, path, Instant::now()) {
         let mut r = fly_error(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded");
         let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-        r.headers_mut().insert("retry-after", HeaderValue::from(secs));
+        r.headers_mut()
+            .insert("retry-after", HeaderValue::from(secs));
         return (r, None);
     }
     let fault = sim.faults().decide(method, path);
     if fault == Some(FaultKind::Before503) {
-        return (fly_error(StatusCode::SERVICE_UNAVAILABLE, "service unavailable"), fault);
+        return (
+            fly_error(StatusCode::SERVICE_UNAVAILABLE, "service unavailable"),
+            fault,
+        );
     }
     let response = next.run(req).await;
     let response = match fault {

@@ -40,7 +40,11 @@ pub fn free_port() -> std::io::Result<u16> {
 }
 
 /// Starts the executable mapped to the machine's image.
-pub fn spawn(cfg: &ProcessDriverConfig, m: &MachineRec, app: &str) -> Result<RunningProcess, String> {
+pub fn spawn(
+    cfg: &ProcessDriverConfig,
+    m: &MachineRec,
+    app: &str,
+) -> Result<RunningProcess, String> {
     let image = m.image();
     let exe = cfg
         .images

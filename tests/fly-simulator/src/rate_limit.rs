@@ -60,7 +60,9 @@ impl RateLimiter {
             bucket.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / limit.per_sec))
+            Err(Duration::from_secs_f64(
+                (1.0 - bucket.tokens) / limit.per_sec,
+            ))
         }
     }
 
@@ -78,21 +80,33 @@ impl RateLimiter {
             })
         };
         match (method, parts.as_slice()) {
-            ("DELETE", ["v1", "apps", _app]) => {
-                limit("delete_app".into(), "org", c.app_deletes_per_min / 60.0, c.app_deletes_per_min)
-            }
-            (m, ["v1", "apps", app, "machines"]) => {
-                limit(format!("{m} machines"), app, c.action_per_sec, c.action_burst)
-            }
-            ("GET", ["v1", "apps", _, "machines", id]) => {
-                limit("get_machine".into(), id, c.get_machine_per_sec, c.get_machine_burst)
-            }
+            ("DELETE", ["v1", "apps", _app]) => limit(
+                "delete_app".into(),
+                "org",
+                c.app_deletes_per_min / 60.0,
+                c.app_deletes_per_min,
+            ),
+            (m, ["v1", "apps", app, "machines"]) => limit(
+                format!("{m} machines"),
+                app,
+                c.action_per_sec,
+                c.action_burst,
+            ),
+            ("GET", ["v1", "apps", _, "machines", id]) => limit(
+                "get_machine".into(),
+                id,
+                c.get_machine_per_sec,
+                c.get_machine_burst,
+            ),
             (m, ["v1", "apps", _, "machines", id]) => {
                 limit(format!("{m} machine"), id, c.action_per_sec, c.action_burst)
             }
-            (m, ["v1", "apps", _, "machines", id, action, ..]) => {
-                limit(format!("{m} {action}"), id, c.action_per_sec, c.action_burst)
-            }
+            (m, ["v1", "apps", _, "machines", id, action, ..]) => limit(
+                format!("{m} {action}"),
+                id,
+                c.action_per_sec,
+                c.action_burst,
+            ),
             _ => None,
         }
     }

@@ -72,10 +72,12 @@ pub fn redact(body: &[u8], path: &str, sensitive: &[String]) -> Value {
 
 fn scrub(value: &mut Value, sensitive: &[String]) {
     match value {
-        Value::String(s) => {
-            if sensitive.iter().any(|x| !x.is_empty() && s.contains(x.as_str())) {
-                *s = "***".into();
-            }
+        Value::String(s)
+            if sensitive
+                .iter()
+                .any(|x| !x.is_empty() && s.contains(x.as_str())) =>
+        {
+            *s = "***".into();
         }
         Value::Array(a) => a.iter_mut().for_each(|v| scrub(v, sensitive)),
         Value::Object(o) => o.values_mut().for_each(|v| scrub(v, sensitive)),

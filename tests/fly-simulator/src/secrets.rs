@@ -31,7 +31,11 @@ pub struct SecretStore {
 impl SecretStore {
     fn commit(&mut self) -> u64 {
         self.version += 1;
-        let snapshot = self.values.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect();
+        let snapshot = self
+            .values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.clone()))
+            .collect();
         self.history.push((self.version, Instant::now(), snapshot));
         self.version
     }
@@ -99,7 +103,9 @@ pub async fn set_secrets(
 ) -> ApiResult<Json<Value>> {
     let req: SetSecrets = parse_body(&body)?;
     if let Some(bad) = req.values.keys().find(|k| !valid_name(k)) {
-        return Err(ApiError::bad_request(format!("invalid secret name {bad:?}")));
+        return Err(ApiError::bad_request(format!(
+            "invalid secret name {bad:?}"
+        )));
     }
     let mut world = sim.world();
     let app = readable_app(&mut world, &app)?;
@@ -127,7 +133,9 @@ pub async fn set_secrets(
         }
     }
     let version = app.secrets.commit();
-    Ok(Json(json!({ "secrets": app.secrets.list_json(), "version": version, "Version": version })))
+    Ok(Json(
+        json!({ "secrets": app.secrets.list_json(), "version": version, "Version": version }),
+    ))
 }
 
 /// `GET /apps/{app}/secrets`.

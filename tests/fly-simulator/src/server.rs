@@ -17,7 +17,12 @@ use tokio::task::JoinHandle;
 const TICK: Duration = Duration::from_millis(20);
 
 async fn regions(axum::extract::State(sim): axum::extract::State<Arc<Sim>>) -> Json<Value> {
-    let regions: Vec<Value> = sim.config.regions.iter().map(|r| json!({"code": r, "name": r})).collect();
+    let regions: Vec<Value> = sim
+        .config
+        .regions
+        .iter()
+        .map(|r| json!({"code": r, "name": r}))
+        .collect();
     Json(json!({ "regions": regions }))
 }
 
@@ -25,22 +30,38 @@ pub fn router(sim: Arc<Sim>) -> Router {
     let api = Router::new()
         .route("/apps", get(apps::list_apps).post(apps::create_app))
         .route("/apps/{app}", get(apps::get_app).delete(apps::delete_app))
-        .route("/apps/{app}/secrets", get(secrets::list_secrets).post(secrets::set_secrets))
-        .route("/apps/{app}/secrets/{name}", axum::routing::delete(secrets::delete_secret))
-        .route("/apps/{app}/machines", get(machines::list).post(machines::create))
+        .route(
+            "/apps/{app}/secrets",
+            get(secrets::list_secrets).post(secrets::set_secrets),
+        )
+        .route(
+            "/apps/{app}/secrets/{name}",
+            axum::routing::delete(secrets::delete_secret),
+        )
+        .route(
+            "/apps/{app}/machines",
+            get(machines::list).post(machines::create),
+        )
         .route(
             "/apps/{app}/machines/{id}",
-            get(machines::get).post(machines::update).delete(machines::delete),
+            get(machines::get)
+                .post(machines::update)
+                .delete(machines::delete),
         )
         .route("/apps/{app}/machines/{id}/start", post(machine_ops::start))
         .route("/apps/{app}/machines/{id}/stop", post(machine_ops::stop))
         .route("/apps/{app}/machines/{id}/wait", get(machine_ops::wait))
         .route(
             "/apps/{app}/machines/{id}/lease",
-            get(leases::get).post(leases::acquire).delete(leases::release),
+            get(leases::get)
+                .post(leases::acquire)
+                .delete(leases::release),
         )
         .route("/platform/regions", get(regions))
-        .layer(axum::middleware::from_fn_with_state(sim.clone(), middleware::api_layer));
+        .layer(axum::middleware::from_fn_with_state(
+            sim.clone(),
+            middleware::api_layer,
+        ));
     let debug = Router::new()
         .route("/state", get(debug::state))
         .route("/requests", get(debug::requests))
@@ -63,7 +84,9 @@ async fn ticker(sim: Arc<Sim>) {
     loop {
         tokio::time::sleep(TICK).await;
         drop(sim.world());
-        if sim.config.process_driver.is_some() && last_probe.elapsed() >= sim.config.timings.check_interval {
+        if sim.config.process_driver.is_some()
+            && last_probe.elapsed() >= sim.config.timings.check_interval
+        {
             checks::probe_all(&sim, &http).await;
             last_probe = Instant::now();
         }

@@ -20,7 +20,10 @@ pub struct Sim {
 impl Sim {
     pub fn new(config: SimConfig) -> Self {
         Sim {
-            state: Mutex::new(SimState::new(config.foreign_apps.clone(), config.faults.seed)),
+            state: Mutex::new(SimState::new(
+                config.foreign_apps.clone(),
+                config.faults.seed,
+            )),
             faults: Mutex::new(FaultState::new(config.faults.clone())),
             limiter: Mutex::new(RateLimiter::new(config.rate_limits.clone())),
             log: Mutex::new(RequestLog::default()),

@@ -54,7 +54,10 @@ impl AppRec {
     }
 
     pub fn live_machine_count(&self) -> usize {
-        self.machines.values().filter(|m| m.state != "destroyed").count()
+        self.machines
+            .values()
+            .filter(|m| m.state != "destroyed")
+            .count()
     }
 
     pub fn json(&self, org_slug: &str, org_name: &str) -> Value {

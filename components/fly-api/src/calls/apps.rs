@@ -37,8 +37,12 @@ impl<T: Transport> FlyClient<T> {
 
     /// `GET /apps/{app}`.
     pub async fn get_app(&self, name: &AppName) -> Result<App, FlyError> {
-        self.call(ApiRequest::new(Method::GET, format!("/apps/{name}"), Idempotent))
-            .await
+        self.call(ApiRequest::new(
+            Method::GET,
+            format!("/apps/{name}"),
+            Idempotent,
+        ))
+        .await
     }
 
     /// `GET /apps?org_slug=<our org>`.

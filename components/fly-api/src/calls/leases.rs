@@ -21,7 +21,8 @@ impl<T: Transport> FlyClient<T> {
             ttl: ttl_secs,
             description: description.map(str::to_string),
         };
-        let req = ApiRequest::new(Method::POST, lease_path(app, machine), NonIdempotent).json(&body);
+        let req =
+            ApiRequest::new(Method::POST, lease_path(app, machine), NonIdempotent).json(&body);
         Ok(self.call::<LeaseEnvelope>(req).await?.data)
     }
 
@@ -56,7 +57,8 @@ impl<T: Transport> FlyClient<T> {
         machine: &MachineId,
         nonce: &str,
     ) -> Result<(), FlyError> {
-        let req = ApiRequest::new(Method::DELETE, lease_path(app, machine), Idempotent).nonce(Some(nonce));
+        let req = ApiRequest::new(Method::DELETE, lease_path(app, machine), Idempotent)
+            .nonce(Some(nonce));
         self.call_empty(req).await
     }
 }

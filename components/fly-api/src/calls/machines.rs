@@ -20,14 +20,19 @@ impl<T: Transport> FlyClient<T> {
         app: &AppName,
         request: &CreateMachineRequest,
     ) -> Result<Machine, FlyError> {
-        let req = ApiRequest::new(Method::POST, format!("/apps/{app}/machines"), NonIdempotent).json(request);
+        let req = ApiRequest::new(Method::POST, format!("/apps/{app}/machines"), NonIdempotent)
+            .json(request);
         self.call(req).await
     }
 
     /// `GET /apps/{app}/machines/{id}`.
     pub async fn get_machine(&self, app: &AppName, id: &MachineId) -> Result<Machine, FlyError> {
-        self.call(ApiRequest::new(Method::GET, machine_path(app, id, ""), Idempotent))
-            .await
+        self.call(ApiRequest::new(
+            Method::GET,
+            machine_path(app, id, ""),
+            Idempotent,
+        ))
+        .await
     }
 
     /// `GET /apps/{app}/machines` with `region`, `include_deleted` and `metadata.K=V` filters.
@@ -90,7 +95,8 @@ impl<T: Transport> FlyClient<T> {
         id: &MachineId,
         nonce: Option<&str>,
     ) -> Result<(), FlyError> {
-        let req = ApiRequest::new(Method::POST, machine_path(app, id, "/start"), Idempotent).nonce(nonce);
+        let req =
+            ApiRequest::new(Method::POST, machine_path(app, id, "/start"), Idempotent).nonce(nonce);
         self.call_empty(req).await
     }
 
@@ -116,7 +122,8 @@ impl<T: Transport> FlyClient<T> {
         force: bool,
         nonce: Option<&str>,
     ) -> Result<(), FlyError> {
-        let mut req = ApiRequest::new(Method::DELETE, machine_path(app, id, ""), Idempotent).nonce(nonce);
+        let mut req =
+            ApiRequest::new(Method::DELETE, machine_path(app, id, ""), Idempotent).nonce(nonce);
         if force {
             req = req.query("force", "true");
         }

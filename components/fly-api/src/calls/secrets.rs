@@ -4,7 +4,9 @@ use crate::client::{ApiRequest, FlyClient};
 use crate::error::{ErrorClass, FlyError, Idempotency::*};
 use crate::ids::AppName;
 use crate::transport::Transport;
-use crate::types::{DeleteSecretResponse, ListSecretsResponse, SetSecretsRequest, SetSecretsResponse};
+use crate::types::{
+    DeleteSecretResponse, ListSecretsResponse, SetSecretsRequest, SetSecretsResponse,
+};
 use http::Method;
 
 /// Secret names go into URL paths: env-var style only.
@@ -35,14 +37,19 @@ impl<T: Transport> FlyClient<T> {
         for name in request.values.keys() {
             check_secret_name(name)?;
         }
-        let req = ApiRequest::new(Method::POST, format!("/apps/{app}/secrets"), Idempotent).json(request);
+        let req =
+            ApiRequest::new(Method::POST, format!("/apps/{app}/secrets"), Idempotent).json(request);
         self.call(req).await
     }
 
     /// `GET /apps/{app}/secrets` (names and digests; values are never requested).
     pub async fn list_secrets(&self, app: &AppName) -> Result<ListSecretsResponse, FlyError> {
-        self.call(ApiRequest::new(Method::GET, format!("/apps/{app}/secrets"), Idempotent))
-            .await
+        self.call(ApiRequest::new(
+            Method::GET,
+            format!("/apps/{app}/secrets"),
+            Idempotent,
+        ))
+        .await
     }
 
     /// `DELETE /apps/{app}/secrets/{name}` → the new `version`.
@@ -52,7 +59,11 @@ impl<T: Transport> FlyClient<T> {
         name: &str,
     ) -> Result<DeleteSecretResponse, FlyError> {
         check_secret_name(name)?;
-        let req = ApiRequest::new(Method::DELETE, format!("/apps/{app}/secrets/{name}"), Idempotent);
+        let req = ApiRequest::new(
+            Method::DELETE,
+            format!("/apps/{app}/secrets/{name}"),
+            Idempotent,
+        );
         self.call(req).await
     }
 }

@@ -51,7 +51,9 @@ where
 /// Creates an app and waits until it is readable (the simulator hides it briefly after create).
 pub async fn ready_app(c: &Client, name: &str) -> AppName {
     let name = AppName::parse(name).unwrap();
-    c.create_app(&name, Some(name.as_str())).await.expect("app created");
+    c.create_app(&name, Some(name.as_str()))
+        .await
+        .expect("app created");
     eventually("app visible", || async { c.get_app(&name).await.ok() }).await;
     name
 }

@@ -6,7 +6,9 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 async fn health() -> Json<Value> {
-    let env: serde_json::Map<String, Value> = std::env::vars().map(|(k, v)| (k, Value::String(v))).collect();
+    let env: serde_json::Map<String, Value> = std::env::vars()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
     Json(json!({ "status": "ok", "env": env }))
 }
 
@@ -18,7 +20,9 @@ async fn crash() -> &'static str {
 async fn main() -> anyhow::Result<()> {
     let port: u16 = std::env::var("PORT")?.parse()?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    let app = Router::new().route("/health", get(health)).route("/crash", get(crash));
+    let app = Router::new()
+        .route("/health", get(health))
+        .route("/crash", get(crash));
     axum::serve(listener, app).await?;
     Ok(())
 }
