@@ -1,7 +1,8 @@
 //! One candle close for 100 traders × 300 symbols: latency from the close messages to committed signal rows
 //! (real PostgreSQL), CPU time of this process per close, and peak RSS.
 //!
-//! `cargo bench -p screener --bench close` (CLOSES=50 by default).
+//! `cargo bench -p screener --bench close` (CLOSES=50 by default; RSI_BASE=0 makes no trader match, which
+//! isolates parse + indicator + evaluation cost).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -47,10 +48,11 @@ fn peak_rss_kib() -> u64 {
 }
 
 /// 4 conditions per trader, parameters varied so indicator instances are shared by some traders, not all.
-fn filter(i: usize) -> serde_json::Value {
+/// `rsi_base` sets how often traders match (45: ~12 % of trader×symbol pairs; 0: never).
+fn filter(i: usize, rsi_base: usize) -> serde_json::Value {
     let (fast, slow) = [(9, 21), (12, 26), (5, 20), (10, 50)][i % 4];
     json!({"version": 1, "timeframe": "1m", "when": {"all": [
-        {"left": {"ind": "rsi", "period": 14}, "op": "lt", "right": {"const": 45 + (i % 20)}},
+        {"left": {"ind": "rsi", "period": 14}, "op": "lt", "right": {"const": if rsi_base == 0 { 0 } else { rsi_base + (i % 20) }}},
         {"any": [
             {"left": {"ind": "ema", "period": fast}, "op": "crosses_above", "right": {"ind": "ema", "period": slow}},
             {"left": {"ind": "close"}, "op": "gt", "right": {"ind": "vwap"}}
@@ -103,14 +105,13 @@ fn message(symbol: &str, c: &Candle) -> String {
 }
 
 fn main() {
-    let closes: usize = std::env::var("CLOSES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50);
+    let env_num = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+    let closes = env_num("CLOSES", 50);
+    let rsi_base = env_num("RSI_BASE", 45);
     let db_url = common::migrated_postgres();
     let mut db = common::pg(&db_url);
     for i in 0..TRADERS {
-        common::insert_trader(&mut db, None, true, true, &filter(i));
+        common::insert_trader(&mut db, None, true, true, &filter(i, rsi_base));
     }
     let config = screener::config::Config::from_map(
         &[("DATABASE_URL".to_string(), db_url)].into_iter().collect(),
