@@ -218,7 +218,8 @@ mod tests {
     #[test]
     fn oversized_bodies_are_refused_before_parsing() {
         let body = vec![b' '; MAX_BODY_BYTES + 1];
-        assert_eq!(parse_hint(&body).unwrap_err().status, 413);
+        let err = parse_hint(&body).unwrap_err();
+        assert_eq!((err.status, err.error), (400, "payload_too_large"));
     }
 
     proptest::proptest! {

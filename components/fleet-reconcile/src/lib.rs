@@ -1,8 +1,20 @@
 //! Fleet's level-triggered reconcile of one user's Fly app: a pure decision function ([`decide`]) and
-//! the executor that performs one step at a time under the row's lease.
+//! the executor ([`Reconciler`]) that performs one step at a time under the row's lease.
 
+pub mod clock;
+pub mod config;
+pub mod counting;
 pub mod decide;
+pub mod observe;
 pub mod observed;
+pub mod outcome;
+mod pass;
+mod steps;
 
+pub use clock::{Clock, SystemClock};
+pub use config::{validate_image, DatabaseAccess, ReconcileConfig};
+pub use counting::CountingTransport;
 pub use decide::{decide, Action, Situation};
 pub use observed::{MachineState, ObservedApp, ObservedMachine};
+pub use outcome::Outcome;
+pub use pass::{action_label, Reconciler};

@@ -1,0 +1,275 @@
+//! The reconciler against the Fly simulator and a real database: the provision/deprovision flows, their
+//! idempotency, and the seed design's bugs as regressions.
+
+mod support;
+
+use fleet_store::{AppStatus, EventType, SqlConnection};
+use fly_simulator::{FaultKind, FaultSettings, ScriptedFault, SimConfig};
+use support::{user, Rig, IMAGE};
+
+fn quiet_sim() -> SimConfig {
+    SimConfig::default().without_rate_limits()
+}
+
+#[test]
+fn fresh_provision_creates_one_app_with_one_started_machine_in_sin() {
+    let mut rig = Rig::postgres(quiet_sim());
+    let alice = user(1);
+    rig.subscribe(alice, "pro", "active");
+    let outcomes = rig.converge(alice);
+    let last = outcomes.last().unwrap();
+    assert_eq!(last.status.as_deref(), Some("active"), "{outcomes:#?}");
+    let app = last.app_name.clone().unwrap();
+    assert!(
+        app.starts_with("vyx-user-") && app.len() == "vyx-user-".len() + 8,
+        "{app}"
+    );
+
+    let machines = rig.live_machines(&app);
+    assert_eq!(machines.len(), 1, "{machines:#?}");
+    let machine = &machines[0];
+    assert_eq!(machine["state"], "started");
+    assert_eq!(machine["region"], "sin");
+    assert_eq!(
+        machine["region_defaulted"], false,
+        "seed bug: region must be explicit"
+    );
+    assert_eq!(machine["config"]["image"], IMAGE);
+    assert_eq!(machine["config"]["guest"]["cpus"], 2);
+    assert_eq!(machine["config"]["guest"]["memory_mb"], 512);
+    assert_eq!(machine["config"]["restart"]["policy"], "always");
+    let env = &machine["effective_env"];
+    assert_eq!(env["RUN_MODE"], "user_dedicated");
+    assert_eq!(env["USER_ID"], alice.to_string());
+    let database_url = env["DATABASE_URL"]
+        .as_str()
+        .expect("DATABASE_URL reaches the machine");
+    assert!(
+        database_url.starts_with("postgres://fleet_scr_"),
+        "per-user role, not a shared key"
+    );
+
+    // The minted credential really logs in, as that user's role.
+    let mut client = postgres::Client::connect(database_url, postgres::NoTls).unwrap();
+    let who: String = client
+        .query_one("SELECT current_user::text", &[])
+        .unwrap()
+        .get(0);
+    assert!(who.starts_with("fleet_scr_"));
+
+    let state = rig.store.read_user(alice, 50).unwrap();
+    let row = state.app.unwrap();
+    assert_eq!(row.status, AppStatus::Active);
+    assert_eq!(row.machine_id.as_deref(), machine["id"].as_str());
+    assert!(row.deployed_at.is_some() && row.next_attempt_at.is_none());
+    let types: Vec<EventType> = state.events.iter().map(|e| e.event_type).collect();
+    assert!(types.contains(&EventType::ProvisionCompleted), "{types:?}");
+    assert!(types.contains(&EventType::CredentialCreated), "{types:?}");
+    for event in &state.events {
+        let text = format!("{:?}", event);
+        assert!(
+            !text.contains(
+                database_url
+                    .split('@')
+                    .next()
+                    .unwrap()
+                    .rsplit(':')
+                    .next()
+                    .unwrap()
+            ),
+            "an event holds the minted password: {text}"
+        );
+    }
+}
+
+#[test]
+fn repeated_passes_after_convergence_change_nothing() {
+    let mut rig = Rig::sqlite(quiet_sim());
+    let bob = user(2);
+    rig.subscribe(bob, "elite", "trialing");
+    let app = rig.converge(bob).last().unwrap().app_name.clone().unwrap();
+    let events_before = rig.store.events(bob, 500).unwrap().len();
+    for _ in 0..3 {
+        let outcome = rig.pass(bob, "another-worker");
+        assert!(
+            outcome.converged && outcome.actions.is_empty(),
+            "{outcome:#?}"
+        );
+    }
+    assert_eq!(rig.live_machines(&app).len(), 1);
+    assert_eq!(
+        rig.store.events(bob, 500).unwrap().len(),
+        events_before,
+        "a steady state writes no events"
+    );
+}
+
+#[test]
+fn downgrade_deletes_the_app_and_revokes_the_role_and_upgrade_reuses_the_name() {
+    let mut rig = Rig::postgres(quiet_sim());
+    let carol = user(3);
+    rig.subscribe(carol, "pro", "active");
+    let app = rig
+        .converge(carol)
+        .last()
+        .unwrap()
+        .app_name
+        .clone()
+        .unwrap();
+    let role = rig.store.app(carol).unwrap().unwrap().db_role_name.unwrap();
+
+    rig.subscribe(carol, "free", "active");
+    let outcomes = rig.converge(carol);
+    assert_eq!(
+        outcomes.last().unwrap().status.as_deref(),
+        Some("deleted"),
+        "{outcomes:#?}"
+    );
+    assert!(rig
+        .apps()
+        .iter()
+        .all(|a| a["name"] != app.as_str() || a["deleting"] == true));
+    let row = rig.store.app(carol).unwrap().unwrap();
+    assert_eq!(
+        (row.status, row.db_role_name.as_deref()),
+        (AppStatus::Deleted, None)
+    );
+    assert_eq!(
+        row.fly_app_name.as_deref(),
+        Some(app.as_str()),
+        "the name stays reserved"
+    );
+    let roles: i64 = {
+        let conn = rig.store.connection();
+        let rows = conn
+            .query(
+                "SELECT count(*)::bigint AS n FROM pg_roles WHERE rolname = $1",
+                &[role.as_str().into()],
+            )
+            .unwrap();
+        rows[0].int("n").unwrap()
+    };
+    assert_eq!(roles, 0, "the screener role is dropped");
+
+    // Upgrade again right away, while Fly may still be deleting the old app.
+    rig.subscribe(carol, "elite", "active");
+    let outcomes = rig.converge(carol);
+    let last = outcomes.last().unwrap();
+    assert_eq!(
+        last.app_name.as_deref(),
+        Some(app.as_str()),
+        "seed bug 1: reprovision reuses the name"
+    );
+    assert_eq!(last.status.as_deref(), Some("active"));
+    assert_eq!(rig.live_machines(&app).len(), 1);
+}
+
+#[test]
+fn ambiguous_failures_at_every_step_converge_without_duplicates() {
+    let mut sim = quiet_sim();
+    let scripted = |method: &str, path: &str, kind| ScriptedFault {
+        method: method.into(),
+        path_contains: path.into(),
+        path_ends: true,
+        kind,
+        count: 1,
+    };
+    sim.faults = FaultSettings {
+        scripted: vec![
+            scripted("POST", "/apps", FaultKind::After502),
+            scripted("POST", "/secrets", FaultKind::After408),
+            scripted("POST", "/machines", FaultKind::After408),
+        ],
+        ..Default::default()
+    };
+    let mut rig = Rig::sqlite(sim);
+    let dave = user(4);
+    rig.subscribe(dave, "pro", "active");
+    let app = rig.converge(dave).last().unwrap().app_name.clone().unwrap();
+    assert_eq!(
+        rig.live_machines(&app).len(),
+        1,
+        "exactly one machine after an ambiguous create"
+    );
+    assert_eq!(rig.apps().len(), 1, "no orphan app");
+    let injected = rig
+        .sim
+        .sim()
+        .request_log()
+        .iter()
+        .filter(|e| e.fault.is_some())
+        .count();
+    assert_eq!(injected, 3, "every scripted provision fault fired");
+
+    rig.sim.sim().set_faults(FaultSettings {
+        scripted: vec![
+            ScriptedFault {
+                method: "POST".into(),
+                path_contains: "/stop".into(),
+                path_ends: true,
+                kind: FaultKind::After502,
+                count: 1,
+            },
+            ScriptedFault {
+                method: "DELETE".into(),
+                path_contains: "/apps/".into(),
+                path_ends: false,
+                kind: FaultKind::After502,
+                count: 2,
+            },
+        ],
+        ..Default::default()
+    });
+    rig.subscribe(dave, "pro", "cancelled");
+    let outcomes = rig.converge(dave);
+    assert_eq!(
+        outcomes.last().unwrap().status.as_deref(),
+        Some("deleted"),
+        "{outcomes:#?}"
+    );
+    assert!(rig.live_machines(&app).is_empty());
+    let injected = rig
+        .sim
+        .sim()
+        .request_log()
+        .iter()
+        .filter(|e| e.fault.is_some())
+        .count();
+    assert!(
+        injected >= 5,
+        "the stop and delete faults fired too ({injected})"
+    );
+}
+
+#[test]
+fn a_name_held_by_a_foreign_org_moves_to_the_next_candidate() {
+    let eve = user(5);
+    let hex = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(eve.to_string().as_bytes()))
+    };
+    let mut sim = quiet_sim();
+    sim.foreign_apps = vec![format!("vyx-user-{}", &hex[..8])];
+    let mut rig = Rig::sqlite(sim);
+    rig.subscribe(eve, "pro", "active");
+    let outcomes = rig.converge(eve);
+    assert_eq!(
+        outcomes.last().unwrap().app_name.as_deref(),
+        Some(format!("vyx-user-{}", &hex[..12]).as_str())
+    );
+    assert_eq!(
+        rig.store.app(eve).unwrap().unwrap().status,
+        AppStatus::Active
+    );
+}
+
+#[test]
+fn a_user_who_is_not_entitled_and_has_no_row_needs_no_fly_call() {
+    let mut rig = Rig::sqlite(quiet_sim());
+    let frank = user(6);
+    rig.subscribe(frank, "free", "active");
+    let outcome = rig.pass(frank, "w");
+    assert!(outcome.converged && outcome.actions.is_empty());
+    assert!(rig.sim.sim().request_log().is_empty());
+    assert!(rig.store.app(frank).unwrap().is_none());
+}

@@ -1,0 +1,178 @@
+//! A native rig for reconcile tests: the Fly simulator, a real database (Postgres or SQLite) and a
+//! reconciler wired to both.
+
+use std::time::Duration;
+
+use fleet_reconcile::{DatabaseAccess, Outcome, ReconcileConfig, Reconciler, SystemClock};
+use fleet_store::native::{NativePostgres, NativeSqlite};
+use fleet_store::{SqlConnection, SqlValue, Store, UserId};
+use fly_api::transport_native::NativeTransport;
+use fly_api::types::Guest;
+use fly_api::{FlyClient, OrgSlug, Secret};
+use fly_simulator::{FlySimThread, SimConfig};
+use serde_json::Value;
+
+pub const IMAGE: &str = "registry.fly.io/vyx-screener:v1";
+
+pub struct Rig<C: SqlConnection> {
+    pub sim: FlySimThread,
+    pub store: Store<C>,
+    pub fly: FlyClient<NativeTransport>,
+    pub config: ReconcileConfig,
+    runtime: tokio::runtime::Runtime,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn sim(config: SimConfig) -> FlySimThread {
+    FlySimThread::start(config).expect("start the Fly simulator")
+}
+
+fn config(database: DatabaseAccess, org: &str) -> ReconcileConfig {
+    ReconcileConfig {
+        org: OrgSlug::new(org),
+        image: IMAGE.into(),
+        region: "sin".into(),
+        region_fallbacks: vec![],
+        guest: Guest::shared(2, 512),
+        database,
+        extra_secrets: Default::default(),
+        max_attempts_before_error: 5,
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+impl Rig<NativePostgres> {
+    pub fn postgres(sim_config: SimConfig) -> Self {
+        let cluster = fleet_test_support::postgres::cluster();
+        let url = cluster.fresh_database();
+        let mut store = Store::new(NativePostgres::connect(&url).unwrap());
+        store.migrate().unwrap();
+        let sim = sim(sim_config);
+        let fly = FlyClient::new(
+            NativeTransport::new(),
+            sim.sim().base_url(),
+            Secret::new(sim.sim().token().to_string()),
+            OrgSlug::new(sim.sim().org_slug()),
+        );
+        let database = DatabaseAccess::PerUserRole {
+            host: "127.0.0.1".into(),
+            port: cluster.port(),
+            database: url.rsplit('/').next().unwrap().to_string(),
+            url_params: String::new(),
+        };
+        let config = config(database, sim.sim().org_slug());
+        Rig {
+            sim,
+            store,
+            fly,
+            config,
+            runtime: runtime(),
+            _dir: None,
+        }
+    }
+}
+
+impl Rig<NativeSqlite> {
+    pub fn sqlite(sim_config: SimConfig) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fleet.db");
+        let mut store = Store::new(NativeSqlite::open(&path).unwrap());
+        store.migrate().unwrap();
+        let sim = sim(sim_config);
+        let fly = FlyClient::new(
+            NativeTransport::new(),
+            sim.sim().base_url(),
+            Secret::new(sim.sim().token().to_string()),
+            OrgSlug::new(sim.sim().org_slug()),
+        );
+        let database = DatabaseAccess::Shared {
+            database_url: Secret::new(format!("sqlite://{}", path.display())),
+        };
+        let config = config(database, sim.sim().org_slug());
+        Rig {
+            sim,
+            store,
+            fly,
+            config,
+            runtime: runtime(),
+            _dir: Some(dir),
+        }
+    }
+}
+
+impl<C: SqlConnection> Rig<C> {
+    /// Sets the user's subscription (insert or update), as billing would.
+    pub fn subscribe(&mut self, user: UserId, tier: &str, status: &str) {
+        let conn = self.store.connection();
+        let sql = fleet_store::query::render(
+            conn.dialect(),
+            "INSERT INTO user_subscriptions (user_id, tier, status) VALUES ({uuid:1}, {text:2}, {text:3}) \
+             ON CONFLICT (user_id) DO UPDATE SET tier = excluded.tier, status = excluded.status",
+        );
+        conn.execute(
+            &sql,
+            &[SqlValue::from(user.to_string()), tier.into(), status.into()],
+        )
+        .unwrap();
+    }
+
+    /// One reconcile pass, as a handler would run it after marking the user due.
+    pub fn pass(&mut self, user: UserId, owner: &str) -> Outcome {
+        let entitled = self.store.entitlement(user).unwrap().entitled;
+        self.store
+            .mark_due(user, chrono::Utc::now(), entitled)
+            .unwrap();
+        let _guard = self.runtime.enter();
+        let mut reconciler = Reconciler {
+            store: &mut self.store,
+            fly: &self.fly,
+            config: &self.config,
+            clock: &SystemClock,
+            owner,
+        };
+        futures::executor::block_on(reconciler.reconcile(user, Duration::from_secs(20))).unwrap()
+    }
+
+    /// Passes until converged (bounded).
+    pub fn converge(&mut self, user: UserId) -> Vec<Outcome> {
+        let mut outcomes = Vec::new();
+        for _ in 0..10 {
+            let outcome = self.pass(user, "test-worker");
+            let done = outcome.converged;
+            outcomes.push(outcome);
+            if done {
+                return outcomes;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        panic!("did not converge in 10 passes: {outcomes:#?}");
+    }
+
+    pub fn apps(&self) -> Vec<Value> {
+        self.sim.sim().state_dump()["apps"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Live (not destroyed) machines of an app in the simulator.
+    pub fn live_machines(&self, app: &str) -> Vec<Value> {
+        self.apps()
+            .into_iter()
+            .filter(|a| a["name"] == app)
+            .flat_map(|a| a["machines"].as_array().cloned().unwrap_or_default())
+            .filter(|m| m["state"] != "destroyed")
+            .collect()
+    }
+}
+
+pub fn user(n: u32) -> UserId {
+    UserId::parse(&format!("aaaaaaaa-0000-4000-8000-{n:012}")).unwrap()
+}

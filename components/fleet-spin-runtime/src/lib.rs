@@ -1,0 +1,11 @@
+//! What every Fleet Spin component shares: reading Spin variables into configuration, opening the store over
+//! pg4 or sqlite3, the Fly client over Spin outbound HTTP, webhook handling, and JSON responses.
+
+pub mod hint_handler;
+pub mod respond;
+pub mod settings;
+pub mod store;
+
+pub use hint_handler::{handle_hint, Intent};
+pub use respond::{error_response, json_response};
+pub use settings::Settings;

@@ -1,0 +1,116 @@
+//! Fleet's Spin variables, read once per request. A missing or malformed variable is a configuration error
+//! that names the variable and never its value.
+
+use std::time::Duration;
+
+use fleet_http::ApiError;
+use fleet_reconcile::{validate_image, DatabaseAccess, ReconcileConfig};
+use fly_api::types::Guest;
+use fly_api::{FlyClient, OrgSlug, Secret};
+use spin_sdk::variables;
+
+/// Everything a component needs from its variables.
+pub struct Settings {
+    pub webhook_secret: Secret<String>,
+    pub database_url: Secret<String>,
+    pub fly_base_url: String,
+    pub fly_token: Secret<String>,
+    pub reconcile: ReconcileConfig,
+    pub budget: Duration,
+}
+
+fn config_error(variable: &str, problem: &str) -> ApiError {
+    ApiError::new(
+        500,
+        "configuration",
+        format!("variable {variable}: {problem}"),
+    )
+}
+
+/// A variable's value; absent or empty is an error naming the variable.
+pub fn required(name: &str) -> Result<String, ApiError> {
+    match variables::get(name) {
+        Ok(value) if !value.trim().is_empty() => Ok(value),
+        Ok(_) => Err(config_error(name, "is empty")),
+        Err(_) => Err(config_error(name, "is not available to this component")),
+    }
+}
+
+/// A variable's value, or `default` when it is absent or empty.
+pub fn optional(name: &str, default: &str) -> String {
+    variables::get(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| default.to_string())
+}
+
+fn number<T: std::str::FromStr>(name: &str, default: &str) -> Result<T, ApiError> {
+    optional(name, default)
+        .trim()
+        .parse()
+        .map_err(|_| config_error(name, "is not a number"))
+}
+
+fn list(name: &str) -> Vec<String> {
+    optional(name, "")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl Settings {
+    pub fn load() -> Result<Settings, ApiError> {
+        let image = required("fly_image")?;
+        validate_image(&image).map_err(|problem| config_error("fly_image", &problem))?;
+        let database_url = required("database_url")?;
+        let database = if database_url.starts_with("sqlite:") {
+            DatabaseAccess::Shared {
+                database_url: Secret::new(optional("screener_database_url", "")),
+            }
+        } else {
+            DatabaseAccess::PerUserRole {
+                host: required("screener_db_host")?,
+                port: number("screener_db_port", "5432")?,
+                database: optional("screener_db_name", "postgres"),
+                url_params: optional("screener_db_params", "sslmode=require"),
+            }
+        };
+        let reconcile = ReconcileConfig {
+            org: OrgSlug::new(required("fly_org")?),
+            image,
+            region: optional("fly_region", "sin"),
+            region_fallbacks: list("fly_region_fallbacks"),
+            guest: Guest {
+                cpu_kind: optional("fly_cpu_kind", "shared"),
+                cpus: number("fly_cpus", "2")?,
+                memory_mb: number("fly_memory_mb", "512")?,
+            },
+            database,
+            extra_secrets: Default::default(),
+            max_attempts_before_error: number("max_attempts_before_error", "5")?,
+        };
+        Ok(Settings {
+            webhook_secret: Secret::new(required("webhook_secret")?),
+            database_url: Secret::new(database_url),
+            fly_base_url: format!(
+                "{}/v1",
+                optional("fly_api_origin", "https://api.machines.dev").trim_end_matches('/')
+            ),
+            fly_token: Secret::new(required("fly_api_token")?),
+            reconcile,
+            budget: Duration::from_millis(number("reconcile_budget_ms", "20000")?),
+        })
+    }
+
+    /// A Fly client over `transport` (e.g. a [`fleet_reconcile::CountingTransport`] around Spin's).
+    pub fn fly_client<T: fly_api::Transport>(&self, transport: T) -> FlyClient<T> {
+        FlyClient::new(
+            transport,
+            self.fly_base_url.clone(),
+            self.fly_token.clone(),
+            self.reconcile.org.clone(),
+        )
+    }
+}
