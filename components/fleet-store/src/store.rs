@@ -219,6 +219,31 @@ impl<C: SqlConnection> Store<C> {
         rows.iter().map(event_from_row).collect()
     }
 
+    /// The latest events of the given types across all users, newest first (admin views: orphans, provision
+    /// timings).
+    pub fn events_of_types(
+        &mut self,
+        types: &[EventType],
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
+        if types.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (2..types.len() + 2).map(|n| format!("{{text:{n}}}")).collect();
+        let mut params: Vec<SqlValue> = vec![i64::from(limit).into()];
+        params.extend(types.iter().map(|t| SqlValue::from(t.as_str())));
+        let rows = self.query(
+            &format!(
+                "SELECT id, {{text_out:user_fly_app_id}}, {{text_out:user_id}}, fly_app_name, event_type, status, \
+                 {{text_out:metadata}}, error_details, {{ts_out:created_at}} FROM user_fly_app_events \
+                 WHERE event_type IN ({}) ORDER BY id DESC LIMIT {{int:1}}",
+                placeholders.join(", ")
+            ),
+            &params,
+        )?;
+        rows.iter().map(event_from_row).collect()
+    }
+
     /// Fleet-wide state by key (rollout progress, orphan first-seen times ...).
     pub fn state(&mut self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
         let rows = self.query(

@@ -1,0 +1,160 @@
+//! The admin service: configuration, dispatch (route → auth → handler) and the login/session routes.
+//! Handlers live in `views.rs` (reads), `actions.rs` and `migrate.rs`.
+
+use std::time::Duration;
+
+use fleet_http::ApiError;
+use fleet_reconcile::{Clock, Outcome, ReconcileConfig, Reconciler};
+use fleet_store::{sanitize_error, SqlConnection, Store, StoreError, UserId};
+use fly_api::{FlyClient, Secret, Transport};
+use serde::Deserialize;
+
+use crate::auth::{self, Principal};
+use crate::http::{json_body, AdminRequest, AdminResponse, MAX_BODY_BYTES};
+use crate::migration::Pacing;
+use crate::routes::{route, Route};
+
+/// The one HTML page, served at `/admin`.
+pub const PAGE: &str = include_str!("page.html");
+
+/// What the admin needs beyond the stores and the Fly client.
+pub struct AdminConfig {
+    pub admin_token: Secret<String>,
+    /// Whether operators may set a user's tier (true for the local run, false in production).
+    pub allow_tier_override: bool,
+    pub reconcile: ReconcileConfig,
+    /// Time budget of one request's reconcile work (actions, migration steps).
+    pub budget: Duration,
+    pub pacing: Pacing,
+}
+
+/// Opens a store connection; migrations open one per concurrent provision.
+pub type StoreOpener<'a, C> = &'a dyn Fn() -> Result<Store<C>, ApiError>;
+
+/// One request's view of the admin service.
+pub struct Admin<'a, C: SqlConnection, T: Transport, K: Clock> {
+    pub config: &'a AdminConfig,
+    pub open_store: StoreOpener<'a, C>,
+    pub fly: &'a FlyClient<T>,
+    pub clock: &'a K,
+}
+
+/// A store failure as a 500 whose detail is sanitised.
+pub fn internal(error: StoreError) -> ApiError {
+    ApiError::internal(sanitize_error(&error.to_string()))
+}
+
+impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
+    /// Answers one request; never panics on input, every failure is a JSON error.
+    pub async fn handle(&self, req: &AdminRequest) -> AdminResponse {
+        match self.dispatch(req).await {
+            Ok(response) => response,
+            Err(error) => AdminResponse::error(&error),
+        }
+    }
+
+    async fn dispatch(&self, req: &AdminRequest) -> Result<AdminResponse, ApiError> {
+        let route = route(&req.method, &req.path)?;
+        if req.body.len() > MAX_BODY_BYTES {
+            return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
+        }
+        let secure = auth::cookie_must_be_secure(req.header("host"));
+        match route {
+            Route::Page => return Ok(AdminResponse::html(PAGE)),
+            Route::Login => return self.login(req, secure),
+            Route::Logout => {
+                return Ok(AdminResponse::json(200, &serde_json::json!({"logged_out": true}))
+                    .with_header("set-cookie", auth::clear_cookie(secure)))
+            }
+            _ => {}
+        }
+        let token = self.config.admin_token.expose();
+        let now = self.clock.now().timestamp();
+        let principal = auth::authenticate(req, token, now, route.changes_state())?;
+        match route {
+            Route::Session => Ok(self.session(&principal)),
+            Route::Summary => self.summary(),
+            Route::Apps => self.apps(req),
+            Route::App(user) => self.app(user),
+            Route::Orphans => self.orphans(),
+            Route::Migrations => self.migration_progress(),
+            Route::Action(user, action) => self.action(user, action, req, &principal).await,
+            Route::SetTier(user) => self.set_tier(user, req, &principal).await,
+            Route::StartMigration => self.start_migration(req, &principal).await,
+            Route::AdvanceMigration => self.advance_migration().await,
+            Route::Page | Route::Login | Route::Logout => unreachable!("answered above"),
+        }
+    }
+
+    fn login(&self, req: &AdminRequest, secure: bool) -> Result<AdminResponse, ApiError> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Login {
+            token: String,
+        }
+        let is_form = req
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+        let given = if is_form {
+            form_urlencoded::parse(&req.body)
+                .find(|(k, _)| k == "token")
+                .map(|(_, v)| v.into_owned())
+        } else {
+            json_body::<Login>(&req.body)?.token.into()
+        };
+        let given = given.filter(|t| !t.is_empty()).ok_or_else(|| {
+            ApiError::bad_request("token_required", "send the admin token as `token`")
+        })?;
+        let token = self.config.admin_token.expose();
+        if token.is_empty() || !fleet_http::auth::constant_time_eq(given.as_bytes(), token.as_bytes()) {
+            return Err(ApiError::unauthorized());
+        }
+        let now = self.clock.now().timestamp();
+        let session = auth::mint_session(token, now, &uuid::Uuid::new_v4().simple().to_string());
+        let body = serde_json::json!({
+            "authenticated": true,
+            "csrf_token": auth::csrf_token(token, &session),
+            "expires_in": auth::SESSION_TTL_SECS,
+        });
+        Ok(AdminResponse::json(200, &body).with_header("set-cookie", auth::session_cookie(&session, secure)))
+    }
+
+    fn session(&self, principal: &Principal) -> AdminResponse {
+        let csrf = match principal {
+            Principal::Session { csrf_token } => Some(csrf_token.as_str()),
+            Principal::Bearer => None,
+        };
+        AdminResponse::json(
+            200,
+            &serde_json::json!({
+                "authenticated": true,
+                "via": principal.actor(),
+                "csrf_token": csrf,
+                "allow_tier_override": self.config.allow_tier_override,
+                "pacing": self.config.pacing,
+            }),
+        )
+    }
+
+    pub(crate) fn store(&self) -> Result<Store<C>, ApiError> {
+        (self.open_store)()
+    }
+
+    /// One reconcile pass over `user` within `budget`, as a webhook handler would run it.
+    pub(crate) async fn pass(
+        &self,
+        store: &mut Store<C>,
+        user: UserId,
+        budget: Duration,
+    ) -> Result<Outcome, ApiError> {
+        let owner = format!("admin:{}", uuid::Uuid::new_v4());
+        let mut reconciler = Reconciler {
+            store,
+            fly: self.fly,
+            config: &self.config.reconcile,
+            clock: self.clock,
+            owner: &owner,
+        };
+        reconciler.reconcile(user, budget).await.map_err(internal)
+    }
+}

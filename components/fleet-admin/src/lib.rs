@@ -1,0 +1,25 @@
+//! Fleet's admin: the JSON API and the dashboard page behind `/admin`, generic over the store's SQL
+//! connection, the Fly transport and the clock, so the same code runs in the Spin component (`admin`) and in
+//! native tests.
+//!
+//! * [`routes`] matches clean paths only (traversal → 404); [`auth`] checks the admin token, the signed
+//!   session cookie and its CSRF token.
+//! * [`listing`], [`summary`] and [`migration`] are pure; [`Admin`] does the I/O.
+
+mod actions;
+pub mod admin;
+pub mod auth;
+pub mod http;
+pub mod listing;
+mod migrate;
+pub mod migration;
+pub mod queries;
+pub mod routes;
+pub mod summary;
+mod views;
+
+pub use admin::{Admin, AdminConfig, StoreOpener, PAGE};
+pub use http::{AdminRequest, AdminResponse, Method};
+pub use migrate::MIGRATION_CONCURRENCY;
+pub use migration::{FlyLimits, Pacing};
+pub use views::ROLLOUT_STATE_KEY;
