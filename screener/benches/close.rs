@@ -105,7 +105,12 @@ fn message(symbol: &str, c: &Candle) -> String {
 }
 
 fn main() {
-    let env_num = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+    let env_num = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
     let closes = env_num("CLOSES", 50);
     let rsi_base = env_num("RSI_BASE", 45);
     let db_url = common::migrated_postgres();

@@ -44,6 +44,7 @@ fn fixture() -> Fixture {
                 open: 50.0,
                 high: 51.0,
                 low: 49.0,
+                quote_volume: 500.0,
                 ..k
             },
         );
@@ -219,4 +220,60 @@ fn a_gap_during_a_dropped_connection_is_backfilled_and_the_signal_is_still_corre
     assert!(screener.metric("screener_rest_rate_limited_total") >= 1.0);
     assert_eq!(fake.stats().rate_limited, 1);
     assert!(screener.stop().success());
+}
+
+#[test]
+fn rest_client_pages_klines_and_ranks_the_universe_by_quote_volume() {
+    use screener::candle::Interval;
+    use screener::market::rest::BinanceRest;
+    let fake = FakeBinance::start(
+        fixture(),
+        Options {
+            cursor: HISTORY,
+            ..Options::default()
+        },
+    );
+    let metrics = std::sync::Arc::new(screener::metrics::Metrics::default());
+    let rest = BinanceRest::new(
+        &format!("http://127.0.0.1:{}", fake.port()),
+        Duration::ZERO,
+        metrics.clone(),
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        assert_eq!(
+            rest.top_usdt_symbols(1).await.unwrap(),
+            vec!["TESTUSDT".to_string()]
+        );
+        let tf = Interval::parse("1m").unwrap();
+        fake.rate_limit_next(2);
+        let rows = rest
+            .klines("TESTUSDT", tf, T0 + 10 * MIN, T0 + 500 * MIN)
+            .await
+            .unwrap();
+        assert_eq!(
+            rows.len(),
+            HISTORY - 10,
+            "only closed candles, from the start time on"
+        );
+        assert!(rows
+            .windows(2)
+            .all(|w| w[1].open_time == w[0].open_time + MIN));
+        assert_eq!(
+            metrics
+                .rest_rate_limited
+                .load(std::sync::atomic::Ordering::Relaxed),
+            2
+        );
+        let recent = rest.recent("TESTUSDT", tf, 20).await.unwrap();
+        assert_eq!(recent.len(), 21);
+        assert_eq!(
+            recent.last().unwrap().open_time,
+            T0 + (HISTORY as i64 - 1) * MIN
+        );
+        assert!(
+            rest.klines("NOPEUSDT", tf, T0, T0 + MIN).await.is_err(),
+            "4xx is not retried forever"
+        );
+    });
 }
