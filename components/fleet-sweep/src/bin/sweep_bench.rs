@@ -1,0 +1,195 @@
+//! Sweep benchmark: N active apps (default 1,000) behind the Fly simulator with simulated latency
+//! (default 50 ms per API call), a real PostgreSQL, and a fake screener `/health`. Measures the bounded-
+//! concurrency sweep against a sequential one-app-at-a-time sweep over the same simulator, in one run.
+//!
+//!   cargo run --release -p fleet-sweep --features bench --bin sweep-bench -- [--apps 1000] [--latency-ms 50]
+//!       [--concurrency 16] [--runs 5]
+
+use std::time::{Duration, Instant};
+
+use fleet_reconcile::{CountingTransport, DatabaseAccess, ReconcileConfig, SystemClock};
+use fleet_store::native::NativePostgres;
+use fleet_store::{AppRow, AppStatus, SqlConnection, SqlValue, Store, UserId};
+use fleet_sweep::fake_screener::FakeScreener;
+use fleet_sweep::{PriceTable, SweepConfig, SweepSummary, Sweeper};
+use fly_api::transport_native::NativeTransport;
+use fly_api::types::Guest;
+use fly_api::{AppName, FlyClient, OrgSlug, Secret};
+use fly_simulator::{FaultSettings, FlySimThread, SimConfig};
+use futures::StreamExt;
+
+const IMAGE: &str = "registry.fly.io/vyx-screener:bench";
+
+struct Args {
+    apps: u32,
+    latency_ms: u64,
+    concurrency: usize,
+    runs: usize,
+}
+
+fn args() -> Args {
+    let mut args = Args { apps: 1000, latency_ms: 50, concurrency: 16, runs: 5 };
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    for pair in raw.chunks(2) {
+        let value = pair.get(1).map(String::as_str).unwrap_or_default();
+        let usage = "usage: sweep-bench [--apps N] [--latency-ms MS] [--concurrency N] [--runs N]";
+        let number = || value.parse::<u64>().expect(usage);
+        match pair[0].as_str() {
+            "--apps" => args.apps = number() as u32,
+            "--latency-ms" => args.latency_ms = number(),
+            "--concurrency" => args.concurrency = number().max(1) as usize,
+            "--runs" => args.runs = number().max(1) as usize,
+            _ => panic!("{usage}"),
+        }
+    }
+    args
+}
+
+fn user(n: u32) -> UserId {
+    UserId::parse(&format!("bbbbbbbb-0000-4000-8000-{n:012}")).unwrap()
+}
+
+fn main() {
+    let args = args();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let _guard = runtime.enter();
+    let mut sim_config = SimConfig::default();
+    sim_config.timings.app_visibility_delay = Duration::ZERO;
+    sim_config.timings.start_delay = Duration::from_millis(10);
+    let sim = FlySimThread::start(sim_config).expect("simulator");
+    let cluster = fleet_test_support::postgres::cluster();
+    let url = cluster.fresh_database();
+    let mut store = Store::new(NativePostgres::connect(&url).unwrap());
+    store.migrate().unwrap();
+    let screener = FakeScreener::start(&runtime, sim.sim().root_url());
+    let counter = CountingTransport::new(NativeTransport::new());
+    let fly = FlyClient::new(
+        &counter,
+        sim.sim().base_url(),
+        Secret::new(sim.sim().token().to_string()),
+        OrgSlug::new(sim.sim().org_slug()),
+    );
+
+    let setup = Instant::now();
+    let users: Vec<UserId> = (1..=args.apps).map(user).collect();
+    let created: Vec<(UserId, String, String)> = futures::executor::block_on(
+        futures::stream::iter(users.iter().map(|u| create_app(&fly, *u)))
+            .buffer_unordered(32)
+            .collect(),
+    );
+    for (u, app, machine) in &created {
+        seed_row(&mut store, *u, app, machine);
+        screener.know(app, &u.to_string());
+    }
+    eprintln!("setup: {} apps with a started machine in {:.1}s", created.len(), setup.elapsed().as_secs_f64());
+
+    sim.sim().set_faults(FaultSettings { latency_ms: args.latency_ms, ..Default::default() });
+    let reconcile = ReconcileConfig {
+        org: OrgSlug::new(sim.sim().org_slug()),
+        image: IMAGE.into(),
+        region: "sin".into(),
+        region_fallbacks: vec![],
+        guest: Guest::shared(2, 512),
+        database: DatabaseAccess::Shared { database_url: Secret::new(String::new()) },
+        extra_secrets: Default::default(),
+        max_attempts_before_error: 5,
+    };
+    let base = SweepConfig {
+        check_interval: Duration::ZERO,
+        budget: Duration::from_secs(600),
+        app_url_template: screener.url_template(),
+        ..SweepConfig::default()
+    };
+    let prices = PriceTable::embedded();
+    let probe = NativeTransport::with_timeout(Duration::from_secs(5));
+    let mut sweep = |concurrency: usize| -> SweepSummary {
+        let config = SweepConfig { concurrency, ..base.clone() };
+        let calls = || counter.calls();
+        let owner = format!("bench:{}", uuid::Uuid::new_v4());
+        let mut sweeper = Sweeper {
+            store: &mut store,
+            fly: &fly,
+            probe: &probe,
+            reconcile: &reconcile,
+            config: &config,
+            prices: &prices,
+            clock: &SystemClock,
+            owner: &owner,
+            fly_calls: &calls,
+        };
+        futures::executor::block_on(sweeper.run()).expect("sweep")
+    };
+
+    let warm = sweep(args.concurrency);
+    assert_eq!(warm.healthy, args.apps, "every app healthy before measuring: {warm:?}");
+    let mut walls = Vec::new();
+    let mut last = warm;
+    for _ in 0..args.runs {
+        last = sweep(args.concurrency);
+        assert_eq!(last.checked, args.apps, "{last:?}");
+        walls.push(last.duration_ms);
+    }
+    let sequential = sweep(1);
+    assert_eq!(sequential.checked, args.apps, "{sequential:?}");
+    walls.sort_unstable();
+    let p50 = walls[walls.len() / 2];
+    let p99 = walls[((walls.len() as f64 * 0.99).ceil() as usize).saturating_sub(1).min(walls.len() - 1)];
+    println!("sweep-bench: {} active apps, {} ms simulated Fly latency, concurrency {}, {} runs", args.apps, args.latency_ms, args.concurrency, args.runs);
+    println!("  concurrent sweep wall time: p50 {} ms, p99 {} ms (min {} ms)", p50, p99, walls[0]);
+    println!("  Fly calls per app: {:.2} ({} calls, {} apps, {} healthy)", f64::from(last.fly_calls) / f64::from(last.checked), last.fly_calls, last.checked, last.healthy);
+    println!("  sequential one-app-at-a-time sweep: {} ms, {:.2} Fly calls per app", sequential.duration_ms, f64::from(sequential.fly_calls) / f64::from(sequential.checked));
+    println!("  speed-up (sequential / concurrent p50): {:.1}x", sequential.duration_ms as f64 / p50 as f64);
+    println!("  screener /health probes served: {}", screener.probes());
+}
+
+async fn create_app<'a>(fly: &FlyClient<&'a CountingTransport<NativeTransport>>, u: UserId) -> (UserId, String, String) {
+    let name = fly_api::NameCandidates::for_user(&fly_api::UserId::new(u.to_string())).first().clone();
+    fly.create_app(&name, Some(name.as_str())).await.expect("create app");
+    let config = ReconcileConfig {
+        org: fly.org().clone(),
+        image: IMAGE.into(),
+        region: "sin".into(),
+        region_fallbacks: vec![],
+        guest: Guest::shared(2, 512),
+        database: DatabaseAccess::Shared { database_url: Secret::new(String::new()) },
+        extra_secrets: Default::default(),
+        max_attempts_before_error: 5,
+    };
+    let request = config.machine_request(&u.to_string(), None, "sin", None);
+    let machine = fly.create_machine(&name, &request).await.expect("create machine");
+    wait_started(fly, &name, &machine.id).await;
+    (u, name.to_string(), machine.id.as_str().to_string())
+}
+
+async fn wait_started<'a>(fly: &FlyClient<&'a CountingTransport<NativeTransport>>, app: &AppName, id: &fly_api::MachineId) {
+    for _ in 0..20 {
+        if fly.wait_machine(app, id, "started", Duration::from_secs(5), None).await.is_ok() {
+            return;
+        }
+    }
+    panic!("machine {id:?} did not start");
+}
+
+fn seed_row(store: &mut Store<NativePostgres>, u: UserId, app: &str, machine: &str) {
+    store
+        .connection()
+        .execute(
+            "INSERT INTO user_subscriptions (user_id, tier, status) VALUES ($1::uuid, 'pro', 'active')",
+            &[SqlValue::from(u.to_string())],
+        )
+        .unwrap();
+    let mut row = store.app(u).unwrap().unwrap_or_else(|| AppRow::new(u));
+    row.fly_app_name = Some(app.into());
+    row.fly_org_slug = Some("fleet".into());
+    row.region = Some("sin".into());
+    row.docker_image = Some(IMAGE.into());
+    row.cpu_kind = Some("shared".into());
+    row.cpus = Some(2);
+    row.memory_mb = Some(512);
+    row.machine_id = Some(machine.into());
+    row.status = AppStatus::Active;
+    row.secrets_version = Some(1);
+    row.next_attempt_at = None;
+    row.deployed_at = Some(chrono::Utc::now());
+    store.upsert_app(&row, None, chrono::Utc::now()).unwrap();
+}

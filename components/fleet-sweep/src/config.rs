@@ -1,0 +1,107 @@
+//! The sweep's knobs, from the `health` component's variables (or a test's choice).
+
+use std::time::Duration;
+
+/// What to do with an app in Fleet's org and prefix that no live row claims.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrphanPolicy {
+    /// Record an `orphan_detected` event; touch nothing.
+    Report,
+    /// Also delete it once it has been an orphan for longer than the grace period.
+    Delete,
+}
+
+impl OrphanPolicy {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value.trim() {
+            "report" => Ok(OrphanPolicy::Report),
+            "delete" => Ok(OrphanPolicy::Delete),
+            other => Err(format!("orphan_policy must be report or delete, not {other:?}")),
+        }
+    }
+}
+
+/// How one sweep behaves.
+#[derive(Clone, Debug)]
+pub struct SweepConfig {
+    /// Active rows whose last check is older than this are due.
+    pub check_interval: Duration,
+    /// Outbound observations in flight at once.
+    pub concurrency: usize,
+    /// Wall time the whole sweep may take; work left over is reported as `remaining`.
+    pub budget: Duration,
+    /// The longest one repair (a reconcile pass) may take.
+    pub repair_budget: Duration,
+    /// Machines updated to a new image per sweep, at most.
+    pub rollout_batch_size: usize,
+    /// The rollout halts once more than this fraction of updated machines failed health.
+    pub rollout_failure_threshold: f64,
+    /// How long an updated machine may take to start and pass its checks.
+    pub rollout_wait: Duration,
+    pub orphan_policy: OrphanPolicy,
+    pub orphan_grace: Duration,
+    /// Health may stay critical this long before the sweep restarts (then recreates) the machine.
+    pub unhealthy_grace: Duration,
+    /// Base URL of a user's app; `{app}` is replaced by the app name (`https://{app}.fly.dev`).
+    pub app_url_template: String,
+    /// Fleet's app name prefix; only apps with it are considered for orphan detection.
+    pub app_prefix: String,
+}
+
+impl Default for SweepConfig {
+    fn default() -> Self {
+        SweepConfig {
+            check_interval: Duration::from_secs(300),
+            concurrency: 16,
+            budget: Duration::from_secs(25),
+            repair_budget: Duration::from_secs(20),
+            rollout_batch_size: 5,
+            rollout_failure_threshold: 0.2,
+            rollout_wait: Duration::from_secs(60),
+            orphan_policy: OrphanPolicy::Report,
+            orphan_grace: Duration::from_secs(24 * 3600),
+            unhealthy_grace: Duration::from_secs(600),
+            app_url_template: "https://{app}.fly.dev".into(),
+            app_prefix: format!("{}-", fly_api::naming::APP_PREFIX),
+        }
+    }
+}
+
+impl SweepConfig {
+    /// The app's base URL from the template.
+    pub fn app_url(&self, app: &str) -> String {
+        self.app_url_template
+            .replace("{app}", app)
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    /// Rows claimed per round: enough to keep every observation slot busy, few enough that rows left
+    /// when the budget runs out are not held by our lease.
+    pub fn claim_batch(&self) -> u32 {
+        (self.concurrency.max(1) * 4).clamp(8, 256) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_url_fills_the_template() {
+        let config = SweepConfig::default();
+        assert_eq!(config.app_url("vyx-user-1a2b3c4d"), "https://vyx-user-1a2b3c4d.fly.dev");
+        let local = SweepConfig {
+            app_url_template: "http://127.0.0.1:9000/apps/{app}/".into(),
+            ..SweepConfig::default()
+        };
+        assert_eq!(local.app_url("a"), "http://127.0.0.1:9000/apps/a");
+    }
+
+    #[test]
+    fn orphan_policy_parses_only_known_values() {
+        assert_eq!(OrphanPolicy::parse("report"), Ok(OrphanPolicy::Report));
+        assert_eq!(OrphanPolicy::parse(" delete "), Ok(OrphanPolicy::Delete));
+        assert!(OrphanPolicy::parse("remove").is_err());
+    }
+}

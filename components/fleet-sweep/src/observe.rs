@@ -1,0 +1,130 @@
+//! Observing one app: one list-machines call (state, checks, image, instance) and, when a machine is
+//! started, one probe of the screener's `/health`. A 429 waits out its `Retry-After` when the budget allows;
+//! it never fails the sweep.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use fleet_reconcile::observe::observed_machine;
+use fleet_reconcile::{Clock, MachineState, ObservedApp};
+use fleet_store::AppRow;
+use fly_api::types::{ListMachines, Machine};
+use fly_api::{AppName, ErrorClass, FlyClient, Transport};
+
+use crate::config::SweepConfig;
+use crate::health::{MachineChecks, Observation};
+use crate::probe::{probe_health, ProbeResult};
+
+/// Attempts of the list call before the app is left for the next sweep.
+const LIST_ATTEMPTS: u32 = 4;
+
+/// How observing one app ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Observed {
+    Seen(Observation),
+    /// Fly did not answer usefully; the row stays due for the next sweep.
+    Failed { error: String, rate_limited: bool },
+    /// The budget ran out before the app could be looked at.
+    OutOfTime,
+}
+
+/// Everything observation needs, shared by the concurrent observations of one sweep.
+pub struct Observer<'a, T, P, K> {
+    pub fly: &'a FlyClient<T>,
+    pub probe: &'a P,
+    pub clock: &'a K,
+    pub config: &'a SweepConfig,
+    pub deadline: DateTime<Utc>,
+}
+
+impl<T: Transport, P: Transport, K: Clock> Observer<'_, T, P, K> {
+    pub async fn observe(&self, row: &AppRow) -> Observed {
+        if self.clock.now() >= self.deadline {
+            return Observed::OutOfTime;
+        }
+        let Some(name) = row.fly_app_name.as_deref() else {
+            // No name yet (a lost provision webhook): nothing to ask Fly.
+            return Observed::Seen(Observation {
+                app: ObservedApp::NotLooked,
+                checks: Vec::new(),
+                probe: ProbeResult::NotProbed,
+            });
+        };
+        let app = match AppName::parse(name) {
+            Ok(app) => app,
+            Err(e) => {
+                return Observed::Failed {
+                    error: format!("stored app name is invalid: {e}"),
+                    rate_limited: false,
+                }
+            }
+        };
+        let machines = match self.list_machines(&app).await {
+            Ok(Some(machines)) => machines,
+            Ok(None) => {
+                return Observed::Seen(Observation {
+                    app: ObservedApp::Missing,
+                    checks: Vec::new(),
+                    probe: ProbeResult::NotProbed,
+                })
+            }
+            Err(failed) => return failed,
+        };
+        let mut observation = Observation {
+            app: ObservedApp::Present {
+                machines: machines.iter().map(observed_machine).collect(),
+            },
+            checks: machines.iter().map(machine_checks).collect(),
+            probe: ProbeResult::NotProbed,
+        };
+        let started = observation
+            .machine(row.machine_id.as_deref())
+            .is_some_and(|m| m.state == MachineState::Started);
+        if started {
+            observation.probe = probe_health(self.probe, &self.config.app_url(name)).await;
+        }
+        Observed::Seen(observation)
+    }
+
+    /// The app's machines, `None` when the app does not exist.
+    async fn list_machines(&self, app: &AppName) -> Result<Option<Vec<Machine>>, Observed> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let error = match self.fly.list_machines(app, &ListMachines::default()).await {
+                Ok(machines) => return Ok(Some(machines)),
+                Err(e) if e.class == ErrorClass::NotFound => return Ok(None),
+                Err(e) => e,
+            };
+            let (wait, rate_limited) = match error.class {
+                ErrorClass::RateLimited { retry_after } => (retry_after.unwrap_or(Duration::from_secs(1)), true),
+                ErrorClass::Transient => (Duration::from_millis(200 * u64::from(attempt)), false),
+                _ => (Duration::MAX, false),
+            };
+            let fits = self.clock.now() + chrono::TimeDelta::from_std(wait).unwrap_or(chrono::TimeDelta::MAX)
+                < self.deadline;
+            if attempt >= LIST_ATTEMPTS || wait == Duration::MAX || !fits {
+                return Err(Observed::Failed {
+                    error: error.to_string(),
+                    rate_limited,
+                });
+            }
+            self.clock.sleep(wait).await;
+        }
+    }
+}
+
+/// Fly's checks of one machine, reduced to passing or not (Fly's `bg_deployments_compat*` ignored).
+pub fn machine_checks(machine: &Machine) -> MachineChecks {
+    MachineChecks {
+        machine_id: machine.id.as_str().to_string(),
+        instance_id: machine.instance_id.clone(),
+        passing: machine.all_checks_passing(),
+        failing: machine
+            .checks
+            .iter()
+            .filter(|c| !c.name.starts_with("bg_deployments_compat") && c.status != "passing")
+            .map(|c| c.name.clone())
+            .collect(),
+    }
+}

@@ -1,0 +1,27 @@
+//! What a sweep answers with.
+
+use serde::Serialize;
+
+/// Counts of one sweep. `remaining` is the number of rows still due when it ended (work for the next one).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SweepSummary {
+    /// Apps observed.
+    pub checked: u32,
+    pub healthy: u32,
+    pub unhealthy: u32,
+    /// Drift repaired on active apps (start, recreate, restart, re-create a deleted app).
+    pub repaired: u32,
+    /// Entitled users whose app was provisioned (lost or unfinished webhooks).
+    pub provisioned: u32,
+    /// Users no longer entitled whose app was torn down.
+    pub deprovisioned: u32,
+    /// Machines moved to the new image.
+    pub rolled: u32,
+    /// Apps in the org with Fleet's prefix and no live row.
+    pub orphans: u32,
+    pub fly_calls: u32,
+    pub duration_ms: u64,
+    pub remaining: u32,
+    /// Apps Fly could not be asked about (rate limits beyond the budget, errors); still due.
+    pub observe_failures: u32,
+}

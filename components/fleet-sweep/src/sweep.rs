@@ -1,0 +1,167 @@
+//! One sweep: claim due rows in rounds (one query each, leased so concurrent sweeps split the work),
+//! observe each round concurrently with a bound, then apply plans one row at a time, until no due row is
+//! left or the budget runs out.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use fleet_reconcile::{Clock, ReconcileConfig};
+use fleet_store::{AppRow, DueQuery, SqlConnection, Store, StoreError, UserId};
+use fly_api::{FlyClient, Transport};
+use futures::StreamExt;
+
+use crate::config::SweepConfig;
+use crate::cost::PriceTable;
+use crate::observe::{Observed, Observer};
+use crate::rollout::RolloutState;
+use crate::summary::SweepSummary;
+
+/// Rows kept due past this many are not counted exactly in `remaining`.
+const REMAINING_COUNT_LIMIT: u32 = 100_000;
+
+/// Everything a sweep needs. The store is borrowed mutably for the sweep.
+pub struct Sweeper<'a, C: SqlConnection, T: Transport, P: Transport, K: Clock> {
+    pub store: &'a mut Store<C>,
+    pub fly: &'a FlyClient<T>,
+    /// Transport for the screeners' `/health` (not Fly API calls).
+    pub probe: &'a P,
+    /// What every app should look like (the provision path's configuration).
+    pub reconcile: &'a ReconcileConfig,
+    pub config: &'a SweepConfig,
+    pub prices: &'a PriceTable,
+    pub clock: &'a K,
+    /// Lease owner id of this sweep, unique per run (e.g. `sweep:<uuid>`).
+    pub owner: &'a str,
+    /// Fly calls made so far through `fly` (e.g. a `CountingTransport`'s count).
+    pub fly_calls: &'a dyn Fn() -> u32,
+}
+
+/// State carried through one sweep.
+pub(crate) struct Run {
+    pub started: DateTime<Utc>,
+    pub deadline: DateTime<Utc>,
+    pub summary: SweepSummary,
+    pub rollout: RolloutState,
+    /// The provision configuration with the image new machines may use (never a halted rollout's).
+    pub repair_config: ReconcileConfig,
+    pub rolled_this_sweep: usize,
+}
+
+impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P, K> {
+    /// Runs one sweep within the configured budget. Fly trouble is counted, never returned; only store
+    /// failures end the sweep with an error.
+    pub async fn run(&mut self) -> Result<SweepSummary, StoreError> {
+        let calls_before = (self.fly_calls)();
+        let started = self.clock.now();
+        let rollout = self.load_rollout(started)?;
+        let mut repair_config = self.reconcile.clone();
+        repair_config.image = rollout.image_for_new_machines(&self.reconcile.image).to_string();
+        let mut run = Run {
+            started,
+            deadline: started + delta(self.config.budget),
+            summary: SweepSummary::default(),
+            rollout,
+            repair_config,
+            rolled_this_sweep: 0,
+        };
+        let held = self.sweep_due_rows(&mut run).await;
+        // Rows left due (failed or not reached) are given back, whatever happened above.
+        let released = self.release_all(&held);
+        held.map(|_| ())?;
+        released?;
+        if self.clock.now() < run.deadline {
+            self.fleet_wide(&mut run).await?;
+        }
+        run.summary.remaining = self.remaining(&run)?;
+        run.summary.fly_calls = (self.fly_calls)().saturating_sub(calls_before);
+        run.summary.duration_ms = (self.clock.now() - started).num_milliseconds().max(0) as u64;
+        Ok(run.summary)
+    }
+
+    /// The claim → observe → apply rounds. Returns the rows still leased to us (to release).
+    async fn sweep_due_rows(&mut self, run: &mut Run) -> Result<Vec<UserId>, StoreError> {
+        let due = DueQuery {
+            now: run.started,
+            checked_before: run.started - delta(self.config.check_interval),
+            limit: self.config.claim_batch(),
+        };
+        let lease_ttl = self.config.budget + Duration::from_secs(60);
+        let mut seen = HashSet::new();
+        let mut held = Vec::new();
+        while self.clock.now() < run.deadline {
+            let claimed = self.store.claim_due(due, self.owner, lease_ttl)?;
+            if claimed.is_empty() {
+                break;
+            }
+            // A row handled earlier in this sweep and due again (e.g. requeued by a repair) waits for the
+            // next sweep; holding its lease keeps it out of later rounds.
+            let (fresh, again): (Vec<AppRow>, Vec<AppRow>) =
+                claimed.into_iter().partition(|row| !seen.contains(&row.user_id));
+            held.extend(again.iter().map(|row| row.user_id));
+            seen.extend(fresh.iter().map(|row| row.user_id));
+            for (row, observed) in self.observe_round(fresh, run.deadline).await {
+                match observed {
+                    Observed::Seen(observation) => {
+                        if !self.apply(run, row.clone(), observation).await? {
+                            held.push(row.user_id);
+                        }
+                    }
+                    Observed::Failed { .. } => {
+                        run.summary.observe_failures += 1;
+                        held.push(row.user_id);
+                    }
+                    Observed::OutOfTime => held.push(row.user_id),
+                }
+            }
+        }
+        Ok(held)
+    }
+
+    /// Observes a round of rows, at most `concurrency` at a time (plain futures combinators, so the same
+    /// code runs on tokio natively and on Spin's executor in wasm).
+    async fn observe_round(&self, rows: Vec<AppRow>, deadline: DateTime<Utc>) -> Vec<(AppRow, Observed)> {
+        let observer = Observer {
+            fly: self.fly,
+            probe: self.probe,
+            clock: self.clock,
+            config: self.config,
+            deadline,
+        };
+        let observer = &observer;
+        futures::stream::iter(rows.into_iter().map(|row| async move {
+            let observed = observer.observe(&row).await;
+            (row, observed)
+        }))
+        .buffer_unordered(self.config.concurrency.max(1))
+        .collect()
+        .await
+    }
+
+    fn release_all(&mut self, held: &Result<Vec<UserId>, StoreError>) -> Result<(), StoreError> {
+        if let Ok(users) = held {
+            for user in users {
+                self.store.release_lease(*user, self.owner)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn remaining(&mut self, run: &Run) -> Result<u32, StoreError> {
+        let due = DueQuery {
+            now: self.clock.now(),
+            checked_before: run.started - delta(self.config.check_interval),
+            limit: REMAINING_COUNT_LIMIT,
+        };
+        Ok(self.store.select_due(due)?.len() as u32)
+    }
+}
+
+pub(crate) fn delta(duration: Duration) -> chrono::TimeDelta {
+    chrono::TimeDelta::from_std(duration).unwrap_or(chrono::TimeDelta::MAX)
+}
+
+/// Time left before `deadline`, zero when past.
+pub(crate) fn left(now: DateTime<Utc>, deadline: DateTime<Utc>) -> Duration {
+    (deadline - now).to_std().unwrap_or_default()
+}
