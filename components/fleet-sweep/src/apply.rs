@@ -29,7 +29,9 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             observed: &observation.app,
             uses_db_role,
         });
-        let assessment = entitled.then(|| assess(&observation, row.machine_id.as_deref(), &row.user_id.to_string()));
+        // Health is judged for apps that should be running; a provision in progress is not "unhealthy".
+        let judged = entitled && row.status == fleet_store::AppStatus::Active;
+        let assessment = judged.then(|| assess(&observation, row.machine_id.as_deref(), &row.user_id.to_string()));
         let plan = plan_app(PlanInput {
             row: &row,
             entitled,

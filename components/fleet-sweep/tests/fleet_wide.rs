@@ -21,6 +21,23 @@ fn fleet_events<C: fleet_store::SqlConnection>(rig: &mut Rig<C>, event_type: Eve
     conn.query(sql, &[event_type.as_str().into()]).unwrap()[0].int("n").unwrap() as usize
 }
 
+/// Fleet-wide events of a type about one image.
+fn fleet_events_for<C: fleet_store::SqlConnection>(rig: &mut Rig<C>, event_type: EventType, image: &str) -> usize {
+    let conn = rig.store.connection();
+    let sql = "SELECT metadata FROM user_fly_app_events WHERE event_type = $1";
+    let sql = match conn.dialect() {
+        fleet_store::Dialect::Postgres => sql.replace("metadata", "metadata::text AS metadata"),
+        fleet_store::Dialect::Sqlite => sql.replace("$1", "?1"),
+    };
+    let rows = conn.query(&sql, &[event_type.as_str().into()]).unwrap();
+    rows.iter()
+        .filter(|r| {
+            let metadata: serde_json::Value = serde_json::from_str(&r.text("metadata").unwrap()).unwrap();
+            metadata["image"] == image
+        })
+        .count()
+}
+
 fn machine_images<C: fleet_store::SqlConnection>(rig: &mut Rig<C>, users: &[fleet_store::UserId]) -> Vec<String> {
     users
         .iter()
@@ -61,7 +78,7 @@ fn a_new_image_rolls_out_at_most_k_machines_per_sweep_until_done() {
     rig.sweep();
     let state = rig.store.state(ROLLOUT_STATE_KEY).unwrap().unwrap();
     assert_eq!(state["status"], "completed", "{state}");
-    assert_eq!(fleet_events(&mut rig, EventType::RolloutCompleted), 1);
+    assert_eq!(fleet_events_for(&mut rig, EventType::RolloutCompleted, V2), 1);
     assert_eq!(fleet_events(&mut rig, EventType::RolloutMachineUpdated), 5);
 }
 
@@ -161,6 +178,8 @@ fn two_concurrent_sweeps_on_one_database_split_the_work() {
     let mut faults = FaultSettings::default();
     faults.latency_ms = 30;
     rig.sim.sim().set_faults(faults);
+    // Small rounds (2 in flight, 8 claimed at a time) so both sweeps get to claim.
+    rig.config.concurrency = 2;
     let before = rig.requests_matching("GET", "/machines").len();
 
     let mut second = rig.second_store();
@@ -195,7 +214,7 @@ fn two_concurrent_sweeps_on_one_database_split_the_work() {
 fn a_sweep_stays_within_its_budget_and_reports_what_remains() {
     let mut rig = Rig::postgres(quiet_sim());
     let n = 30;
-    rig.provision_users(60, n);
+    rig.provision_users(100, n);
     rig.sweep();
     let mut faults = FaultSettings::default();
     faults.latency_ms = 200;
@@ -219,8 +238,10 @@ fn a_sweep_stays_within_its_budget_and_reports_what_remains() {
 
 #[test]
 fn a_rate_limited_sweep_slows_down_but_does_not_fail() {
-    let mut rig = Rig::sqlite(fly_simulator::SimConfig::default());
+    let mut rig = Rig::sqlite(quiet_sim());
     let users = rig.provision_users(80, 4);
+    rig.sweep();
+    rig.sim.sim().set_rate_limits_enabled(true);
     // Burn the per-app list budget so the sweep meets 429s with Retry-After.
     for u in &users {
         let app = rig.row(*u).fly_app_name.unwrap();

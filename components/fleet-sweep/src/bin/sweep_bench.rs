@@ -174,7 +174,7 @@ fn seed_row(store: &mut Store<NativePostgres>, u: UserId, app: &str, machine: &s
     store
         .connection()
         .execute(
-            "INSERT INTO user_subscriptions (user_id, tier, status) VALUES ($1::uuid, 'pro', 'active')",
+            "INSERT INTO user_subscriptions (user_id, tier, status) VALUES ($1::text::uuid, 'pro', 'active')",
             &[SqlValue::from(u.to_string())],
         )
         .unwrap();

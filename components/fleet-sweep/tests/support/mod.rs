@@ -194,7 +194,7 @@ impl<C: SqlConnection> Rig<C> {
     pub fn subscribe(&mut self, user: UserId, tier: &str, status: &str) {
         let conn = self.store.connection();
         let sql = match conn.dialect() {
-            fleet_store::Dialect::Postgres => "INSERT INTO user_subscriptions (user_id, tier, status) VALUES ($1::uuid, $2, $3) \
+            fleet_store::Dialect::Postgres => "INSERT INTO user_subscriptions (user_id, tier, status) VALUES ($1::text::uuid, $2, $3) \
                  ON CONFLICT (user_id) DO UPDATE SET tier = excluded.tier, status = excluded.status",
             fleet_store::Dialect::Sqlite => "INSERT INTO user_subscriptions (user_id, tier, status) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (user_id) DO UPDATE SET tier = excluded.tier, status = excluded.status",
