@@ -10,6 +10,11 @@ use fleet_store::{
 use fly_api::{AppName, ErrorClass, MachineId, Transport};
 use serde::Deserialize;
 use serde_json::json;
+use std::time::Duration;
+
+/// How often one admin call waits out a 429 before giving up with it.
+const RATE_LIMIT_RETRIES: usize = 4;
+const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(3);
 
 use crate::admin::{internal, Admin};
 use crate::auth::Principal;
@@ -143,14 +148,14 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
             return Err(busy());
         }
         let result = async {
-            let observed = observe_app(self.fly, Some(&app)).await.map_err(fly_error)?;
+            let observed = self.patiently(|| observe_app(self.fly, Some(&app))).await?;
             let mut destroyed = Vec::new();
             for machine in observed.live_machines() {
                 let id = MachineId::parse(machine.id.clone()).map_err(|e| ApiError::internal(e.to_string()))?;
-                match self.fly.delete_machine(&app, &id, true, None).await {
+                match self.patiently(|| self.fly.delete_machine(&app, &id, true, None)).await {
                     Ok(()) => destroyed.push(machine.id.clone()),
-                    Err(e) if e.class == ErrorClass::NotFound => {}
-                    Err(e) => return Err(fly_error(e)),
+                    Err(e) if e.error == "fly_not_found" => {}
+                    Err(e) => return Err(e),
                 }
             }
             Ok(destroyed)
@@ -158,6 +163,27 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
         .await;
         store.release_lease(row.user_id, &owner).map_err(internal)?;
         result
+    }
+
+    /// Runs a Fly call, waiting out 429s (Retry-After, at most a few seconds, a few times): an operator's
+    /// click should be slowed by Fly's limits, not refused.
+    async fn patiently<R, F: std::future::Future<Output = Result<R, fly_api::FlyError>>>(
+        &self,
+        call: impl Fn() -> F,
+    ) -> Result<R, ApiError> {
+        for _ in 0..RATE_LIMIT_RETRIES {
+            match call().await {
+                Err(fly_api::FlyError { class: ErrorClass::RateLimited { retry_after }, .. }) => {
+                    let wait = retry_after.unwrap_or(Duration::from_secs(1)).min(MAX_RATE_LIMIT_WAIT);
+                    self.clock.sleep(wait).await;
+                }
+                Err(e) if e.class == ErrorClass::NotFound => {
+                    return Err(ApiError::new(404, "fly_not_found", fleet_store::sanitize_error(&e.to_string())))
+                }
+                other => return other.map_err(fly_error),
+            }
+        }
+        call().await.map_err(fly_error)
     }
 
     pub(crate) async fn set_tier(
