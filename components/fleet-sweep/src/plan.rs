@@ -60,7 +60,7 @@ pub struct PlanInput<'a> {
     pub entitled: bool,
     /// The reconciler's next action for this observation.
     pub action: &'a Action,
-    /// The health verdict (entitled users only).
+    /// The health verdict (entitled users whose app is active; none while provisioning).
     pub assessment: Option<&'a Assessment>,
     pub now: DateTime<Utc>,
     pub unhealthy_grace: Duration,
