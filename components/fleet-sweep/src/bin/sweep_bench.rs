@@ -83,6 +83,19 @@ fn main() {
     }
     eprintln!("setup: {} apps with a started machine in {:.1}s", created.len(), setup.elapsed().as_secs_f64());
 
+    let probe_user = created[0].0;
+    let store_started = Instant::now();
+    for _ in 0..200 {
+        store.entitlement(probe_user).unwrap();
+    }
+    let store_round_trip = store_started.elapsed() / 200;
+    // The simulator's own cost per call at this fleet size, before any latency is added.
+    let first_app = AppName::parse(created[0].1.clone()).unwrap();
+    let sim_started = Instant::now();
+    for _ in 0..20 {
+        let _ = futures::executor::block_on(fly.get_app(&first_app));
+    }
+    let sim_round_trip = sim_started.elapsed() / 20;
     sim.sim().set_faults(FaultSettings { latency_ms: args.latency_ms, ..Default::default() });
     let reconcile = ReconcileConfig {
         org: OrgSlug::new(sim.sim().org_slug()),
@@ -140,6 +153,8 @@ fn main() {
     println!("  sequential one-app-at-a-time sweep: {} ms, {:.2} Fly calls per app", sequential.duration_ms, f64::from(sequential.fly_calls) / f64::from(sequential.checked));
     println!("  speed-up (sequential / concurrent p50): {:.1}x", sequential.duration_ms as f64 / p50 as f64);
     println!("  screener /health probes served: {}", screener.probes());
+    println!("  store round trip (one entitlement query): {:.2} ms", store_round_trip.as_secs_f64() * 1000.0);
+    println!("  simulator round trip with {} apps, no added latency: {:.2} ms", args.apps, sim_round_trip.as_secs_f64() * 1000.0);
 }
 
 async fn create_app<'a>(fly: &FlyClient<&'a CountingTransport<NativeTransport>>, u: UserId) -> (UserId, String, String) {
