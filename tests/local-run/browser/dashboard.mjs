@@ -1,0 +1,78 @@
+// Drives Debian's chromium through the admin dashboard of a running local run:
+// log in → downgrade the seeded Pro user → upgrade them → wait until the app is healthy with a trader count →
+// screenshot → downgrade. Run by tests/local-run/tests/browser.rs, which starts the local run and checks the
+// processes and rows behind each step. Environment: BASE_URL, ADMIN_TOKEN, USER_ID, TRADER_COUNT,
+// SCREENSHOT, CHROMIUM.
+import { chromium } from "playwright-core";
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+};
+const BASE_URL = env("BASE_URL"), USER_ID = env("USER_ID"), TRADER_COUNT = env("TRADER_COUNT");
+const step = (what) => console.log(`[browser] ${what}`);
+
+const browser = await chromium.launch({
+  executablePath: env("CHROMIUM"),
+  headless: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  page.setDefaultTimeout(15000);
+  page.on("pageerror", (e) => console.log(`[page error] ${e.message}`));
+
+  step("log in");
+  await page.goto(`${BASE_URL}/admin`);
+  await page.fill("#token", env("ADMIN_TOKEN"));
+  await page.click("#login-btn");
+  await page.waitForSelector("#app-view:not(.hidden)");
+
+  const row = `#apps tr[data-user="${USER_ID}"]`;
+  step("select the demo user's app");
+  await page.waitForSelector(row, { timeout: 60000 });
+  await page.click(row);
+  await page.waitForSelector("#tier-select");
+
+  // Live refresh re-renders the detail panel every 3 s; pause it while choosing and confirming.
+  const setTier = async (tier) => {
+    await page.uncheck("#live");
+    await page.click(row);
+    await page.selectOption("#tier-select", tier);
+    await page.click("#act-tier");
+    await page.click("#c-ok");
+    await page.waitForSelector(".toast >> text=Tier set to " + tier);
+    await page.check("#live");
+  };
+  const statusIs = (status, timeout) =>
+    page.waitForFunction((s) => document.querySelector("#detail-status")?.textContent === s, status, { timeout });
+
+  step("downgrade to free (the seeded user starts on Pro)");
+  await setTier("free");
+  await statusIs("deleted", 90000);
+
+  step("upgrade to elite");
+  await setTier("elite");
+  await statusIs("active", 90000);
+  step("wait until healthy with its trader count");
+  await page.waitForFunction(
+    (n) => {
+      const health = document.querySelector("#detail-health")?.textContent || "";
+      return health.includes("healthy") && !health.includes("unhealthy") && health.includes(`${n} traders`);
+    },
+    TRADER_COUNT,
+    { timeout: 90000 },
+  );
+  await page.waitForSelector(`${row} >> text=healthy`);
+  await page.screenshot({ path: env("SCREENSHOT"), fullPage: true });
+  step(`screenshot saved to ${env("SCREENSHOT")}`);
+
+  step("downgrade again");
+  await setTier("free");
+  await statusIs("deleted", 90000);
+  step("done");
+} finally {
+  await browser.close();
+}
