@@ -122,6 +122,7 @@ impl Connection {
             .context("status line")?
             .parse()?;
         let mut length = 0usize;
+        let mut chunked = false;
         loop {
             line.clear();
             self.reader.read_line(&mut line)?;
@@ -132,11 +133,35 @@ impl Connection {
                 if name.eq_ignore_ascii_case("content-length") {
                     length = value.trim().parse()?;
                 }
+                if name.eq_ignore_ascii_case("transfer-encoding")
+                    && value.trim().eq_ignore_ascii_case("chunked")
+                {
+                    chunked = true;
+                }
             }
         }
-        let mut body = vec![0; length];
-        self.reader.read_exact(&mut body)?;
+        if chunked {
+            self.skip_chunks()?;
+        } else {
+            let mut body = vec![0; length];
+            self.reader.read_exact(&mut body)?;
+        }
         Ok(status)
+    }
+
+    fn skip_chunks(&mut self) -> Result<()> {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line)?;
+            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
+                .context("chunk size")?;
+            let mut chunk = vec![0; size + 2];
+            self.reader.read_exact(&mut chunk)?;
+            if size == 0 {
+                return Ok(());
+            }
+        }
     }
 }
 
