@@ -1,0 +1,200 @@
+//! End-to-end rig: Fleet's real `.wasm` components in the wasmtime host, the Fly simulator, and a real
+//! database (a throwaway PostgreSQL database or a SQLite file).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use fleet_store::native::{NativePostgres, NativeSqlite};
+use fleet_store::{SqlConnection, SqlValue, Store, UserId};
+use fly_simulator::{FlySimThread, SimConfig};
+use serde_json::Value;
+use spin_test_host::{HostConfig, RunningHost};
+
+pub const WEBHOOK_SECRET: &str = "whsec-e2e-7d1f0c2a9b";
+pub const IMAGE: &str = "registry.fly.io/vyx-screener:v1";
+
+/// Which database the host's components use.
+pub enum Database {
+    Postgres { url: String, port: u16 },
+    Sqlite { path: PathBuf },
+}
+
+pub struct Fleet {
+    pub host: RunningHost,
+    pub sim: FlySimThread,
+    pub database: Database,
+    pub http: reqwest::blocking::Client,
+    _dir: tempfile::TempDir,
+}
+
+/// Copies spin.toml beside the built components so `source` paths resolve wherever they were built.
+fn manifest_in(dir: &std::path::Path) -> PathBuf {
+    let root = fleet_test_support::workspace_root();
+    let text = std::fs::read_to_string(root.join("spin.toml")).expect("read spin.toml");
+    let built = fleet_test_support::wasm::component_path("provision");
+    let release_dir = built.parent().expect("release dir").display().to_string();
+    let text = text.replace("target/wasm32-wasip2/release", &release_dir);
+    let manifest = dir.join("spin.toml");
+    std::fs::write(&manifest, text).expect("write manifest");
+    manifest
+}
+
+impl Fleet {
+    pub fn postgres(sim: SimConfig) -> Fleet {
+        let cluster = fleet_test_support::postgres::cluster();
+        let url = cluster.fresh_database();
+        Store::new(NativePostgres::connect(&url).unwrap()).migrate().unwrap();
+        let database = Database::Postgres { url, port: cluster.port() };
+        Fleet::start(sim, database, |config, db| match db {
+            Database::Postgres { url, port } => config
+                .variable("database_url", url.clone())
+                .variable("database_host", "127.0.0.1")
+                .variable("database_port", port.to_string())
+                .variable("screener_db_host", "127.0.0.1")
+                .variable("screener_db_port", port.to_string())
+                .variable("screener_db_name", url.rsplit('/').next().unwrap())
+                .variable("screener_db_params", ""),
+            Database::Sqlite { .. } => unreachable!(),
+        })
+    }
+
+    pub fn sqlite(sim: SimConfig) -> Fleet {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fleet.db");
+        Store::new(NativeSqlite::open(&path).unwrap()).migrate().unwrap();
+        let database = Database::Sqlite { path: path.clone() };
+        let mut fleet = Fleet::start(sim, database, |config, _| {
+            config
+                .variable("database_url", "sqlite://default")
+                .variable("screener_database_url", format!("sqlite://{}", path.display()))
+                .sqlite_default(&path)
+        });
+        fleet._dir = dir;
+        fleet
+    }
+
+    fn start(
+        sim: SimConfig,
+        database: Database,
+        configure: impl FnOnce(HostConfig, &Database) -> HostConfig,
+    ) -> Fleet {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = FlySimThread::start(sim).expect("start the Fly simulator");
+        let config = HostConfig::new(manifest_in(dir.path()))
+            .environment(Vec::new())
+            .variable("webhook_secret", WEBHOOK_SECRET)
+            .variable("fly_api_token", sim.sim().token())
+            .variable("fly_api_origin", sim.sim().root_url())
+            .variable("fly_org", sim.sim().org_slug())
+            .variable("fly_image", IMAGE)
+            .variable("reconcile_budget_ms", "15000");
+        let host = configure(config, &database).start().expect("host starts");
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        Fleet { host, sim, database, http, _dir: dir }
+    }
+
+    pub fn store(&self) -> Store<Box<dyn SqlConnection>> {
+        let conn: Box<dyn SqlConnection> = match &self.database {
+            Database::Postgres { url, .. } => Box::new(NativePostgres::connect(url).unwrap()),
+            Database::Sqlite { path } => Box::new(NativeSqlite::open(path).unwrap()),
+        };
+        Store::new(conn)
+    }
+
+    /// Sets a subscription as billing would (insert or update).
+    pub fn subscribe(&self, user: UserId, tier: &str, status: &str) {
+        let mut store = self.store();
+        let conn = store.connection();
+        let sql = fleet_store::query::render(
+            conn.dialect(),
+            "INSERT INTO user_subscriptions (user_id, tier, status) VALUES ({uuid:1}, {text:2}, {text:3}) \
+             ON CONFLICT (user_id) DO UPDATE SET tier = excluded.tier, status = excluded.status",
+        );
+        conn.execute(&sql, &[SqlValue::from(user.to_string()), tier.into(), status.into()])
+            .unwrap();
+    }
+
+    /// POSTs a body to a route with the webhook bearer secret; returns status and JSON.
+    pub fn post(&self, route: &str, body: &Value) -> (u16, Value) {
+        self.post_raw(route, body.to_string().into_bytes(), Some(&format!("Bearer {WEBHOOK_SECRET}")))
+    }
+
+    pub fn post_raw(&self, route: &str, body: Vec<u8>, authorization: Option<&str>) -> (u16, Value) {
+        let mut request = self.http.post(self.host.url(route)).body(body);
+        if let Some(auth) = authorization {
+            request = request.header("authorization", auth);
+        }
+        let response = request.send().expect("request reaches the host");
+        let status = response.status().as_u16();
+        let text = response.text().unwrap();
+        let json = serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON {status}: {text}"));
+        (status, json)
+    }
+
+    /// A Supabase Database Webhook payload for `user_subscriptions`.
+    pub fn webhook(operation: &str, user: UserId, tier: &str, status: &str) -> Value {
+        let row = serde_json::json!({"user_id": user.to_string(), "tier": tier, "status": status});
+        let (record, old) = match operation {
+            "DELETE" => (Value::Null, row),
+            _ => (row.clone(), row),
+        };
+        serde_json::json!({"type": operation, "table": "user_subscriptions", "schema": "public",
+                           "record": record, "old_record": old})
+    }
+
+    /// Re-sends the hint until the route answers 200 (converged), bounded by `within`.
+    pub fn until_converged(&self, route: &str, body: &Value, within: Duration) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let (status, json) = self.post(route, body);
+            assert!(status == 200 || status == 202, "{route} answered {status}: {json}");
+            if status == 200 {
+                return json;
+            }
+            assert!(Instant::now() < deadline, "{route} did not converge: {json}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    pub fn apps(&self) -> Vec<Value> {
+        self.sim.sim().state_dump()["apps"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Apps that are not being deleted.
+    pub fn live_apps(&self) -> Vec<Value> {
+        self.apps().into_iter().filter(|a| a["deleting"] != true).collect()
+    }
+
+    pub fn live_machines(&self, app: &str) -> Vec<Value> {
+        self.apps()
+            .into_iter()
+            .filter(|a| a["name"] == app)
+            .flat_map(|a| a["machines"].as_array().cloned().unwrap_or_default())
+            .filter(|m| m["state"] != "destroyed")
+            .collect()
+    }
+
+    /// A snapshot of every Fleet-owned table, to prove a refused request changed nothing.
+    pub fn snapshot(&self) -> Vec<String> {
+        let mut store = self.store();
+        let conn = store.connection();
+        let mut out = Vec::new();
+        for table in ["user_fly_apps", "user_fly_app_events", "user_subscriptions"] {
+            let sql = match conn.dialect() {
+                fleet_store::Dialect::Postgres => format!("SELECT row_to_json(t)::text AS j FROM {table} t ORDER BY 1"),
+                fleet_store::Dialect::Sqlite => format!("SELECT * FROM {table} ORDER BY rowid"),
+            };
+            for row in conn.query(&sql, &[]).unwrap() {
+                out.push(format!("{table}:{:?}", row.values()));
+            }
+        }
+        out
+    }
+}
+
+pub fn user(n: u32) -> UserId {
+    UserId::parse(&format!("bbbbbbbb-0000-4000-8000-{n:012}")).unwrap()
+}
