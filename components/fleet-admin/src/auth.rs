@@ -149,9 +149,18 @@ pub fn authenticate(
     Ok(Principal::Session { csrf_token: csrf })
 }
 
+/// The authority the request was sent to: `Host`, or, inside Spin (wasi-http strips `Host` from incoming
+/// requests before the guest sees them), the authority of the runtime's `spin-full-url` header.
+fn request_authority(req: &AdminRequest) -> Option<&str> {
+    req.header("host").or_else(|| {
+        let (_, rest) = req.header("spin-full-url")?.split_once("://")?;
+        rest.split(['/', '?']).next()
+    })
+}
+
 /// `Origin`, when present, must name the host the request was sent to.
 fn same_origin(req: &AdminRequest) -> bool {
-    match (req.header("origin"), req.header("host")) {
+    match (req.header("origin"), request_authority(req)) {
         (None, _) => true,
         (Some(origin), Some(host)) => origin
             .split_once("://")

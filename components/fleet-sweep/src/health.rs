@@ -53,6 +53,8 @@ pub struct Assessment {
     pub machine_id: Option<String>,
     pub machine_state: Option<MachineState>,
     pub image: Option<String>,
+    /// The traders the screener reports running (shown on the dashboard).
+    pub trader_count: Option<u64>,
 }
 
 /// Judges an entitled user's app. A machine that answers as another user or in another mode is unhealthy:
@@ -107,6 +109,10 @@ pub fn assess(observation: &Observation, recorded_machine: Option<&str>, expecte
         machine_id: machine.map(|m| m.id.clone()),
         machine_state: machine.map(|m| m.state),
         image: machine.map(|m| m.image.clone()),
+        trader_count: match &observation.probe {
+            ProbeResult::Answered { body: Some(report), .. } => report.trader_count,
+            _ => None,
+        },
     }
 }
 

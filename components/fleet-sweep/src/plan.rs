@@ -193,6 +193,7 @@ fn detail_json(
         "machine_id": a.machine_id,
         "machine_state": a.machine_state.map(|s| format!("{s:?}").to_lowercase()),
         "image": a.image,
+        "trader_count": a.trader_count,
         "unhealthy_since": unhealthy_since.map(format_time),
         "recovery": recovery.map(|(step, at)| json!({"step": step.as_str(), "at": format_time(*at)})),
     })

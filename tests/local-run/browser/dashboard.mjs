@@ -19,8 +19,8 @@ const browser = await chromium.launch({
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"],
 });
+const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
 try {
-  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
   page.setDefaultTimeout(15000);
   page.on("pageerror", (e) => console.log(`[page error] ${e.message}`));
 
@@ -43,7 +43,11 @@ try {
     await page.selectOption("#tier-select", tier);
     await page.click("#act-tier");
     await page.click("#c-ok");
-    await page.waitForSelector(".toast >> text=Tier set to " + tier);
+    // The answer comes once the tier is set and the reconcile pass ran (or ran out of its budget).
+    const toast = await page.waitForSelector(`#toasts div:has-text("Tier set to ${tier}"), #toasts div:has-text("refused")`,
+                                             { timeout: 60000 });
+    const text = await toast.textContent();
+    if (!text.startsWith(`Tier set to ${tier}`)) throw new Error(`the dashboard said: ${text}`);
     await page.check("#live");
   };
   const statusIs = (status, timeout) =>
@@ -73,6 +77,11 @@ try {
   await setTier("free");
   await statusIs("deleted", 90000);
   step("done");
+} catch (error) {
+  const failure = env("SCREENSHOT").replace(/\.png$/, "-failure.png");
+  await page.screenshot({ path: failure, fullPage: true }).catch(() => {});
+  console.log(`[browser] failed; the page at that moment is in ${failure}`);
+  throw error;
 } finally {
   await browser.close();
 }

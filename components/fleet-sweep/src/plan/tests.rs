@@ -32,6 +32,7 @@ fn verdict(status: HealthStatus, state: MachineState) -> Assessment {
         machine_id: Some("m1".into()),
         machine_state: Some(state),
         image: Some("img:v1".into()),
+        trader_count: None,
     }
 }
 
