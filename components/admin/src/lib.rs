@@ -32,7 +32,12 @@ async fn handle(req: Request) -> Response {
             let database_url = settings.database_url.expose().clone();
             let open = move || -> Result<AnyStore, ApiError> { open_store(&database_url) };
             let fly = settings.fly_client(SpinTransport);
-            let admin = Admin { config: &config, open_store: &open, fly: &fly, clock: &SystemClock };
+            let admin = Admin {
+                config: &config,
+                open_store: &open,
+                fly: &fly,
+                clock: &SystemClock,
+            };
             admin.handle(&request).await
         }
         Err(error) => AdminResponse::error(&error),
@@ -51,7 +56,11 @@ fn configure() -> Result<(Settings, AdminConfig), ApiError> {
         "true" => true,
         "false" => false,
         _ => {
-            return Err(ApiError::new(500, "configuration", "variable allow_tier_override: expected true or false"))
+            return Err(ApiError::new(
+                500,
+                "configuration",
+                "variable allow_tier_override: expected true or false",
+            ))
         }
     };
     let config = AdminConfig {

@@ -37,8 +37,16 @@ struct TierBody {
 }
 
 fn fly_error(e: fly_api::FlyError) -> ApiError {
-    let status = if matches!(e.class, ErrorClass::RateLimited { .. }) { 429 } else { 502 };
-    ApiError::new(status, "fly_error", fleet_store::sanitize_error(&e.to_string()))
+    let status = if matches!(e.class, ErrorClass::RateLimited { .. }) {
+        429
+    } else {
+        502
+    };
+    ApiError::new(
+        status,
+        "fly_error",
+        fleet_store::sanitize_error(&e.to_string()),
+    )
 }
 
 fn respond(action: &str, outcome: &Outcome) -> AdminResponse {
@@ -46,7 +54,12 @@ fn respond(action: &str, outcome: &Outcome) -> AdminResponse {
     AdminResponse::json(status, &json!({"action": action, "outcome": outcome}))
 }
 
-fn event(user: UserId, row: Option<&AppRow>, event_type: EventType, metadata: serde_json::Value) -> NewEvent {
+fn event(
+    user: UserId,
+    row: Option<&AppRow>,
+    event_type: EventType,
+    metadata: serde_json::Value,
+) -> NewEvent {
     let mut event = match row {
         Some(row) => NewEvent::for_app(row, event_type),
         None => NewEvent {
@@ -75,13 +88,18 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
         let mut store = self.store()?;
         let state = store.read_user(user, 0).map_err(internal)?;
         let entitled = state.entitlement.entitled;
-        let row = state.app.ok_or_else(|| ApiError::not_found("this user has no app row"))?;
+        let row = state
+            .app
+            .ok_or_else(|| ApiError::not_found("this user has no app row"))?;
         let metadata = json!({"admin_action": action.name(), "actor": principal.actor()});
         let event_type = match action {
             AppAction::Reconcile | AppAction::Retry => EventType::RecoveryAttempted,
             AppAction::Reprovision => {
                 if !entitled {
-                    return Err(ApiError::conflict("not_entitled", "only an entitled user's app can be reprovisioned"));
+                    return Err(ApiError::conflict(
+                        "not_entitled",
+                        "only an entitled user's app can be reprovisioned",
+                    ));
                 }
                 EventType::RecoveryAttempted
             }
@@ -97,7 +115,10 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
             }
         };
         if action == AppAction::Retry && row.attempts == 0 && row.status != AppStatus::Error {
-            return Err(ApiError::conflict("not_failed", "the app has no failed attempts to retry"));
+            return Err(ApiError::conflict(
+                "not_failed",
+                "the app has no failed attempts to retry",
+            ));
         }
         let mut metadata = metadata;
         match action {
@@ -109,7 +130,9 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
             _ => {}
         }
         let now = self.clock.now();
-        store.append_event(&event(user, Some(&row), event_type, metadata), now).map_err(internal)?;
+        store
+            .append_event(&event(user, Some(&row), event_type, metadata), now)
+            .map_err(internal)?;
         store.mark_due(user, now, entitled).map_err(internal)?;
         let outcome = self.pass(&mut store, user, self.config.budget).await?;
         Ok(respond(action.name(), &outcome))
@@ -127,13 +150,19 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
         };
         leased.attempts = 0;
         leased.error_message = None;
-        let saved = store.upsert_app(&leased, Some(&owner), now).map_err(internal);
+        let saved = store
+            .upsert_app(&leased, Some(&owner), now)
+            .map_err(internal);
         store.release_lease(row.user_id, &owner).map_err(internal)?;
         saved.map(|_| ())
     }
 
     /// Destroys the app's machines (force) under the row's lease; the pass then creates a fresh one.
-    async fn destroy_machines(&self, store: &mut Store<C>, row: &AppRow) -> Result<Vec<String>, ApiError> {
+    async fn destroy_machines(
+        &self,
+        store: &mut Store<C>,
+        row: &AppRow,
+    ) -> Result<Vec<String>, ApiError> {
         let Some(name) = row.fly_app_name.as_deref() else {
             return Ok(Vec::new());
         };
@@ -151,8 +180,12 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
             let observed = self.patiently(|| observe_app(self.fly, Some(&app))).await?;
             let mut destroyed = Vec::new();
             for machine in observed.live_machines() {
-                let id = MachineId::parse(machine.id.clone()).map_err(|e| ApiError::internal(e.to_string()))?;
-                match self.patiently(|| self.fly.delete_machine(&app, &id, true, None)).await {
+                let id = MachineId::parse(machine.id.clone())
+                    .map_err(|e| ApiError::internal(e.to_string()))?;
+                match self
+                    .patiently(|| self.fly.delete_machine(&app, &id, true, None))
+                    .await
+                {
                     Ok(()) => destroyed.push(machine.id.clone()),
                     Err(e) if e.error == "fly_not_found" => {}
                     Err(e) => return Err(e),
@@ -173,12 +206,21 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
     ) -> Result<R, ApiError> {
         for _ in 0..RATE_LIMIT_RETRIES {
             match call().await {
-                Err(fly_api::FlyError { class: ErrorClass::RateLimited { retry_after }, .. }) => {
-                    let wait = retry_after.unwrap_or(Duration::from_secs(1)).min(MAX_RATE_LIMIT_WAIT);
+                Err(fly_api::FlyError {
+                    class: ErrorClass::RateLimited { retry_after },
+                    ..
+                }) => {
+                    let wait = retry_after
+                        .unwrap_or(Duration::from_secs(1))
+                        .min(MAX_RATE_LIMIT_WAIT);
                     self.clock.sleep(wait).await;
                 }
                 Err(e) if e.class == ErrorClass::NotFound => {
-                    return Err(ApiError::new(404, "fly_not_found", fleet_store::sanitize_error(&e.to_string())))
+                    return Err(ApiError::new(
+                        404,
+                        "fly_not_found",
+                        fleet_store::sanitize_error(&e.to_string()),
+                    ))
                 }
                 other => return other.map_err(fly_error),
             }
@@ -200,10 +242,12 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
             ));
         }
         let body: TierBody = json_body(&req.body)?;
-        let tier = Tier::parse(&body.tier).map_err(|e| ApiError::bad_request("invalid_tier", e.to_string()))?;
+        let tier = Tier::parse(&body.tier)
+            .map_err(|e| ApiError::bad_request("invalid_tier", e.to_string()))?;
         let status = match body.status.as_deref() {
             None => SubscriptionStatus::Active,
-            Some(s) => SubscriptionStatus::parse(s).map_err(|e| ApiError::bad_request("invalid_status", e.to_string()))?,
+            Some(s) => SubscriptionStatus::parse(s)
+                .map_err(|e| ApiError::bad_request("invalid_status", e.to_string()))?,
         };
         let mut store = self.store()?;
         let before = store.entitlement(user).map_err(internal)?;
@@ -214,7 +258,11 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
         })?;
         let after = store.read_user(user, 0).map_err(internal)?;
         let entitled = after.entitlement.entitled;
-        let event_type = if entitled { EventType::ProvisionRequested } else { EventType::DeprovisionRequested };
+        let event_type = if entitled {
+            EventType::ProvisionRequested
+        } else {
+            EventType::DeprovisionRequested
+        };
         let metadata = json!({
             "admin_action": "set_tier",
             "actor": principal.actor(),
@@ -222,14 +270,20 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
             "status": status.as_str(),
             "previous_tier": before.tier.map(|t| t.as_str()),
         });
-        store.append_event(&event(user, after.app.as_ref(), event_type, metadata), now).map_err(internal)?;
+        store
+            .append_event(&event(user, after.app.as_ref(), event_type, metadata), now)
+            .map_err(internal)?;
         // The subscription triggers already marked the user due when the entitlement flipped.
         let outcome = if entitled || after.app.is_some() {
             Some(self.pass(&mut store, user, self.config.budget).await?)
         } else {
             None
         };
-        let status_code = if outcome.as_ref().is_none_or(|o| o.converged) { 200 } else { 202 };
+        let status_code = if outcome.as_ref().is_none_or(|o| o.converged) {
+            200
+        } else {
+            202
+        };
         Ok(AdminResponse::json(
             status_code,
             &json!({"action": "set_tier", "tier": tier.as_str(), "entitled": entitled, "outcome": outcome}),
@@ -238,12 +292,18 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
 }
 
 fn busy() -> ApiError {
-    ApiError::conflict("busy", "another worker holds this app's lease; try again shortly")
+    ApiError::conflict(
+        "busy",
+        "another worker holds this app's lease; try again shortly",
+    )
 }
 
 /// Deprovisioning must name the app (or, before it has a name, the user) exactly.
 fn check_confirmation(given: Option<&str>, row: &AppRow) -> Result<(), ApiError> {
-    let expected = row.fly_app_name.clone().unwrap_or_else(|| row.user_id.to_string());
+    let expected = row
+        .fly_app_name
+        .clone()
+        .unwrap_or_else(|| row.user_id.to_string());
     match given {
         None | Some("") => Err(ApiError::bad_request(
             "confirmation_required",

@@ -63,8 +63,10 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
             Route::Page => return Ok(AdminResponse::html(PAGE)),
             Route::Login => return self.login(req, secure),
             Route::Logout => {
-                return Ok(AdminResponse::json(200, &serde_json::json!({"logged_out": true}))
-                    .with_header("set-cookie", auth::clear_cookie(secure)))
+                return Ok(
+                    AdminResponse::json(200, &serde_json::json!({"logged_out": true}))
+                        .with_header("set-cookie", auth::clear_cookie(secure)),
+                )
             }
             _ => {}
         }
@@ -106,7 +108,9 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
             ApiError::bad_request("token_required", "send the admin token as `token`")
         })?;
         let token = self.config.admin_token.expose();
-        if token.is_empty() || !fleet_http::auth::constant_time_eq(given.as_bytes(), token.as_bytes()) {
+        if token.is_empty()
+            || !fleet_http::auth::constant_time_eq(given.as_bytes(), token.as_bytes())
+        {
             return Err(ApiError::unauthorized());
         }
         let now = self.clock.now().timestamp();
@@ -116,7 +120,8 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
             "csrf_token": auth::csrf_token(token, &session),
             "expires_in": auth::SESSION_TTL_SECS,
         });
-        Ok(AdminResponse::json(200, &body).with_header("set-cookie", auth::session_cookie(&session, secure)))
+        Ok(AdminResponse::json(200, &body)
+            .with_header("set-cookie", auth::session_cookie(&session, secure)))
     }
 
     fn session(&self, principal: &Principal) -> AdminResponse {

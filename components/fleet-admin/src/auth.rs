@@ -140,10 +140,18 @@ pub fn authenticate(
             ));
         }
         if !constant_time_eq(given.as_bytes(), csrf.as_bytes()) {
-            return Err(ApiError::new(403, "csrf_invalid", "the CSRF token does not match the session"));
+            return Err(ApiError::new(
+                403,
+                "csrf_invalid",
+                "the CSRF token does not match the session",
+            ));
         }
         if !same_origin(req) {
-            return Err(ApiError::new(403, "cross_origin", "the request comes from another origin"));
+            return Err(ApiError::new(
+                403,
+                "cross_origin",
+                "the request comes from another origin",
+            ));
         }
     }
     Ok(Principal::Session { csrf_token: csrf })
@@ -189,11 +197,26 @@ mod tests {
     fn bearer_token_must_match_exactly() {
         let ok = request(&[("Authorization", "Bearer admin-t0ken")]);
         assert_eq!(authenticate(&ok, TOKEN, NOW, true), Ok(Principal::Bearer));
-        for bad in ["Bearer admin-t0ke", "Bearer admin-t0kenX", "Basic admin-t0ken", "Bearer", ""] {
+        for bad in [
+            "Bearer admin-t0ke",
+            "Bearer admin-t0kenX",
+            "Basic admin-t0ken",
+            "Bearer",
+            "",
+        ] {
             let req = request(&[("authorization", bad)]);
-            assert_eq!(authenticate(&req, TOKEN, NOW, false).unwrap_err().status, 401, "{bad}");
+            assert_eq!(
+                authenticate(&req, TOKEN, NOW, false).unwrap_err().status,
+                401,
+                "{bad}"
+            );
         }
-        assert_eq!(authenticate(&request(&[]), TOKEN, NOW, false).unwrap_err().status, 401);
+        assert_eq!(
+            authenticate(&request(&[]), TOKEN, NOW, false)
+                .unwrap_err()
+                .status,
+            401
+        );
     }
 
     #[test]
@@ -202,7 +225,11 @@ mod tests {
         assert!(verify_session(TOKEN, &cookie, NOW + 10));
         assert!(!verify_session(TOKEN, &cookie, NOW + SESSION_TTL_SECS));
         assert!(!verify_session("other-token", &cookie, NOW));
-        let forged = cookie.replacen(&(NOW + SESSION_TTL_SECS).to_string(), &(NOW + 10 * SESSION_TTL_SECS).to_string(), 1);
+        let forged = cookie.replacen(
+            &(NOW + SESSION_TTL_SECS).to_string(),
+            &(NOW + 10 * SESSION_TTL_SECS).to_string(),
+            1,
+        );
         assert!(!verify_session(TOKEN, &forged, NOW));
         assert!(!verify_session(TOKEN, "garbage", NOW));
     }
@@ -213,15 +240,39 @@ mod tests {
         let cookie = format!("theme=dark; {SESSION_COOKIE}={session}");
         let reads = request(&[("cookie", &cookie)]);
         let principal = authenticate(&reads, TOKEN, NOW, false).unwrap();
-        assert_eq!(principal, Principal::Session { csrf_token: csrf_token(TOKEN, &session) });
-        assert_eq!(authenticate(&reads, TOKEN, NOW, true).unwrap_err().error, "csrf_required");
+        assert_eq!(
+            principal,
+            Principal::Session {
+                csrf_token: csrf_token(TOKEN, &session)
+            }
+        );
+        assert_eq!(
+            authenticate(&reads, TOKEN, NOW, true).unwrap_err().error,
+            "csrf_required"
+        );
         let wrong = request(&[("cookie", &cookie), ("x-csrf-token", "00")]);
-        assert_eq!(authenticate(&wrong, TOKEN, NOW, true).unwrap_err().error, "csrf_invalid");
+        assert_eq!(
+            authenticate(&wrong, TOKEN, NOW, true).unwrap_err().error,
+            "csrf_invalid"
+        );
         let csrf = csrf_token(TOKEN, &session);
-        let right = request(&[("cookie", &cookie), ("x-csrf-token", &csrf), ("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3000")]);
+        let right = request(&[
+            ("cookie", &cookie),
+            ("x-csrf-token", &csrf),
+            ("host", "127.0.0.1:3000"),
+            ("origin", "http://127.0.0.1:3000"),
+        ]);
         assert!(authenticate(&right, TOKEN, NOW, true).is_ok());
-        let foreign = request(&[("cookie", &cookie), ("x-csrf-token", &csrf), ("host", "127.0.0.1:3000"), ("origin", "https://evil.example")]);
-        assert_eq!(authenticate(&foreign, TOKEN, NOW, true).unwrap_err().error, "cross_origin");
+        let foreign = request(&[
+            ("cookie", &cookie),
+            ("x-csrf-token", &csrf),
+            ("host", "127.0.0.1:3000"),
+            ("origin", "https://evil.example"),
+        ]);
+        assert_eq!(
+            authenticate(&foreign, TOKEN, NOW, true).unwrap_err().error,
+            "cross_origin"
+        );
     }
 
     #[test]

@@ -45,7 +45,10 @@ impl AppView {
             image: row.docker_image.clone(),
             monthly_cost_usd: row.monthly_cost_estimate_usd,
             accrued_cost_usd: row.accrued_cost_usd,
-            trader_count: row.health_detail.get("trader_count").and_then(|v| v.as_i64()),
+            trader_count: row
+                .health_detail
+                .get("trader_count")
+                .and_then(|v| v.as_i64()),
             last_health_check: row.last_health_check.map(format_time),
             attempts: row.attempts,
             error_message: row.error_message.clone(),
@@ -123,7 +126,10 @@ fn invalid(parameter: &str, detail: impl std::fmt::Display) -> ApiError {
 fn number(name: &str, value: &str, max: usize) -> Result<usize, ApiError> {
     match value.parse::<usize>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(invalid(name, format!("expected a whole number from 1 to {max}"))),
+        _ => Err(invalid(
+            name,
+            format!("expected a whole number from 1 to {max}"),
+        )),
     }
 }
 
@@ -136,8 +142,12 @@ impl AppsQuery {
                 continue;
             }
             match key.as_str() {
-                "status" => q.status = Some(AppStatus::parse(value).map_err(|e| invalid("status", e))?),
-                "health" => q.health = Some(HealthStatus::parse(value).map_err(|e| invalid("health", e))?),
+                "status" => {
+                    q.status = Some(AppStatus::parse(value).map_err(|e| invalid("status", e))?)
+                }
+                "health" => {
+                    q.health = Some(HealthStatus::parse(value).map_err(|e| invalid("health", e))?)
+                }
                 "tier" => {
                     fleet_store::Tier::parse(value).map_err(|e| invalid("tier", e))?;
                     q.tier = Some(value.clone());
@@ -149,7 +159,9 @@ impl AppsQuery {
                         .iter()
                         .find(|(name, _)| name == value)
                         .map(|(_, key)| *key)
-                        .ok_or_else(|| invalid("sort", format!("expected one of {}", sort_names())))?
+                        .ok_or_else(|| {
+                            invalid("sort", format!("expected one of {}", sort_names()))
+                        })?
                 }
                 "order" => {
                     q.descending = match value.as_str() {
@@ -174,16 +186,26 @@ impl AppsQuery {
     fn matches(&self, app: &AppView) -> bool {
         self.status.is_none_or(|s| app.status == s.as_str())
             && self.health.is_none_or(|h| app.health == h.as_str())
-            && self.tier.as_ref().is_none_or(|t| app.tier.as_ref() == Some(t))
+            && self
+                .tier
+                .as_ref()
+                .is_none_or(|t| app.tier.as_ref() == Some(t))
             && self.search.as_ref().is_none_or(|needle| {
                 app.user_id.contains(needle.as_str())
-                    || app.app_name.as_deref().is_some_and(|n| n.contains(needle.as_str()))
+                    || app
+                        .app_name
+                        .as_deref()
+                        .is_some_and(|n| n.contains(needle.as_str()))
             })
     }
 }
 
 fn sort_names() -> String {
-    SORT_KEYS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+    SORT_KEYS
+        .iter()
+        .map(|(n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn compare(a: &AppView, b: &AppView, key: SortKey) -> Ordering {
@@ -219,12 +241,20 @@ pub fn page(apps: Vec<AppView>, query: &AppsQuery) -> AppsPage {
     let mut matching: Vec<AppView> = apps.into_iter().filter(|a| query.matches(a)).collect();
     matching.sort_by(|a, b| {
         let primary = compare(a, b, query.sort);
-        let primary = if query.descending { primary.reverse() } else { primary };
+        let primary = if query.descending {
+            primary.reverse()
+        } else {
+            primary
+        };
         primary.then_with(|| a.user_id.cmp(&b.user_id))
     });
     let total = matching.len();
     let start = (query.page - 1).saturating_mul(query.per_page).min(total);
-    let items: Vec<AppView> = matching.into_iter().skip(start).take(query.per_page).collect();
+    let items: Vec<AppView> = matching
+        .into_iter()
+        .skip(start)
+        .take(query.per_page)
+        .collect();
     AppsPage {
         items,
         total,
@@ -240,7 +270,8 @@ mod tests {
     use fleet_store::UserId;
 
     fn view(n: u32, status: AppStatus, cost: Option<f64>) -> AppView {
-        let mut row = AppRow::new(UserId::parse(&format!("aaaaaaaa-0000-4000-8000-{n:012}")).unwrap());
+        let mut row =
+            AppRow::new(UserId::parse(&format!("aaaaaaaa-0000-4000-8000-{n:012}")).unwrap());
         row.status = status;
         row.fly_app_name = Some(format!("fleet-app-{n}"));
         row.monthly_cost_estimate_usd = cost;
@@ -248,26 +279,57 @@ mod tests {
     }
 
     fn pairs(q: &[(&str, &str)]) -> Vec<(String, String)> {
-        q.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        q.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn filters_sorts_and_pages() {
         let apps: Vec<AppView> = (1..=7)
-            .map(|n| view(n, if n % 2 == 0 { AppStatus::Error } else { AppStatus::Active }, Some(n as f64)))
+            .map(|n| {
+                view(
+                    n,
+                    if n % 2 == 0 {
+                        AppStatus::Error
+                    } else {
+                        AppStatus::Active
+                    },
+                    Some(n as f64),
+                )
+            })
             .collect();
-        let q = AppsQuery::parse(&pairs(&[("status", "active"), ("sort", "monthly_cost_usd"), ("order", "desc"), ("per_page", "3")])).unwrap();
+        let q = AppsQuery::parse(&pairs(&[
+            ("status", "active"),
+            ("sort", "monthly_cost_usd"),
+            ("order", "desc"),
+            ("per_page", "3"),
+        ]))
+        .unwrap();
         let first = page(apps.clone(), &q);
         assert_eq!(first.total, 4);
         assert_eq!(first.pages, 2);
-        let costs: Vec<_> = first.items.iter().map(|a| a.monthly_cost_usd.unwrap()).collect();
+        let costs: Vec<_> = first
+            .items
+            .iter()
+            .map(|a| a.monthly_cost_usd.unwrap())
+            .collect();
         assert_eq!(costs, vec![7.0, 5.0, 3.0]);
-        let second = page(apps.clone(), &AppsQuery { page: 2, ..q.clone() });
+        let second = page(
+            apps.clone(),
+            &AppsQuery {
+                page: 2,
+                ..q.clone()
+            },
+        );
         assert_eq!(second.items.len(), 1);
         let beyond = page(apps.clone(), &AppsQuery { page: 9, ..q });
         assert!(beyond.items.is_empty());
         let search = AppsQuery::parse(&pairs(&[("q", "APP-6")])).unwrap();
-        assert_eq!(page(apps, &search).items[0].app_name.as_deref(), Some("fleet-app-6"));
+        assert_eq!(
+            page(apps, &search).items[0].app_name.as_deref(),
+            Some("fleet-app-6")
+        );
     }
 
     #[test]
@@ -286,6 +348,9 @@ mod tests {
             let err = AppsQuery::parse(&pairs(&q)).unwrap_err();
             assert_eq!((err.status, err.error), (400, "invalid_query"), "{q:?}");
         }
-        assert_eq!(AppsQuery::parse(&pairs(&[("status", "")])).unwrap(), AppsQuery::default());
+        assert_eq!(
+            AppsQuery::parse(&pairs(&[("status", "")])).unwrap(),
+            AppsQuery::default()
+        );
     }
 }

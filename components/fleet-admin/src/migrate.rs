@@ -45,8 +45,9 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
             .state(STATE_KEY)
             .map_err(internal)?
             .map(|v| {
-                serde_json::from_value(v)
-                    .map_err(|e| ApiError::internal(format!("stored migration state is unreadable: {e}")))
+                serde_json::from_value(v).map_err(|e| {
+                    ApiError::internal(format!("stored migration state is unreadable: {e}"))
+                })
             })
             .transpose()
     }
@@ -148,7 +149,9 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
             let work = pending(&state.users[..state.released], &rows, now);
             if work.is_empty() {
                 let wake = next_wake(&state, &rows, now, deadline);
-                self.clock.sleep((wake - now).to_std().unwrap_or_default()).await;
+                self.clock
+                    .sleep((wake - now).to_std().unwrap_or_default())
+                    .await;
                 continue;
             }
             let passes = work
@@ -161,7 +164,10 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
         }
         let progress = self.progress_of(&state)?;
         let status = if progress.complete { 200 } else { 202 };
-        Ok(AdminResponse::json(status, &json!({ "migration": progress })))
+        Ok(AdminResponse::json(
+            status,
+            &json!({ "migration": progress }),
+        ))
     }
 
     fn release(
@@ -218,14 +224,23 @@ fn next_wake(
     now: DateTime<Utc>,
     deadline: DateTime<Utc>,
 ) -> DateTime<Utc> {
-    let release = (state.released < state.users.len()).then(|| state.next_release_at()).flatten();
+    let release = (state.released < state.users.len())
+        .then(|| state.next_release_at())
+        .flatten();
     let rows_due = rows
         .values()
         .filter(|r| !matches!(r.status, AppStatus::Active | AppStatus::Error))
         .filter_map(|r| r.next_attempt_at.max(r.lease_expires_at));
-    let soonest = release.into_iter().chain(rows_due).min().unwrap_or(now + delta(Duration::from_secs(1)));
+    let soonest = release
+        .into_iter()
+        .chain(rows_due)
+        .min()
+        .unwrap_or(now + delta(Duration::from_secs(1)));
     soonest
-        .clamp(now + delta(Duration::from_millis(50)), now + delta(Duration::from_secs(1)))
+        .clamp(
+            now + delta(Duration::from_millis(50)),
+            now + delta(Duration::from_secs(1)),
+        )
         .min(deadline)
 }
 

@@ -83,7 +83,13 @@ pub struct MigrationState {
 }
 
 impl MigrationState {
-    pub fn new(id: String, users: Vec<UserId>, pacing: Pacing, by: &str, now: DateTime<Utc>) -> Self {
+    pub fn new(
+        id: String,
+        users: Vec<UserId>,
+        pacing: Pacing,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Self {
         MigrationState {
             id,
             started_at: now,
@@ -102,7 +108,9 @@ impl MigrationState {
             return None;
         }
         let ready = self.next_release_at().is_none_or(|at| now >= at);
-        ready.then(|| self.released..(self.released + self.pacing.batch_size as usize).min(self.users.len()))
+        ready.then(|| {
+            self.released..(self.released + self.pacing.batch_size as usize).min(self.users.len())
+        })
     }
 
     /// When the next batch may go, or `None` for "now" (nothing released yet).
@@ -186,11 +194,27 @@ mod tests {
     #[test]
     fn pacing_follows_the_documented_burst_and_rate() {
         let p = Pacing::from_limits(FlyLimits::DOCUMENTED);
-        assert_eq!(p, Pacing { batch_size: 3, interval_ms: 3000 });
+        assert_eq!(
+            p,
+            Pacing {
+                batch_size: 3,
+                interval_ms: 3000
+            }
+        );
         assert_eq!(p.users_per_sec(), 1.0);
         // Twice the rate halves the wait; a bigger burst makes bigger batches.
-        let faster = FlyLimits { action_per_sec: 2.0, action_burst: 6.0, ..FlyLimits::DOCUMENTED };
-        assert_eq!(Pacing::from_limits(faster), Pacing { batch_size: 6, interval_ms: 3000 });
+        let faster = FlyLimits {
+            action_per_sec: 2.0,
+            action_burst: 6.0,
+            ..FlyLimits::DOCUMENTED
+        };
+        assert_eq!(
+            Pacing::from_limits(faster),
+            Pacing {
+                batch_size: 6,
+                interval_ms: 3000
+            }
+        );
         // Not the seed's fixed 5 per 10 s.
         assert!(p.users_per_sec() > 0.5);
     }
@@ -198,15 +222,28 @@ mod tests {
     #[test]
     fn batches_are_released_in_order_and_only_when_due() {
         let t0 = chrono::Utc::now();
-        let pacing = Pacing { batch_size: 3, interval_ms: 3000 };
-        let mut state = MigrationState::new("m".into(), (1..=7).map(user).collect(), pacing, "t", t0);
+        let pacing = Pacing {
+            batch_size: 3,
+            interval_ms: 3000,
+        };
+        let mut state =
+            MigrationState::new("m".into(), (1..=7).map(user).collect(), pacing, "t", t0);
         assert_eq!(state.due_batch(t0), Some(0..3));
         state.released = 3;
         state.last_release_at = Some(t0);
-        assert_eq!(state.due_batch(t0 + chrono::TimeDelta::milliseconds(2999)), None);
-        assert_eq!(state.due_batch(t0 + chrono::TimeDelta::seconds(3)), Some(3..6));
+        assert_eq!(
+            state.due_batch(t0 + chrono::TimeDelta::milliseconds(2999)),
+            None
+        );
+        assert_eq!(
+            state.due_batch(t0 + chrono::TimeDelta::seconds(3)),
+            Some(3..6)
+        );
         state.released = 6;
-        assert_eq!(state.due_batch(t0 + chrono::TimeDelta::seconds(9)), Some(6..7));
+        assert_eq!(
+            state.due_batch(t0 + chrono::TimeDelta::seconds(9)),
+            Some(6..7)
+        );
         state.released = 7;
         assert_eq!(state.due_batch(t0 + chrono::TimeDelta::seconds(99)), None);
     }
@@ -214,7 +251,16 @@ mod tests {
     #[test]
     fn progress_counts_done_failed_and_remaining() {
         let users: Vec<UserId> = (1..=4).map(user).collect();
-        let state = MigrationState::new("m".into(), users.clone(), Pacing { batch_size: 3, interval_ms: 1 }, "t", chrono::Utc::now());
+        let state = MigrationState::new(
+            "m".into(),
+            users.clone(),
+            Pacing {
+                batch_size: 3,
+                interval_ms: 1,
+            },
+            "t",
+            chrono::Utc::now(),
+        );
         let mut rows = HashMap::new();
         let mut active = AppRow::new(users[0]);
         active.status = AppStatus::Active;

@@ -59,10 +59,7 @@ impl Route {
     pub fn changes_state(&self) -> bool {
         matches!(
             self,
-            Route::Action(..)
-                | Route::SetTier(_)
-                | Route::StartMigration
-                | Route::AdvanceMigration
+            Route::Action(..) | Route::SetTier(_) | Route::StartMigration | Route::AdvanceMigration
         )
     }
 
@@ -170,7 +167,10 @@ mod tests {
             post(&format!("/admin/api/users/{USER}/tier")).unwrap(),
             Route::SetTier(user)
         );
-        assert_eq!(post("/admin/api/migrations").unwrap(), Route::StartMigration);
+        assert_eq!(
+            post("/admin/api/migrations").unwrap(),
+            Route::StartMigration
+        );
         assert_eq!(get("/admin/api/migrations").unwrap(), Route::Migrations);
     }
 

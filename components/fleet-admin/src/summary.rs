@@ -142,7 +142,9 @@ mod tests {
             status: None,
             metadata: serde_json::json!({}),
             error_details: None,
-            created_at: chrono::Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, second).unwrap(),
+            created_at: chrono::Utc
+                .with_ymd_and_hms(2025, 1, 1, 0, 0, second)
+                .unwrap(),
         }
     }
 
@@ -163,7 +165,10 @@ mod tests {
         let mut reversed = events.clone();
         reversed.reverse();
         let stats = provision_stats(&reversed);
-        assert_eq!((stats.completed, stats.failed_attempts, stats.samples), (3, 1, 3));
+        assert_eq!(
+            (stats.completed, stats.failed_attempts, stats.samples),
+            (3, 1, 3)
+        );
         // durations: 4, 10, 2 -> median 4
         assert_eq!(stats.median_seconds, Some(4.0));
         assert_eq!(stats.success_rate, Some(0.75));

@@ -115,11 +115,13 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
         let mut by_app: BTreeMap<String, OrphanView> = BTreeMap::new();
         // Oldest first, so first/last read naturally.
         for event in events.iter().rev() {
-            let Some(name) = event
-                .fly_app_name
-                .clone()
-                .or_else(|| event.metadata.get("app_name").and_then(|v| v.as_str()).map(String::from))
-            else {
+            let Some(name) = event.fly_app_name.clone().or_else(|| {
+                event
+                    .metadata
+                    .get("app_name")
+                    .and_then(|v| v.as_str())
+                    .map(String::from)
+            }) else {
                 continue;
             };
             let at = format_time(event.created_at);

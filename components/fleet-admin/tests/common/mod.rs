@@ -38,7 +38,11 @@ impl Rig {
 
     /// A rig whose platform already had these `(user, tier)` subscriptions before Fleet's migrations ran
     /// (so no trigger created their rows): the "existing users" a migration is for.
-    pub fn build(allow_tier_override: bool, sim_config: SimConfig, existing: &[(UserId, &str)]) -> Rig {
+    pub fn build(
+        allow_tier_override: bool,
+        sim_config: SimConfig,
+        existing: &[(UserId, &str)],
+    ) -> Rig {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("fleet.db");
         let mut conn = NativeSqlite::open(&db).unwrap();
@@ -94,7 +98,14 @@ impl Rig {
             .enable_all()
             .build()
             .unwrap();
-        Rig { sim, db, config, fly, runtime, _dir: dir }
+        Rig {
+            sim,
+            db,
+            config,
+            fly,
+            runtime,
+            _dir: dir,
+        }
     }
 
     pub fn store(&self) -> Store<NativeSqlite> {
@@ -102,14 +113,25 @@ impl Rig {
     }
 
     /// Sends one request through the admin service.
-    pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> AdminResponse {
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> AdminResponse {
         let db = self.db.clone();
         let open = move || -> Result<Store<NativeSqlite>, ApiError> {
             NativeSqlite::open(&db)
                 .map(Store::new)
                 .map_err(|e| ApiError::new(503, "database_unavailable", e.to_string()))
         };
-        let admin = Admin { config: &self.config, open_store: &open, fly: &self.fly, clock: &SystemClock };
+        let admin = Admin {
+            config: &self.config,
+            open_store: &open,
+            fly: &self.fly,
+            clock: &SystemClock,
+        };
         let mut all: Vec<(String, String)> = vec![("host".into(), "127.0.0.1:3000".into())];
         all.extend(headers.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let req = AdminRequest::new(method, path, all, body.as_bytes().to_vec());
@@ -120,7 +142,15 @@ impl Rig {
     /// GET or POST with the bearer token.
     pub fn admin(&self, method: &str, path: &str, body: &str) -> AdminResponse {
         let auth = format!("Bearer {TOKEN}");
-        self.send(method, path, &[("authorization", &auth), ("content-type", "application/json")], body)
+        self.send(
+            method,
+            path,
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
+            body,
+        )
     }
 
     pub fn subscribe(&self, user: UserId, tier: &str, status: &str) {
@@ -139,13 +169,21 @@ impl Rig {
     pub fn snapshot(&self) -> Value {
         let mut store = self.store();
         let mut dump = |sql: &str| -> Vec<Vec<SqlValue>> {
-            store.connection().query(sql, &[]).unwrap().iter().map(|r| r.values().to_vec()).collect()
+            store
+                .connection()
+                .query(sql, &[])
+                .unwrap()
+                .iter()
+                .map(|r| r.values().to_vec())
+                .collect()
         };
         let text = format!(
             "{:?}|{:?}|{:?}|{:?}",
             dump("SELECT * FROM user_fly_apps ORDER BY user_id"),
             dump("SELECT * FROM user_fly_app_events ORDER BY id"),
-            dump("SELECT user_id, tier, status, expires_at FROM user_subscriptions ORDER BY user_id"),
+            dump(
+                "SELECT user_id, tier, status, expires_at FROM user_subscriptions ORDER BY user_id"
+            ),
             dump("SELECT key, value FROM fleet_state ORDER BY key"),
         );
         Value::String(text)
@@ -156,7 +194,10 @@ impl Rig {
     }
 
     pub fn apps_at_fly(&self) -> Vec<Value> {
-        self.sim.sim().state_dump()["apps"].as_array().cloned().unwrap_or_default()
+        self.sim.sim().state_dump()["apps"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
