@@ -39,6 +39,9 @@ struct Args {
     /// The screener executable (default: the one built next to this executable).
     #[arg(long)]
     screener: Option<PathBuf>,
+    /// With FLY_API_TOKEN set: start against the real Fly API without the 10-second chance to abort.
+    #[arg(long)]
+    yes: bool,
     /// RUST_LOG for screener processes.
     #[arg(long, default_value = "warn")]
     screener_log: String,
@@ -70,7 +73,19 @@ fn main() -> Result<()> {
     } = &config.fly
     {
         warn_real_fly(org, image, origin);
+        if !args.yes {
+            for left in (1..=10).rev() {
+                eprint!("\rstarting against the real Fly API in {left:>2} s (Ctrl-C aborts, --yes skips this) ");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            eprintln!();
+        }
     }
+    let started = if config.fly.is_real() {
+        Instant::now()
+    } else {
+        started
+    };
 
     let run = LocalRun::start(config.clone())?;
     print_banner(&run, &config, started.elapsed());
@@ -95,7 +110,7 @@ fn warn_real_fly(org: &str, image: &str, origin: &str) {
         "!! Screeners on Fly cannot reach this machine's SQLite file: give them a database with"
     );
     eprintln!("!! SPIN_VARIABLE_SCREENER_DATABASE_URL, or expect their /health to report failing.");
-    eprintln!("!! Unset FLY_API_TOKEN to use the simulator. Ctrl-C now to abort.");
+    eprintln!("!! Unset FLY_API_TOKEN to use the simulator.");
     eprintln!("{line}\n");
 }
 
