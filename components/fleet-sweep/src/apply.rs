@@ -19,7 +19,12 @@ const MIN_REPAIR_TIME: Duration = Duration::from_secs(2);
 impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P, K> {
     /// Applies the plan for one observed row we hold the lease of. Returns whether the lease was handed
     /// back (or lost); `false` leaves it for the caller to release.
-    pub(crate) async fn apply(&mut self, run: &mut Run, row: AppRow, observation: Observation) -> Result<bool, StoreError> {
+    pub(crate) async fn apply(
+        &mut self,
+        run: &mut Run,
+        row: AppRow,
+        observation: Observation,
+    ) -> Result<bool, StoreError> {
         let now = self.clock.now();
         let entitled = self.store.entitlement(row.user_id)?.entitled;
         let uses_db_role = matches!(self.reconcile.database, DatabaseAccess::PerUserRole { .. });
@@ -31,7 +36,13 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
         });
         // Health is judged for apps that should be running; a provision in progress is not "unhealthy".
         let judged = entitled && row.status == fleet_store::AppStatus::Active;
-        let assessment = judged.then(|| assess(&observation, row.machine_id.as_deref(), &row.user_id.to_string()));
+        let assessment = judged.then(|| {
+            assess(
+                &observation,
+                row.machine_id.as_deref(),
+                &row.user_id.to_string(),
+            )
+        });
         let plan = plan_app(PlanInput {
             row: &row,
             entitled,
@@ -76,8 +87,14 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
 
         match plan.repair {
             Repair::None => {
-                let image = assessment.as_ref().and_then(|a| a.image.clone()).unwrap_or_default();
-                let healthy = plan.health.as_ref().is_some_and(|h| h.status == fleet_store::HealthStatus::Healthy);
+                let image = assessment
+                    .as_ref()
+                    .and_then(|a| a.image.clone())
+                    .unwrap_or_default();
+                let healthy = plan
+                    .health
+                    .as_ref()
+                    .is_some_and(|h| h.status == fleet_store::HealthStatus::Healthy);
                 if healthy && action == Action::Converged && run.rollout.wants_update(&image) {
                     self.maybe_roll(run, &mut updated).await?;
                 }
@@ -87,14 +104,24 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
                 let result = self.restart(&updated, &machine_id, run).await;
                 run.summary.repaired += u32::from(result.is_ok());
                 let error = result.err().map(|e| e.to_string());
-                self.event(&updated, EventType::RecoveryAttempted, json!({"step": "restart", "machine_id": machine_id, "error": error}))?;
+                self.event(
+                    &updated,
+                    EventType::RecoveryAttempted,
+                    json!({"step": "restart", "machine_id": machine_id, "error": error}),
+                )?;
             }
             Repair::Recreate { machine_id } => {
                 let destroyed = self.destroy(&updated, &machine_id).await;
                 let error = destroyed.as_ref().err().map(|e| e.to_string());
-                self.event(&updated, EventType::RecoveryAttempted, json!({"step": "recreate", "machine_id": machine_id, "error": error}))?;
+                self.event(
+                    &updated,
+                    EventType::RecoveryAttempted,
+                    json!({"step": "recreate", "machine_id": machine_id, "error": error}),
+                )?;
                 if destroyed.is_ok() {
-                    return self.reconcile_pass(run, row.user_id, RepairKind::Repair).await;
+                    return self
+                        .reconcile_pass(run, row.user_id, RepairKind::Repair)
+                        .await;
                 }
             }
         }
@@ -104,7 +131,12 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
 
     /// A reconcile pass (the provision/deprovision path) under the lease we already hold; the reconciler
     /// releases it.
-    async fn reconcile_pass(&mut self, run: &mut Run, user_id: UserId, kind: RepairKind) -> Result<bool, StoreError> {
+    async fn reconcile_pass(
+        &mut self,
+        run: &mut Run,
+        user_id: UserId,
+        kind: RepairKind,
+    ) -> Result<bool, StoreError> {
         let budget = left(self.clock.now(), run.deadline).min(self.config.repair_budget);
         if budget < MIN_REPAIR_TIME {
             return Ok(false);
@@ -136,8 +168,13 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             timeout: Some("30s".into()),
         };
         self.fly.stop_machine(&app, &machine, &stop, None).await?;
-        let wait = left(self.clock.now(), run.deadline).clamp(Duration::from_secs(1), Duration::from_secs(60));
-        match self.fly.wait_machine(&app, &machine, "stopped", wait, None).await {
+        let wait = left(self.clock.now(), run.deadline)
+            .clamp(Duration::from_secs(1), Duration::from_secs(60));
+        match self
+            .fly
+            .wait_machine(&app, &machine, "stopped", wait, None)
+            .await
+        {
             Ok(_) => {}
             Err(e) if e.is_wait_timeout() => {}
             Err(e) => return Err(e),
@@ -153,7 +190,12 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
         }
     }
 
-    pub(crate) fn event(&mut self, row: &AppRow, event_type: EventType, metadata: serde_json::Value) -> Result<(), StoreError> {
+    pub(crate) fn event(
+        &mut self,
+        row: &AppRow,
+        event_type: EventType,
+        metadata: serde_json::Value,
+    ) -> Result<(), StoreError> {
         let mut event = NewEvent::for_app(row, event_type);
         event.metadata = metadata;
         self.store.append_event(&event, self.clock.now())?;
@@ -168,7 +210,8 @@ pub(crate) fn ids(row: &AppRow, machine_id: &str) -> Result<(AppName, MachineId)
         message: format!("stored {what} is invalid: {e}"),
         request_id: None,
     };
-    let app = AppName::parse(row.fly_app_name.clone().unwrap_or_default()).map_err(|e| invalid("app name", e.to_string()))?;
+    let app = AppName::parse(row.fly_app_name.clone().unwrap_or_default())
+        .map_err(|e| invalid("app name", e.to_string()))?;
     let machine = MachineId::parse(machine_id).map_err(|e| invalid("machine id", e.to_string()))?;
     Ok((app, machine))
 }

@@ -16,7 +16,9 @@ impl OrphanPolicy {
         match value.trim() {
             "report" => Ok(OrphanPolicy::Report),
             "delete" => Ok(OrphanPolicy::Delete),
-            other => Err(format!("orphan_policy must be report or delete, not {other:?}")),
+            other => Err(format!(
+                "orphan_policy must be report or delete, not {other:?}"
+            )),
         }
     }
 }
@@ -90,7 +92,10 @@ mod tests {
     #[test]
     fn app_url_fills_the_template() {
         let config = SweepConfig::default();
-        assert_eq!(config.app_url("vyx-user-1a2b3c4d"), "https://vyx-user-1a2b3c4d.fly.dev");
+        assert_eq!(
+            config.app_url("vyx-user-1a2b3c4d"),
+            "https://vyx-user-1a2b3c4d.fly.dev"
+        );
         let local = SweepConfig {
             app_url_template: "http://127.0.0.1:9000/apps/{app}/".into(),
             ..SweepConfig::default()

@@ -31,13 +31,20 @@ impl PriceTable {
 
     /// Estimated USD per 30 days for one started machine, or `None` for guests the table does not price
     /// (performance CPUs, unknown kinds).
-    pub fn monthly_estimate(&self, cpu_kind: &str, cpus: u32, memory_mb: u32, region: &str) -> Option<f64> {
+    pub fn monthly_estimate(
+        &self,
+        cpu_kind: &str,
+        cpus: u32,
+        memory_mb: u32,
+        region: &str,
+    ) -> Option<f64> {
         if cpu_kind != "shared" || cpus == 0 {
             return None;
         }
         let included = self.included_memory_mb_per_cpu * cpus;
         let extra_gb = f64::from(memory_mb.saturating_sub(included)) / 1024.0;
-        let baseline = f64::from(cpus) * self.shared_cpu_month_usd + extra_gb * self.extra_memory_gb_month_usd;
+        let baseline =
+            f64::from(cpus) * self.shared_cpu_month_usd + extra_gb * self.extra_memory_gb_month_usd;
         let markup = self.region_markup.get(region).copied().unwrap_or(1.0);
         Some(round_cents(baseline * markup))
     }
@@ -52,7 +59,9 @@ pub fn accrued_between(
     now: DateTime<Utc>,
     is_started: bool,
 ) -> f64 {
-    let (Some(monthly), Some(previous), true, true) = (monthly_usd, previous_check, was_started, is_started) else {
+    let (Some(monthly), Some(previous), true, true) =
+        (monthly_usd, previous_check, was_started, is_started)
+    else {
         return 0.0;
     };
     let secs = (now - previous).num_milliseconds().max(0) as f64 / 1000.0;
@@ -89,13 +98,19 @@ mod tests {
             ("shared", 0, 256, "sin", None),
         ];
         for (kind, cpus, mem, region, expected) in cases {
-            assert_eq!(table.monthly_estimate(kind, cpus, mem, region), expected, "{kind} {cpus} {mem} {region}");
+            assert_eq!(
+                table.monthly_estimate(kind, cpus, mem, region),
+                expected,
+                "{kind} {cpus} {mem} {region}"
+            );
         }
     }
 
     #[test]
     fn accrual_counts_only_time_started_at_both_ends() {
-        let now = DateTime::parse_from_rfc3339("2026-01-31T00:00:00Z").unwrap().to_utc();
+        let now = DateTime::parse_from_rfc3339("2026-01-31T00:00:00Z")
+            .unwrap()
+            .to_utc();
         let day_ago = Some(now - TimeDelta::days(1));
         let monthly = Some(30.0);
         assert!((accrued_between(monthly, day_ago, true, now, true) - 1.0).abs() < 1e-9);
@@ -104,6 +119,9 @@ mod tests {
         assert_eq!(accrued_between(monthly, None, true, now, true), 0.0);
         assert_eq!(accrued_between(None, day_ago, true, now, true), 0.0);
         // A clock that went backwards accrues nothing rather than a negative amount.
-        assert_eq!(accrued_between(monthly, Some(now + TimeDelta::hours(1)), true, now, true), 0.0);
+        assert_eq!(
+            accrued_between(monthly, Some(now + TimeDelta::hours(1)), true, now, true),
+            0.0
+        );
     }
 }

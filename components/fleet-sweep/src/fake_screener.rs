@@ -53,7 +53,9 @@ impl FakeScreener {
             .block_on(tokio::net::TcpListener::bind(("127.0.0.1", 0)))
             .expect("bind the fake screener");
         let port = listener.local_addr().expect("local addr").port();
-        let app = Router::new().route("/apps/{app}/health", get(health)).with_state(ctx);
+        let app = Router::new()
+            .route("/apps/{app}/health", get(health))
+            .with_state(ctx);
         runtime.spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -99,7 +101,11 @@ async fn health(State(ctx): State<Ctx>, Path(app): Path<String>) -> (StatusCode,
     let known = {
         let mut shared = ctx.shared.lock().unwrap_or_else(|p| p.into_inner());
         shared.probes += 1;
-        shared.overrides.get(&app).or_else(|| shared.known.get(&app)).cloned()
+        shared
+            .overrides
+            .get(&app)
+            .or_else(|| shared.known.get(&app))
+            .cloned()
     };
     let answer = match known {
         Some(answer) => Some(answer),
@@ -107,7 +113,10 @@ async fn health(State(ctx): State<Ctx>, Path(app): Path<String>) -> (StatusCode,
     };
     let Some(answer) = answer else {
         // No started machine: like Fly's proxy with nothing behind it.
-        return (StatusCode::BAD_GATEWAY, Json(json!({"error": "no started machine"})));
+        return (
+            StatusCode::BAD_GATEWAY,
+            Json(json!({"error": "no started machine"})),
+        );
     };
     let code = if answer.status == "failing" {
         StatusCode::SERVICE_UNAVAILABLE

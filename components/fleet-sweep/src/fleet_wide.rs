@@ -6,7 +6,9 @@ use fleet_store::{AppStatus, EventType, NewEvent, SqlConnection, StoreError};
 use fly_api::{AppName, ErrorClass, Transport};
 use serde_json::json;
 
-use crate::orphans::{claimed_names, first_seen_from_json, first_seen_to_json, plan_orphans, ORPHAN_STATE_KEY};
+use crate::orphans::{
+    claimed_names, first_seen_from_json, first_seen_to_json, plan_orphans, ORPHAN_STATE_KEY,
+};
 use crate::rollout::{RolloutStatus, ROLLOUT_STATE_KEY};
 use crate::sweep::{Run, Sweeper};
 
@@ -21,7 +23,8 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
                 .any(|r| r.docker_image.as_deref() != Some(run.rollout.target_image.as_str()));
             if !behind {
                 run.rollout.status = RolloutStatus::Completed;
-                self.store.put_state(ROLLOUT_STATE_KEY, &json!(run.rollout), now)?;
+                self.store
+                    .put_state(ROLLOUT_STATE_KEY, &json!(run.rollout), now)?;
                 self.fleet_event(
                     EventType::RolloutCompleted,
                     json!({"image": run.rollout.target_image, "updated": run.rollout.updated}),
@@ -45,11 +48,17 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
         );
         run.summary.orphans = plan.orphans.len() as u32;
         for name in &plan.newly_detected {
-            self.orphan_event(name, EventType::OrphanDetected, json!({"policy": format!("{:?}", self.config.orphan_policy).to_lowercase()}))?;
+            self.orphan_event(
+                name,
+                EventType::OrphanDetected,
+                json!({"policy": format!("{:?}", self.config.orphan_policy).to_lowercase()}),
+            )?;
         }
         let mut first_seen = plan.first_seen.clone();
         for name in &plan.delete {
-            let Ok(app) = AppName::parse(name.as_str()) else { continue };
+            let Ok(app) = AppName::parse(name.as_str()) else {
+                continue;
+            };
             match self.fly.delete_app(&app, true).await {
                 Ok(()) => {}
                 Err(e) if e.class == ErrorClass::NotFound => {}
@@ -59,12 +68,18 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             self.orphan_event(name, EventType::OrphanDeleted, json!({}))?;
         }
         if first_seen != previous {
-            self.store.put_state(ORPHAN_STATE_KEY, &first_seen_to_json(&first_seen), now)?;
+            self.store
+                .put_state(ORPHAN_STATE_KEY, &first_seen_to_json(&first_seen), now)?;
         }
         Ok(())
     }
 
-    fn orphan_event(&mut self, app: &str, event_type: EventType, metadata: serde_json::Value) -> Result<(), StoreError> {
+    fn orphan_event(
+        &mut self,
+        app: &str,
+        event_type: EventType,
+        metadata: serde_json::Value,
+    ) -> Result<(), StoreError> {
         let event = NewEvent {
             user_id: None,
             user_fly_app_id: None,

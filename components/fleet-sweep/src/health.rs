@@ -59,7 +59,11 @@ pub struct Assessment {
 
 /// Judges an entitled user's app. A machine that answers as another user or in another mode is unhealthy:
 /// its signals would not come from the user's dedicated machine.
-pub fn assess(observation: &Observation, recorded_machine: Option<&str>, expected_user: &str) -> Assessment {
+pub fn assess(
+    observation: &Observation,
+    recorded_machine: Option<&str>,
+    expected_user: &str,
+) -> Assessment {
     let mut reasons = Vec::new();
     let machine = observation.machine(recorded_machine);
     let mut unhealthy = false;
@@ -88,7 +92,10 @@ pub fn assess(observation: &Observation, recorded_machine: Option<&str>, expecte
             }
             Some(checks) => {
                 unhealthy = true;
-                reasons.push(format!("fly checks not passing: {}", checks.failing.join(", ")));
+                reasons.push(format!(
+                    "fly checks not passing: {}",
+                    checks.failing.join(", ")
+                ));
             }
             None => {
                 unhealthy = true;
@@ -110,7 +117,9 @@ pub fn assess(observation: &Observation, recorded_machine: Option<&str>, expecte
         machine_state: machine.map(|m| m.state),
         image: machine.map(|m| m.image.clone()),
         trader_count: match &observation.probe {
-            ProbeResult::Answered { body: Some(report), .. } => report.trader_count,
+            ProbeResult::Answered {
+                body: Some(report), ..
+            } => report.trader_count,
             _ => None,
         },
     }
@@ -121,10 +130,18 @@ pub fn judge_probe(probe: &ProbeResult, expected_user: &str) -> (bool, Vec<Strin
     match probe {
         // Nothing started: the machine verdict already says why.
         ProbeResult::NotProbed => (true, Vec::new()),
-        ProbeResult::Unreachable(why) => (false, vec![format!("screener /health unreachable: {why}")]),
-        ProbeResult::Answered { http_status, body: None } => {
-            (false, vec![format!("screener /health answered HTTP {http_status} without a report")])
+        ProbeResult::Unreachable(why) => {
+            (false, vec![format!("screener /health unreachable: {why}")])
         }
+        ProbeResult::Answered {
+            http_status,
+            body: None,
+        } => (
+            false,
+            vec![format!(
+                "screener /health answered HTTP {http_status} without a report"
+            )],
+        ),
         ProbeResult::Answered {
             http_status,
             body: Some(report),
@@ -145,7 +162,11 @@ pub fn judge_probe(probe: &ProbeResult, expected_user: &str) -> (bool, Vec<Strin
             if report.status == "failing" || !(200..300).contains(http_status) {
                 problems.push(format!(
                     "screener reports {} (HTTP {http_status}): {}",
-                    if report.status.is_empty() { "no status" } else { &report.status },
+                    if report.status.is_empty() {
+                        "no status"
+                    } else {
+                        &report.status
+                    },
                     report.reasons.join("; ")
                 ));
             }

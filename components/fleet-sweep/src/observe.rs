@@ -23,7 +23,10 @@ const LIST_ATTEMPTS: u32 = 4;
 pub enum Observed {
     Seen(Observation),
     /// Fly did not answer usefully; the row stays due for the next sweep.
-    Failed { error: String, rate_limited: bool },
+    Failed {
+        error: String,
+        rate_limited: bool,
+    },
     /// The budget ran out before the app could be looked at.
     OutOfTime,
 }
@@ -97,11 +100,14 @@ impl<T: Transport, P: Transport, K: Clock> Observer<'_, T, P, K> {
                 Err(e) => e,
             };
             let (wait, rate_limited) = match error.class {
-                ErrorClass::RateLimited { retry_after } => (retry_after.unwrap_or(Duration::from_secs(1)), true),
+                ErrorClass::RateLimited { retry_after } => {
+                    (retry_after.unwrap_or(Duration::from_secs(1)), true)
+                }
                 ErrorClass::Transient => (Duration::from_millis(200 * u64::from(attempt)), false),
                 _ => (Duration::MAX, false),
             };
-            let fits = self.clock.now() + chrono::TimeDelta::from_std(wait).unwrap_or(chrono::TimeDelta::MAX)
+            let fits = self.clock.now()
+                + chrono::TimeDelta::from_std(wait).unwrap_or(chrono::TimeDelta::MAX)
                 < self.deadline;
             if attempt >= LIST_ATTEMPTS || wait == Duration::MAX || !fits {
                 return Err(Observed::Failed {

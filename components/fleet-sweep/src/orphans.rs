@@ -32,7 +32,10 @@ pub struct OrphanPlan {
 /// App names that rows still claim: every row except those deleted a while ago.
 pub fn claimed_names(rows: &[AppRow], now: DateTime<Utc>) -> BTreeSet<String> {
     rows.iter()
-        .filter(|r| r.status != AppStatus::Deleted || r.deleted_at.is_none_or(|t| now - t < DELETION_IN_FLIGHT))
+        .filter(|r| {
+            r.status != AppStatus::Deleted
+                || r.deleted_at.is_none_or(|t| now - t < DELETION_IN_FLIGHT)
+        })
         .filter_map(|r| r.fly_app_name.clone())
         .collect()
 }
@@ -81,7 +84,11 @@ pub fn first_seen_from_json(value: Option<&Value>) -> BTreeMap<String, DateTime<
 }
 
 pub fn first_seen_to_json(map: &BTreeMap<String, DateTime<Utc>>) -> Value {
-    Value::Object(map.iter().map(|(k, v)| (k.clone(), Value::from(format_time(*v)))).collect())
+    Value::Object(
+        map.iter()
+            .map(|(k, v)| (k.clone(), Value::from(format_time(*v))))
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -90,7 +97,9 @@ mod tests {
     use fleet_store::UserId;
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z").unwrap().to_utc()
+        DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z")
+            .unwrap()
+            .to_utc()
     }
 
     fn row(name: &str, status: AppStatus, deleted_mins_ago: Option<i64>) -> AppRow {
@@ -110,27 +119,67 @@ mod tests {
             row("vyx-user-dd", AppStatus::Deleted, Some(60)),
         ];
         let claimed = claimed_names(&rows, now());
-        assert_eq!(claimed.into_iter().collect::<Vec<_>>(), ["vyx-user-aa", "vyx-user-bb", "vyx-user-cc"]);
+        assert_eq!(
+            claimed.into_iter().collect::<Vec<_>>(),
+            ["vyx-user-aa", "vyx-user-bb", "vyx-user-cc"]
+        );
     }
 
     #[test]
     fn orphans_are_reported_once_and_deleted_only_under_the_delete_policy_after_grace() {
-        let apps: Vec<String> = ["vyx-user-aa", "vyx-user-dd", "vyx-user-ee", "someone-else"].map(String::from).to_vec();
+        let apps: Vec<String> = ["vyx-user-aa", "vyx-user-dd", "vyx-user-ee", "someone-else"]
+            .map(String::from)
+            .to_vec();
         let claimed: BTreeSet<String> = ["vyx-user-aa".to_string()].into();
         let grace = Duration::from_secs(3600);
-        let first = plan_orphans(&apps, &claimed, "vyx-user-", &BTreeMap::new(), now(), OrphanPolicy::Delete, grace);
+        let first = plan_orphans(
+            &apps,
+            &claimed,
+            "vyx-user-",
+            &BTreeMap::new(),
+            now(),
+            OrphanPolicy::Delete,
+            grace,
+        );
         assert_eq!(first.orphans, ["vyx-user-dd", "vyx-user-ee"]);
         assert_eq!(first.newly_detected, first.orphans);
         assert!(first.delete.is_empty(), "within grace");
 
         let later = now() + TimeDelta::minutes(61);
-        let report = plan_orphans(&apps, &claimed, "vyx-user-", &first.first_seen, later, OrphanPolicy::Report, grace);
+        let report = plan_orphans(
+            &apps,
+            &claimed,
+            "vyx-user-",
+            &first.first_seen,
+            later,
+            OrphanPolicy::Report,
+            grace,
+        );
         assert!(report.newly_detected.is_empty() && report.delete.is_empty());
-        let delete = plan_orphans(&apps, &claimed, "vyx-user-", &first.first_seen, later, OrphanPolicy::Delete, grace);
+        let delete = plan_orphans(
+            &apps,
+            &claimed,
+            "vyx-user-",
+            &first.first_seen,
+            later,
+            OrphanPolicy::Delete,
+            grace,
+        );
         assert_eq!(delete.delete, ["vyx-user-dd", "vyx-user-ee"]);
 
-        let gone = plan_orphans(&apps[..1], &claimed, "vyx-user-", &first.first_seen, later, OrphanPolicy::Delete, grace);
-        assert!(gone.first_seen.is_empty(), "apps no longer listed are forgotten");
+        let gone = plan_orphans(
+            &apps[..1],
+            &claimed,
+            "vyx-user-",
+            &first.first_seen,
+            later,
+            OrphanPolicy::Delete,
+            grace,
+        );
+        assert!(
+            gone.first_seen.is_empty(),
+            "apps no longer listed are forgotten"
+        );
         let round_trip = first_seen_from_json(Some(&first_seen_to_json(&first.first_seen)));
         assert_eq!(round_trip, first.first_seen);
     }

@@ -29,10 +29,14 @@ pub enum Repair {
     /// Hand the user to the reconciler (the provision/deprovision path).
     Reconcile(RepairKind),
     /// Health has been critical longer than the grace period: stop and start the machine.
-    Restart { machine_id: String },
+    Restart {
+        machine_id: String,
+    },
     /// A restart did not help within another grace period: destroy the machine and let the reconciler
     /// create a fresh one.
-    Recreate { machine_id: String },
+    Recreate {
+        machine_id: String,
+    },
 }
 
 /// The health to store and the event its change deserves.
@@ -78,7 +82,7 @@ pub fn plan_app(input: PlanInput<'_>) -> AppPlan {
         (_, true) if row.status == AppStatus::Active => Repair::Reconcile(RepairKind::Repair),
         (_, true) => Repair::Reconcile(RepairKind::Provision),
     };
-    let mut recovery = previous.recovery.clone();
+    let mut recovery = previous.recovery;
     let health = input.assessment.map(|a| {
         let unhealthy_since = match a.status {
             HealthStatus::Unhealthy => Some(previous.unhealthy_since.unwrap_or(input.now)),
@@ -86,13 +90,22 @@ pub fn plan_app(input: PlanInput<'_>) -> AppPlan {
         };
         if a.status == HealthStatus::Healthy {
             recovery = None;
-        } else if let (Repair::None, Some(since), Some(machine_id), Action::Converged) =
-            (&repair, unhealthy_since, a.machine_id.as_ref(), input.action)
-        {
-            if let Some(step) = next_recovery_step(since, recovery.as_ref(), input.now, input.unhealthy_grace) {
+        } else if let (Repair::None, Some(since), Some(machine_id), Action::Converged) = (
+            &repair,
+            unhealthy_since,
+            a.machine_id.as_ref(),
+            input.action,
+        ) {
+            if let Some(step) =
+                next_recovery_step(since, recovery.as_ref(), input.now, input.unhealthy_grace)
+            {
                 repair = match step {
-                    RecoveryStep::Restart => Repair::Restart { machine_id: machine_id.clone() },
-                    RecoveryStep::Recreate => Repair::Recreate { machine_id: machine_id.clone() },
+                    RecoveryStep::Restart => Repair::Restart {
+                        machine_id: machine_id.clone(),
+                    },
+                    RecoveryStep::Recreate => Repair::Recreate {
+                        machine_id: machine_id.clone(),
+                    },
                 };
                 recovery = Some((step, input.now));
             }
@@ -116,8 +129,18 @@ pub fn plan_app(input: PlanInput<'_>) -> AppPlan {
     AppPlan {
         health,
         repair,
-        monthly_cost_estimate_usd: if input.entitled { monthly } else { row.monthly_cost_estimate_usd },
-        accrued_add_usd: accrued_between(monthly, row.last_health_check, previous.was_started, input.now, is_started),
+        monthly_cost_estimate_usd: if input.entitled {
+            monthly
+        } else {
+            row.monthly_cost_estimate_usd
+        },
+        accrued_add_usd: accrued_between(
+            monthly,
+            row.last_health_check,
+            previous.was_started,
+            input.now,
+            is_started,
+        ),
     }
 }
 

@@ -70,13 +70,23 @@ mod tests {
     #[test]
     fn a_screener_report_parses_and_anything_else_is_kept_as_unparsed() {
         let body = br#"{"status":"ok","reasons":[],"run_mode":"user_dedicated","user_id":"u","trader_count":3,"extra":1}"#;
-        let ProbeResult::Answered { http_status: 200, body: Some(report) } = parse_answer(200, body) else {
+        let ProbeResult::Answered {
+            http_status: 200,
+            body: Some(report),
+        } = parse_answer(200, body)
+        else {
             panic!("expected a parsed report");
         };
-        assert_eq!((report.run_mode.as_deref(), report.trader_count), (Some("user_dedicated"), Some(3)));
+        assert_eq!(
+            (report.run_mode.as_deref(), report.trader_count),
+            (Some("user_dedicated"), Some(3))
+        );
         assert_eq!(
             parse_answer(502, b"<html>bad gateway</html>"),
-            ProbeResult::Answered { http_status: 502, body: None }
+            ProbeResult::Answered {
+                http_status: 502,
+                body: None
+            }
         );
     }
 }

@@ -29,7 +29,8 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
         match start_rollout(stored.as_ref(), &self.reconcile.image) {
             RolloutStart::Continue(state) => Ok(state),
             RolloutStart::Begin(state) => {
-                self.store.put_state(ROLLOUT_STATE_KEY, &json!(state), now)?;
+                self.store
+                    .put_state(ROLLOUT_STATE_KEY, &json!(state), now)?;
                 self.fleet_event(
                     EventType::RolloutStarted,
                     json!({"image": state.target_image, "previous_image": state.previous_image}),
@@ -40,7 +41,11 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
     }
 
     /// Rolls the row's machine when this sweep's batch still has room.
-    pub(crate) async fn maybe_roll(&mut self, run: &mut Run, row: &mut AppRow) -> Result<(), StoreError> {
+    pub(crate) async fn maybe_roll(
+        &mut self,
+        run: &mut Run,
+        row: &mut AppRow,
+    ) -> Result<(), StoreError> {
         if run.rolled_this_sweep >= self.config.rollout_batch_size {
             return Ok(());
         }
@@ -59,13 +64,25 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
         if healthy {
             run.summary.rolled += 1;
             row.docker_image = Some(target.clone());
-            self.store.upsert_app(row, Some(self.owner), self.clock.now())?;
-            self.event(row, EventType::RolloutMachineUpdated, json!({"machine_id": machine_id, "image": target}))?;
+            self.store
+                .upsert_app(row, Some(self.owner), self.clock.now())?;
+            self.event(
+                row,
+                EventType::RolloutMachineUpdated,
+                json!({"machine_id": machine_id, "image": target}),
+            )?;
         } else {
-            self.event(row, EventType::RolloutMachineFailed, json!({"machine_id": machine_id, "image": target, "error": error}))?;
+            self.event(
+                row,
+                EventType::RolloutMachineFailed,
+                json!({"machine_id": machine_id, "image": target, "error": error}),
+            )?;
         }
-        let halted = run.rollout.record(healthy, self.config.rollout_failure_threshold);
-        self.store.put_state(ROLLOUT_STATE_KEY, &json!(run.rollout), self.clock.now())?;
+        let halted = run
+            .rollout
+            .record(healthy, self.config.rollout_failure_threshold);
+        self.store
+            .put_state(ROLLOUT_STATE_KEY, &json!(run.rollout), self.clock.now())?;
         if halted {
             // From now on repairs and new machines use the last good image.
             if let Some(previous) = run.rollout.previous_image.clone() {
@@ -82,12 +99,23 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
 
     /// Updates one machine to `image` under a Fly lease and waits for it to be healthy. A machine that
     /// fails is put back on its old config. `Ok(false)` = updated but unhealthy (rolled back).
-    async fn roll_machine(&self, row: &AppRow, machine_id: &str, image: &str, run: &Run) -> Result<bool, FlyError> {
+    async fn roll_machine(
+        &self,
+        row: &AppRow,
+        machine_id: &str,
+        image: &str,
+        run: &Run,
+    ) -> Result<bool, FlyError> {
         let (app, machine) = ids(row, machine_id)?;
         let ttl = self.config.rollout_wait.as_secs() + 60;
-        let lease = self.fly.acquire_lease(&app, &machine, ttl, Some("fleet rollout")).await?;
+        let lease = self
+            .fly
+            .acquire_lease(&app, &machine, ttl, Some("fleet rollout"))
+            .await?;
         let nonce = lease.nonce.as_str();
-        let result = self.update_and_watch(row, &app, &machine, image, nonce, run).await;
+        let result = self
+            .update_and_watch(row, &app, &machine, image, nonce, run)
+            .await;
         // The lease expires on its own if this fails.
         let _ = self.fly.release_lease(&app, &machine, nonce).await;
         result
@@ -112,18 +140,31 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             min_secrets_version: secrets_version,
             ..Default::default()
         };
-        self.fly.update_machine(app, machine, &update(new_config), Some(nonce)).await?;
+        self.fly
+            .update_machine(app, machine, &update(new_config), Some(nonce))
+            .await?;
         let healthy = self.watch_boot(row, app, machine, run).await?;
         if !healthy {
-            self.fly.update_machine(app, machine, &update(old_config), Some(nonce)).await?;
+            self.fly
+                .update_machine(app, machine, &update(old_config), Some(nonce))
+                .await?;
         }
         Ok(healthy)
     }
 
     /// Polls the machine until it is started with passing checks and its screener answers correctly, it
     /// failed, or the rollout wait (bounded by the budget) is over.
-    async fn watch_boot(&self, row: &AppRow, app: &AppName, machine: &MachineId, run: &Run) -> Result<bool, FlyError> {
-        let wait = self.config.rollout_wait.min(left(self.clock.now(), run.deadline));
+    async fn watch_boot(
+        &self,
+        row: &AppRow,
+        app: &AppName,
+        machine: &MachineId,
+        run: &Run,
+    ) -> Result<bool, FlyError> {
+        let wait = self
+            .config
+            .rollout_wait
+            .min(left(self.clock.now(), run.deadline));
         let until = self.clock.now() + crate::sweep::delta(wait);
         loop {
             let seen = self.fly.get_machine(app, machine).await?;
@@ -146,7 +187,11 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
     }
 
     /// An event about the whole fleet (no user).
-    pub(crate) fn fleet_event(&mut self, event_type: EventType, metadata: serde_json::Value) -> Result<(), StoreError> {
+    pub(crate) fn fleet_event(
+        &mut self,
+        event_type: EventType,
+        metadata: serde_json::Value,
+    ) -> Result<(), StoreError> {
         let event = NewEvent {
             user_id: None,
             user_fly_app_id: None,

@@ -32,7 +32,10 @@ impl RolloutState {
     pub fn begin(image: &str, before: Option<&RolloutState>) -> RolloutState {
         let previous_image = before.map(|b| match b.status {
             // A halted rollout never became the fleet's image: the one before it still is.
-            RolloutStatus::Halted => b.previous_image.clone().unwrap_or_else(|| b.target_image.clone()),
+            RolloutStatus::Halted => b
+                .previous_image
+                .clone()
+                .unwrap_or_else(|| b.target_image.clone()),
             _ => b.target_image.clone(),
         });
         RolloutState {
@@ -60,7 +63,9 @@ impl RolloutState {
             self.failed += 1;
         }
         let tried = f64::from(self.updated + self.failed);
-        if self.status == RolloutStatus::InProgress && f64::from(self.failed) / tried > failure_threshold {
+        if self.status == RolloutStatus::InProgress
+            && f64::from(self.failed) / tried > failure_threshold
+        {
             self.status = RolloutStatus::Halted;
             return true;
         }
@@ -85,7 +90,9 @@ pub enum RolloutStart {
 /// Compares the configured image with the stored rollout.
 pub fn start_rollout(stored: Option<&RolloutState>, configured_image: &str) -> RolloutStart {
     match stored {
-        Some(state) if state.target_image == configured_image => RolloutStart::Continue(state.clone()),
+        Some(state) if state.target_image == configured_image => {
+            RolloutStart::Continue(state.clone())
+        }
         _ => RolloutStart::Begin(RolloutState::begin(configured_image, stored)),
     }
 }
@@ -96,10 +103,20 @@ mod tests {
 
     #[test]
     fn a_new_image_begins_a_rollout_and_the_same_image_continues_it() {
-        let RolloutStart::Begin(first) = start_rollout(None, "img:v1") else { panic!() };
-        assert_eq!((first.previous_image.as_deref(), first.status), (None, RolloutStatus::InProgress));
-        assert!(matches!(start_rollout(Some(&first), "img:v1"), RolloutStart::Continue(_)));
-        let RolloutStart::Begin(second) = start_rollout(Some(&first), "img:v2") else { panic!() };
+        let RolloutStart::Begin(first) = start_rollout(None, "img:v1") else {
+            panic!()
+        };
+        assert_eq!(
+            (first.previous_image.as_deref(), first.status),
+            (None, RolloutStatus::InProgress)
+        );
+        assert!(matches!(
+            start_rollout(Some(&first), "img:v1"),
+            RolloutStart::Continue(_)
+        ));
+        let RolloutStart::Begin(second) = start_rollout(Some(&first), "img:v2") else {
+            panic!()
+        };
         assert_eq!(second.previous_image.as_deref(), Some("img:v1"));
         assert!(second.wants_update("img:v1") && !second.wants_update("img:v2"));
     }
@@ -111,14 +128,32 @@ mod tests {
         assert!(!state.record(true, 0.25));
         assert!(!state.record(true, 0.25));
         assert!(!state.record(true, 0.25));
-        assert!(!state.record(false, 0.25), "1 of 4 failed: at the threshold, not over it");
+        assert!(
+            !state.record(false, 0.25),
+            "1 of 4 failed: at the threshold, not over it"
+        );
         assert!(state.record(false, 0.25), "2 of 5 failed: halt");
         assert_eq!(state.status, RolloutStatus::Halted);
-        assert!(!state.wants_update("img:v1"), "healthy machines are never updated into a bad image");
+        assert!(
+            !state.wants_update("img:v1"),
+            "healthy machines are never updated into a bad image"
+        );
         assert_eq!(state.image_for_new_machines("img:v2"), "img:v1");
-        assert!(matches!(start_rollout(Some(&state), "img:v2"), RolloutStart::Continue(_)), "no resume");
-        let RolloutStart::Begin(next) = start_rollout(Some(&state), "img:v3") else { panic!() };
-        assert_eq!(next.previous_image.as_deref(), Some("img:v1"), "the bad image never counts as previous");
+        assert!(
+            matches!(
+                start_rollout(Some(&state), "img:v2"),
+                RolloutStart::Continue(_)
+            ),
+            "no resume"
+        );
+        let RolloutStart::Begin(next) = start_rollout(Some(&state), "img:v3") else {
+            panic!()
+        };
+        assert_eq!(
+            next.previous_image.as_deref(),
+            Some("img:v1"),
+            "the bad image never counts as previous"
+        );
         assert_eq!(next.image_for_new_machines("img:v3"), "img:v3");
     }
 

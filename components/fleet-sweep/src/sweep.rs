@@ -56,7 +56,9 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
         let started = self.clock.now();
         let rollout = self.load_rollout(started)?;
         let mut repair_config = self.reconcile.clone();
-        repair_config.image = rollout.image_for_new_machines(&self.reconcile.image).to_string();
+        repair_config.image = rollout
+            .image_for_new_machines(&self.reconcile.image)
+            .to_string();
         let mut run = Run {
             started,
             deadline: started + delta(self.config.budget),
@@ -96,8 +98,9 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             }
             // A row handled earlier in this sweep and due again (e.g. requeued by a repair) waits for the
             // next sweep; holding its lease keeps it out of later rounds.
-            let (fresh, again): (Vec<AppRow>, Vec<AppRow>) =
-                claimed.into_iter().partition(|row| !seen.contains(&row.user_id));
+            let (fresh, again): (Vec<AppRow>, Vec<AppRow>) = claimed
+                .into_iter()
+                .partition(|row| !seen.contains(&row.user_id));
             held.extend(again.iter().map(|row| row.user_id));
             seen.extend(fresh.iter().map(|row| row.user_id));
             for (row, observed) in self.observe_round(fresh, run.deadline).await {
@@ -120,7 +123,11 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
 
     /// Observes a round of rows, at most `concurrency` at a time (plain futures combinators, so the same
     /// code runs on tokio natively and on Spin's executor in wasm).
-    async fn observe_round(&self, rows: Vec<AppRow>, deadline: DateTime<Utc>) -> Vec<(AppRow, Observed)> {
+    async fn observe_round(
+        &self,
+        rows: Vec<AppRow>,
+        deadline: DateTime<Utc>,
+    ) -> Vec<(AppRow, Observed)> {
         let observer = Observer {
             fly: self.fly,
             probe: self.probe,

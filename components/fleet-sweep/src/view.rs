@@ -9,7 +9,13 @@ use crate::health::{Assessment, Observation};
 use crate::observe::Observed;
 use crate::probe::ProbeResult;
 
-pub fn app_view(row: &AppRow, entitled: bool, observed: &Observed, verdict: Option<&Assessment>, events: &[Event]) -> Value {
+pub fn app_view(
+    row: &AppRow,
+    entitled: bool,
+    observed: &Observed,
+    verdict: Option<&Assessment>,
+    events: &[Event],
+) -> Value {
     let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(format_time);
     json!({
         "user_id": row.user_id.to_string(),
@@ -50,7 +56,10 @@ pub fn app_view(row: &AppRow, entitled: bool, observed: &Observed, verdict: Opti
 fn live(observed: &Observed) -> Value {
     match observed {
         Observed::Seen(observation) => observation_json(observation),
-        Observed::Failed { error, rate_limited } => json!({"error": error, "rate_limited": rate_limited}),
+        Observed::Failed {
+            error,
+            rate_limited,
+        } => json!({"error": error, "rate_limited": rate_limited}),
         Observed::OutOfTime => json!({"error": "out of time"}),
     }
 }

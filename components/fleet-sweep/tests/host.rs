@@ -66,17 +66,32 @@ fn start_host<C: fleet_store::SqlConnection>(rig: &Rig<C>) -> Host {
     let wasm = fleet_test_support::wasm::component_path("health");
     let dir = tempfile::tempdir().unwrap();
     let manifest = dir.path().join("spin.toml");
-    std::fs::write(&manifest, MANIFEST.replace("__WASM__", &wasm.display().to_string())).unwrap();
+    std::fs::write(
+        &manifest,
+        MANIFEST.replace("__WASM__", &wasm.display().to_string()),
+    )
+    .unwrap();
     let target = rig.fly_target();
     let database = rig.database_url.rsplit('/').next().unwrap().to_string();
-    let port = rig.database_url.rsplit(':').next().unwrap().split('/').next().unwrap().to_string();
+    let port = rig
+        .database_url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
     let host = HostConfig::new(&manifest)
         .environment(Vec::new())
         .variable("database_url", rig.database_url.clone())
         .variable("webhook_secret", WEBHOOK_SECRET)
         .variable("admin_token", ADMIN_TOKEN)
         .variable("fly_api_token", target.token.clone())
-        .variable("fly_api_origin", target.base_url.trim_end_matches("/v1").to_string())
+        .variable(
+            "fly_api_origin",
+            target.base_url.trim_end_matches("/v1").to_string(),
+        )
         .variable("fly_org", target.org.clone())
         .variable("fly_image", support::IMAGE)
         .variable("screener_db_port", port)
@@ -86,11 +101,22 @@ fn start_host<C: fleet_store::SqlConnection>(rig: &Rig<C>) -> Host {
         .request_timeout(Duration::from_secs(60))
         .start()
         .expect("the host starts with health.wasm");
-    Host { host, _dir: dir, http: reqwest::Client::new() }
+    Host {
+        host,
+        _dir: dir,
+        http: reqwest::Client::new(),
+    }
 }
 
 impl Host {
-    fn call<C: fleet_store::SqlConnection>(&self, rig: &Rig<C>, method: &str, path: &str, bearer: Option<&str>, body: &str) -> (u16, Value) {
+    fn call<C: fleet_store::SqlConnection>(
+        &self,
+        rig: &Rig<C>,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: &str,
+    ) -> (u16, Value) {
         let mut request = self
             .http
             .request(method.parse().unwrap(), self.host.url(path))
@@ -102,7 +128,10 @@ impl Host {
             let response = request.send().await.expect("the host answers");
             let status = response.status().as_u16();
             let text = response.text().await.unwrap();
-            (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON {status}: {text}")))
+            (
+                status,
+                serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON {status}: {text}")),
+            )
         })
     }
 }
@@ -117,37 +146,79 @@ fn the_health_component_sweeps_repairs_and_shows_one_app() {
     // Refused without the webhook secret, and nothing was looked at.
     let requests_before = rig.sim.sim().request_log().len();
     let (status, body) = host.call(&rig, "POST", "/health/sweep", Some("wrong"), "{}");
-    assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("unauthorized")),
+        "{body}"
+    );
     let (status, _) = host.call(&rig, "POST", "/health/sweep", None, "{}");
     assert_eq!(status, 401);
-    let (status, body) = host.call(&rig, "POST", "/health/sweep", Some(WEBHOOK_SECRET), "{not json");
+    let (status, body) = host.call(
+        &rig,
+        "POST",
+        "/health/sweep",
+        Some(WEBHOOK_SECRET),
+        "{not json",
+    );
     assert_eq!(status, 400, "{body}");
-    assert_eq!(rig.sim.sim().request_log().len(), requests_before, "no Fly call for refused requests");
+    assert_eq!(
+        rig.sim.sim().request_log().len(),
+        requests_before,
+        "no Fly call for refused requests"
+    );
     assert!(!body.to_string().contains(WEBHOOK_SECRET));
 
     // A crashed machine is repaired by the component's sweep.
     let row = rig.row(grace);
     let app = row.fly_app_name.clone().unwrap();
-    assert!(rig.sim.sim().crash_machine(row.machine_id.as_deref().unwrap()));
+    assert!(rig
+        .sim
+        .sim()
+        .crash_machine(row.machine_id.as_deref().unwrap()));
     let (status, summary) = host.call(&rig, "POST", "/health/sweep", Some(WEBHOOK_SECRET), "");
     assert_eq!(status, 200, "{summary}");
-    assert_eq!((summary["checked"].as_u64(), summary["repaired"].as_u64()), (Some(1), Some(1)), "{summary}");
+    assert_eq!(
+        (summary["checked"].as_u64(), summary["repaired"].as_u64()),
+        (Some(1), Some(1)),
+        "{summary}"
+    );
     assert!(summary["fly_calls"].as_u64().unwrap() >= 2, "{summary}");
-    for key in ["healthy", "unhealthy", "provisioned", "deprovisioned", "rolled", "orphans", "duration_ms", "remaining"] {
+    for key in [
+        "healthy",
+        "unhealthy",
+        "provisioned",
+        "deprovisioned",
+        "rolled",
+        "orphans",
+        "duration_ms",
+        "remaining",
+    ] {
         assert!(summary[key].is_u64(), "{key} in {summary}");
     }
     rig.wait_for("machine started", Duration::from_secs(5), |rig| {
-        rig.live_machines(&app).iter().any(|m| m["state"] == "started")
+        rig.live_machines(&app)
+            .iter()
+            .any(|m| m["state"] == "started")
     });
     let (status, summary) = host.call(&rig, "POST", "/health/sweep", Some(WEBHOOK_SECRET), "");
-    assert_eq!((status, summary["healthy"].as_u64()), (200, Some(1)), "{summary}");
+    assert_eq!(
+        (status, summary["healthy"].as_u64()),
+        (200, Some(1)),
+        "{summary}"
+    );
     assert_eq!(rig.row(grace).health_status, HealthStatus::Healthy);
 
     // The operator's view: admin token only, constant-time checked; bad ids are 400.
     let path = format!("/health/apps/{grace}");
     let (status, _) = host.call(&rig, "GET", &path, Some(WEBHOOK_SECRET), "");
     assert_eq!(status, 401, "the webhook secret is not the admin token");
-    let (status, body) = host.call(&rig, "GET", "/health/apps/not-a-uuid", Some(ADMIN_TOKEN), "");
+    let (status, body) = host.call(
+        &rig,
+        "GET",
+        "/health/apps/not-a-uuid",
+        Some(ADMIN_TOKEN),
+        "",
+    );
     assert_eq!(status, 400, "{body}");
     let (status, view) = host.call(&rig, "GET", &path, Some(ADMIN_TOKEN), "");
     assert_eq!(status, 200, "{view}");
@@ -155,7 +226,17 @@ fn the_health_component_sweeps_repairs_and_shows_one_app() {
     assert_eq!(view["live"]["machines"][0]["state"], "started");
     assert_eq!(view["live"]["screener"]["user_id"], grace.to_string());
     assert_eq!(view["verdict"]["health_status"], "healthy");
-    assert!(view["events"].as_array().unwrap().iter().any(|e| e["event_type"] == "recovery_attempted"));
-    let (status, _) = host.call(&rig, "GET", &format!("/health/apps/{}", user(999)), Some(ADMIN_TOKEN), "");
+    assert!(view["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["event_type"] == "recovery_attempted"));
+    let (status, _) = host.call(
+        &rig,
+        "GET",
+        &format!("/health/apps/{}", user(999)),
+        Some(ADMIN_TOKEN),
+        "",
+    );
     assert_eq!(status, 404);
 }

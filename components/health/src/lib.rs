@@ -29,7 +29,13 @@ async fn handle(req: Request) -> Response {
 }
 
 async fn route(req: Request) -> Result<Response, ApiError> {
-    let path = req.path().split('?').next().unwrap_or_default().trim_end_matches('/').to_string();
+    let path = req
+        .path()
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_string();
     match path.as_str() {
         "/health/sweep" if *req.method() == Method::Post => sweep(req).await,
         "/health/sweep" => Err(ApiError::method_not_allowed("POST")),
@@ -37,7 +43,9 @@ async fn route(req: Request) -> Result<Response, ApiError> {
             app_view(&req, &p[APPS_PREFIX.len()..]).await
         }
         p if p.starts_with(APPS_PREFIX) => Err(ApiError::method_not_allowed("GET")),
-        _ => Err(ApiError::not_found("try POST /health/sweep or GET /health/apps/{user_id}")),
+        _ => Err(ApiError::not_found(
+            "try POST /health/sweep or GET /health/apps/{user_id}",
+        )),
     }
 }
 
@@ -62,7 +70,10 @@ async fn sweep(req: Request) -> Result<Response, ApiError> {
     .map_err(|_| ApiError::unauthorized())?;
     // Schedulers may send `{}` or nothing; anything else must at least be JSON.
     if !req.body().is_empty() && serde_json::from_slice::<serde_json::Value>(req.body()).is_err() {
-        return Err(ApiError::bad_request("invalid_json", "the body must be empty or a JSON object"));
+        return Err(ApiError::bad_request(
+            "invalid_json",
+            "the body must be empty or a JSON object",
+        ));
     }
     let sweep_config = settings::sweep_config()?;
     let mut store = open_store(settings.database_url.expose())?;
@@ -107,9 +118,19 @@ async fn app_view(req: &Request, user: &str) -> Result<Response, ApiError> {
     };
     let observed = observer.observe(&row).await;
     let verdict = match (&observed, state.entitlement.entitled) {
-        (Observed::Seen(o), true) => Some(assess(o, row.machine_id.as_deref(), &row.user_id.to_string())),
+        (Observed::Seen(o), true) => Some(assess(
+            o,
+            row.machine_id.as_deref(),
+            &row.user_id.to_string(),
+        )),
         _ => None,
     };
-    let view = fleet_sweep::view::app_view(&row, state.entitlement.entitled, &observed, verdict.as_ref(), &state.events);
+    let view = fleet_sweep::view::app_view(
+        &row,
+        state.entitlement.entitled,
+        &observed,
+        verdict.as_ref(),
+        &state.events,
+    );
     Ok(json_response(200, &view))
 }

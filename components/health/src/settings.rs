@@ -7,7 +7,11 @@ use fleet_spin_runtime::settings::optional;
 use fleet_sweep::{OrphanPolicy, SweepConfig};
 
 fn config_error(variable: &str, problem: &str) -> ApiError {
-    ApiError::new(500, "configuration", format!("variable {variable}: {problem}"))
+    ApiError::new(
+        500,
+        "configuration",
+        format!("variable {variable}: {problem}"),
+    )
 }
 
 fn number<T: std::str::FromStr>(name: &str, default: &str) -> Result<T, ApiError> {
@@ -25,7 +29,10 @@ fn secs(name: &str, default: &str) -> Result<Duration, ApiError> {
 pub fn sweep_config() -> Result<SweepConfig, ApiError> {
     let threshold: f64 = number("rollout_failure_threshold", "0.2")?;
     if !(0.0..=1.0).contains(&threshold) {
-        return Err(config_error("rollout_failure_threshold", "must be between 0 and 1"));
+        return Err(config_error(
+            "rollout_failure_threshold",
+            "must be between 0 and 1",
+        ));
     }
     let template = optional("app_url_template", "https://{app}.fly.dev");
     if !template.contains("{app}") {
@@ -57,7 +64,9 @@ pub fn verify_admin(authorization: Option<&str>) -> Result<(), ApiError> {
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim())
         .unwrap_or_default();
-    if expected.is_empty() || !fleet_http::auth::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+    if expected.is_empty()
+        || !fleet_http::auth::constant_time_eq(given.as_bytes(), expected.as_bytes())
+    {
         return Err(ApiError::unauthorized());
     }
     Ok(())

@@ -28,7 +28,12 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut args = Args { apps: 1000, latency_ms: 50, concurrency: 16, runs: 5 };
+    let mut args = Args {
+        apps: 1000,
+        latency_ms: 50,
+        concurrency: 16,
+        runs: 5,
+    };
     let raw: Vec<String> = std::env::args().skip(1).collect();
     for pair in raw.chunks(2) {
         let value = pair.get(1).map(String::as_str).unwrap_or_default();
@@ -51,7 +56,11 @@ fn user(n: u32) -> UserId {
 
 fn main() {
     let args = args();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let _guard = runtime.enter();
     let mut sim_config = SimConfig::default();
     sim_config.timings.app_visibility_delay = Duration::ZERO;
@@ -81,7 +90,11 @@ fn main() {
         seed_row(&mut store, *u, app, machine);
         screener.know(app, &u.to_string());
     }
-    eprintln!("setup: {} apps with a started machine in {:.1}s", created.len(), setup.elapsed().as_secs_f64());
+    eprintln!(
+        "setup: {} apps with a started machine in {:.1}s",
+        created.len(),
+        setup.elapsed().as_secs_f64()
+    );
 
     let probe_user = created[0].0;
     let store_started = Instant::now();
@@ -96,14 +109,19 @@ fn main() {
         let _ = futures::executor::block_on(fly.get_app(&first_app));
     }
     let sim_round_trip = sim_started.elapsed() / 20;
-    sim.sim().set_faults(FaultSettings { latency_ms: args.latency_ms, ..Default::default() });
+    sim.sim().set_faults(FaultSettings {
+        latency_ms: args.latency_ms,
+        ..Default::default()
+    });
     let reconcile = ReconcileConfig {
         org: OrgSlug::new(sim.sim().org_slug()),
         image: IMAGE.into(),
         region: "sin".into(),
         region_fallbacks: vec![],
         guest: Guest::shared(2, 512),
-        database: DatabaseAccess::Shared { database_url: Secret::new(String::new()) },
+        database: DatabaseAccess::Shared {
+            database_url: Secret::new(String::new()),
+        },
         extra_secrets: Default::default(),
         max_attempts_before_error: 5,
     };
@@ -116,7 +134,10 @@ fn main() {
     let prices = PriceTable::embedded();
     let probe = NativeTransport::with_timeout(Duration::from_secs(5));
     let mut sweep = |concurrency: usize| -> SweepSummary {
-        let config = SweepConfig { concurrency, ..base.clone() };
+        let config = SweepConfig {
+            concurrency,
+            ..base.clone()
+        };
         let calls = || counter.calls();
         let owner = format!("bench:{}", uuid::Uuid::new_v4());
         let mut sweeper = Sweeper {
@@ -134,7 +155,10 @@ fn main() {
     };
 
     let warm = sweep(args.concurrency);
-    assert_eq!(warm.healthy, args.apps, "every app healthy before measuring: {warm:?}");
+    assert_eq!(
+        warm.healthy, args.apps,
+        "every app healthy before measuring: {warm:?}"
+    );
     let mut walls = Vec::new();
     let mut last = warm;
     for _ in 0..args.runs {
@@ -146,39 +170,87 @@ fn main() {
     assert_eq!(sequential.checked, args.apps, "{sequential:?}");
     walls.sort_unstable();
     let p50 = walls[walls.len() / 2];
-    let p99 = walls[((walls.len() as f64 * 0.99).ceil() as usize).saturating_sub(1).min(walls.len() - 1)];
-    println!("sweep-bench: {} active apps, {} ms simulated Fly latency, concurrency {}, {} runs", args.apps, args.latency_ms, args.concurrency, args.runs);
-    println!("  concurrent sweep wall time: p50 {} ms, p99 {} ms (min {} ms)", p50, p99, walls[0]);
-    println!("  Fly calls per app: {:.2} ({} calls, {} apps, {} healthy)", f64::from(last.fly_calls) / f64::from(last.checked), last.fly_calls, last.checked, last.healthy);
-    println!("  sequential one-app-at-a-time sweep: {} ms, {:.2} Fly calls per app", sequential.duration_ms, f64::from(sequential.fly_calls) / f64::from(sequential.checked));
-    println!("  speed-up (sequential / concurrent p50): {:.1}x", sequential.duration_ms as f64 / p50 as f64);
+    let p99 = walls[((walls.len() as f64 * 0.99).ceil() as usize)
+        .saturating_sub(1)
+        .min(walls.len() - 1)];
+    println!(
+        "sweep-bench: {} active apps, {} ms simulated Fly latency, concurrency {}, {} runs",
+        args.apps, args.latency_ms, args.concurrency, args.runs
+    );
+    println!(
+        "  concurrent sweep wall time: p50 {} ms, p99 {} ms (min {} ms)",
+        p50, p99, walls[0]
+    );
+    println!(
+        "  Fly calls per app: {:.2} ({} calls, {} apps, {} healthy)",
+        f64::from(last.fly_calls) / f64::from(last.checked),
+        last.fly_calls,
+        last.checked,
+        last.healthy
+    );
+    println!(
+        "  sequential one-app-at-a-time sweep: {} ms, {:.2} Fly calls per app",
+        sequential.duration_ms,
+        f64::from(sequential.fly_calls) / f64::from(sequential.checked)
+    );
+    println!(
+        "  speed-up (sequential / concurrent p50): {:.1}x",
+        sequential.duration_ms as f64 / p50 as f64
+    );
     println!("  screener /health probes served: {}", screener.probes());
-    println!("  store round trip (one entitlement query): {:.2} ms", store_round_trip.as_secs_f64() * 1000.0);
-    println!("  simulator round trip with {} apps, no added latency: {:.2} ms", args.apps, sim_round_trip.as_secs_f64() * 1000.0);
+    println!(
+        "  store round trip (one entitlement query): {:.2} ms",
+        store_round_trip.as_secs_f64() * 1000.0
+    );
+    println!(
+        "  simulator round trip with {} apps, no added latency: {:.2} ms",
+        args.apps,
+        sim_round_trip.as_secs_f64() * 1000.0
+    );
 }
 
-async fn create_app<'a>(fly: &FlyClient<&'a CountingTransport<NativeTransport>>, u: UserId) -> (UserId, String, String) {
-    let name = fly_api::NameCandidates::for_user(&fly_api::UserId::new(u.to_string())).first().clone();
-    fly.create_app(&name, Some(name.as_str())).await.expect("create app");
+async fn create_app(
+    fly: &FlyClient<&CountingTransport<NativeTransport>>,
+    u: UserId,
+) -> (UserId, String, String) {
+    let name = fly_api::NameCandidates::for_user(&fly_api::UserId::new(u.to_string()))
+        .first()
+        .clone();
+    fly.create_app(&name, Some(name.as_str()))
+        .await
+        .expect("create app");
     let config = ReconcileConfig {
         org: fly.org().clone(),
         image: IMAGE.into(),
         region: "sin".into(),
         region_fallbacks: vec![],
         guest: Guest::shared(2, 512),
-        database: DatabaseAccess::Shared { database_url: Secret::new(String::new()) },
+        database: DatabaseAccess::Shared {
+            database_url: Secret::new(String::new()),
+        },
         extra_secrets: Default::default(),
         max_attempts_before_error: 5,
     };
     let request = config.machine_request(&u.to_string(), None, "sin", None);
-    let machine = fly.create_machine(&name, &request).await.expect("create machine");
+    let machine = fly
+        .create_machine(&name, &request)
+        .await
+        .expect("create machine");
     wait_started(fly, &name, &machine.id).await;
     (u, name.to_string(), machine.id.as_str().to_string())
 }
 
-async fn wait_started<'a>(fly: &FlyClient<&'a CountingTransport<NativeTransport>>, app: &AppName, id: &fly_api::MachineId) {
+async fn wait_started(
+    fly: &FlyClient<&CountingTransport<NativeTransport>>,
+    app: &AppName,
+    id: &fly_api::MachineId,
+) {
     for _ in 0..20 {
-        if fly.wait_machine(app, id, "started", Duration::from_secs(5), None).await.is_ok() {
+        if fly
+            .wait_machine(app, id, "started", Duration::from_secs(5), None)
+            .await
+            .is_ok()
+        {
             return;
         }
     }

@@ -21,7 +21,11 @@ fn report(user: &str, mode: &str, status: &str) -> ProbeResult {
         http_status: if status == "failing" { 503 } else { 200 },
         body: Some(ScreenerHealth {
             status: status.into(),
-            reasons: if status == "ok" { vec![] } else { vec!["market data stale".into()] },
+            reasons: if status == "ok" {
+                vec![]
+            } else {
+                vec!["market data stale".into()]
+            },
             run_mode: Some(mode.into()),
             user_id: Some(user.into()),
             trader_count: Some(2),
@@ -39,7 +43,11 @@ fn observation(state: MachineState, passing: bool, probe: ProbeResult) -> Observ
             machine_id: "m1".into(),
             instance_id: "i1".into(),
             passing,
-            failing: if passing { vec![] } else { vec!["health".into()] },
+            failing: if passing {
+                vec![]
+            } else {
+                vec!["health".into()]
+            },
         }],
         probe,
     }
@@ -49,16 +57,33 @@ fn observation(state: MachineState, passing: bool, probe: ProbeResult) -> Observ
 fn verdicts_for_each_kind_of_observation() {
     let ok = || report(USER, DEDICATED_RUN_MODE, "ok");
     let cases: Vec<(&str, Observation, HealthStatus, &str)> = vec![
-        ("all good", observation(MachineState::Started, true, ok()), HealthStatus::Healthy, ""),
+        (
+            "all good",
+            observation(MachineState::Started, true, ok()),
+            HealthStatus::Healthy,
+            "",
+        ),
         (
             "degraded data is healthy with a note",
-            observation(MachineState::Started, true, report(USER, DEDICATED_RUN_MODE, "degraded")),
+            observation(
+                MachineState::Started,
+                true,
+                report(USER, DEDICATED_RUN_MODE, "degraded"),
+            ),
             HealthStatus::Healthy,
             "degraded",
         ),
         (
             "wrong user",
-            observation(MachineState::Started, true, report("bbbbbbbb-0000-4000-8000-000000000002", DEDICATED_RUN_MODE, "ok")),
+            observation(
+                MachineState::Started,
+                true,
+                report(
+                    "bbbbbbbb-0000-4000-8000-000000000002",
+                    DEDICATED_RUN_MODE,
+                    "ok",
+                ),
+            ),
             HealthStatus::Unhealthy,
             "for user bbbbbbbb",
         ),
@@ -70,19 +95,34 @@ fn verdicts_for_each_kind_of_observation() {
         ),
         (
             "screener failing",
-            observation(MachineState::Started, true, report(USER, DEDICATED_RUN_MODE, "failing")),
+            observation(
+                MachineState::Started,
+                true,
+                report(USER, DEDICATED_RUN_MODE, "failing"),
+            ),
             HealthStatus::Unhealthy,
             "reports failing",
         ),
         (
             "unreachable",
-            observation(MachineState::Started, true, ProbeResult::Unreachable("refused".into())),
+            observation(
+                MachineState::Started,
+                true,
+                ProbeResult::Unreachable("refused".into()),
+            ),
             HealthStatus::Unhealthy,
             "unreachable",
         ),
         (
             "not json",
-            observation(MachineState::Started, true, ProbeResult::Answered { http_status: 502, body: None }),
+            observation(
+                MachineState::Started,
+                true,
+                ProbeResult::Answered {
+                    http_status: 502,
+                    body: None,
+                },
+            ),
             HealthStatus::Unhealthy,
             "without a report",
         ),
@@ -100,13 +140,21 @@ fn verdicts_for_each_kind_of_observation() {
         ),
         (
             "app missing",
-            Observation { app: ObservedApp::Missing, checks: vec![], probe: ProbeResult::NotProbed },
+            Observation {
+                app: ObservedApp::Missing,
+                checks: vec![],
+                probe: ProbeResult::NotProbed,
+            },
             HealthStatus::Unhealthy,
             "does not exist",
         ),
         (
             "no machine",
-            Observation { app: ObservedApp::Present { machines: vec![] }, checks: vec![], probe: ProbeResult::NotProbed },
+            Observation {
+                app: ObservedApp::Present { machines: vec![] },
+                checks: vec![],
+                probe: ProbeResult::NotProbed,
+            },
             HealthStatus::Unhealthy,
             "no machine",
         ),
@@ -115,7 +163,10 @@ fn verdicts_for_each_kind_of_observation() {
         let verdict = assess(&obs, Some("m1"), USER);
         assert_eq!(verdict.status, status, "{name}: {verdict:?}");
         if !reason.is_empty() {
-            assert!(verdict.reasons.iter().any(|r| r.contains(reason)), "{name}: {verdict:?}");
+            assert!(
+                verdict.reasons.iter().any(|r| r.contains(reason)),
+                "{name}: {verdict:?}"
+            );
         } else {
             assert!(verdict.reasons.is_empty(), "{name}: {verdict:?}");
         }
@@ -126,7 +177,10 @@ fn verdicts_for_each_kind_of_observation() {
 fn the_recorded_machine_is_judged_over_others() {
     let obs = Observation {
         app: ObservedApp::Present {
-            machines: vec![machine("m0", MachineState::Started), machine("m1", MachineState::Stopped)],
+            machines: vec![
+                machine("m0", MachineState::Started),
+                machine("m1", MachineState::Stopped),
+            ],
         },
         checks: vec![],
         probe: ProbeResult::NotProbed,

@@ -105,7 +105,13 @@ impl Rig<NativeSqlite> {
 }
 
 impl<C: SqlConnection> Rig<C> {
-    fn assemble(sim_config: SimConfig, store: Store<C>, database: DatabaseAccess, url: String, dir: Option<tempfile::TempDir>) -> Self {
+    fn assemble(
+        sim_config: SimConfig,
+        store: Store<C>,
+        database: DatabaseAccess,
+        url: String,
+        dir: Option<tempfile::TempDir>,
+    ) -> Self {
         let sim = FlySimThread::start(sim_config).expect("start the Fly simulator");
         let runtime = runtime();
         let screener = FakeScreener::start(&runtime, sim.sim().root_url());
@@ -132,7 +138,14 @@ impl<C: SqlConnection> Rig<C> {
     pub fn sweep(&mut self) -> SweepSummary {
         let _guard = self.runtime.enter();
         let owner = format!("sweep:{}", uuid::Uuid::new_v4());
-        run_sweep(&self.fly_target(), &self.counter, &mut self.store, &self.reconcile, &self.config, &owner)
+        run_sweep(
+            &self.fly_target(),
+            &self.counter,
+            &mut self.store,
+            &self.reconcile,
+            &self.config,
+            &owner,
+        )
     }
 
     /// Where (and as whom) the simulator is reached.
@@ -146,24 +159,31 @@ impl<C: SqlConnection> Rig<C> {
 
     pub fn create_app(&self, name: &str) {
         let fly = self.fly();
-        self.block_on(fly.create_app(&AppName::parse(name).unwrap(), None)).unwrap();
+        self.block_on(fly.create_app(&AppName::parse(name).unwrap(), None))
+            .unwrap();
     }
 
     pub fn delete_app(&self, name: &str) {
         let fly = self.fly();
-        self.block_on(fly.delete_app(&AppName::parse(name).unwrap(), true)).unwrap();
+        self.block_on(fly.delete_app(&AppName::parse(name).unwrap(), true))
+            .unwrap();
     }
 
     pub fn delete_machine(&self, app: &str, machine: &str) {
         let fly = self.fly();
-        let (app, machine) = (AppName::parse(app).unwrap(), fly_api::MachineId::parse(machine).unwrap());
-        self.block_on(fly.delete_machine(&app, &machine, true, None)).unwrap();
+        let (app, machine) = (
+            AppName::parse(app).unwrap(),
+            fly_api::MachineId::parse(machine).unwrap(),
+        );
+        self.block_on(fly.delete_machine(&app, &machine, true, None))
+            .unwrap();
     }
 
     /// A list-machines call outside any sweep (e.g. to spend the rate-limit budget).
     pub fn list_machines(&self, app: &str) -> Result<usize, fly_api::FlyError> {
         let fly = self.fly();
-        self.block_on(fly.list_machines(&AppName::parse(app).unwrap(), &Default::default())).map(|m| m.len())
+        self.block_on(fly.list_machines(&AppName::parse(app).unwrap(), &Default::default()))
+            .map(|m| m.len())
     }
 
     pub fn runtime(&self) -> &tokio::runtime::Runtime {
@@ -177,7 +197,11 @@ impl<C: SqlConnection> Rig<C> {
     }
 
     /// Sweeps until `done` holds (bounded), returning every summary.
-    pub fn sweep_until(&mut self, what: &str, mut done: impl FnMut(&mut Self) -> bool) -> Vec<SweepSummary> {
+    pub fn sweep_until(
+        &mut self,
+        what: &str,
+        mut done: impl FnMut(&mut Self) -> bool,
+    ) -> Vec<SweepSummary> {
         let mut summaries = Vec::new();
         for _ in 0..12 {
             summaries.push(self.sweep());
@@ -199,8 +223,11 @@ impl<C: SqlConnection> Rig<C> {
             fleet_store::Dialect::Sqlite => "INSERT INTO user_subscriptions (user_id, tier, status) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (user_id) DO UPDATE SET tier = excluded.tier, status = excluded.status",
         };
-        conn.execute(sql, &[SqlValue::from(user.to_string()), tier.into(), status.into()])
-            .unwrap();
+        conn.execute(
+            sql,
+            &[SqlValue::from(user.to_string()), tier.into(), status.into()],
+        )
+        .unwrap();
     }
 
     pub fn row(&mut self, user: UserId) -> AppRow {
@@ -215,13 +242,18 @@ impl<C: SqlConnection> Rig<C> {
         }
         let check = users.clone();
         self.sweep_until("all users active", |rig| {
-            check.iter().all(|u| rig.row(*u).status == fleet_store::AppStatus::Active)
+            check
+                .iter()
+                .all(|u| rig.row(*u).status == fleet_store::AppStatus::Active)
         });
         users
     }
 
     pub fn apps(&self) -> Vec<Value> {
-        self.sim.sim().state_dump()["apps"].as_array().cloned().unwrap_or_default()
+        self.sim.sim().state_dump()["apps"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub fn live_machines(&self, app: &str) -> Vec<Value> {
@@ -254,7 +286,10 @@ impl<C: SqlConnection> Rig<C> {
     }
 }
 
-pub fn fly_client<'a>(sim: &FlySimThread, counter: &'a CountingTransport<NativeTransport>) -> FlyClient<&'a CountingTransport<NativeTransport>> {
+pub fn fly_client<'a>(
+    sim: &FlySimThread,
+    counter: &'a CountingTransport<NativeTransport>,
+) -> FlyClient<&'a CountingTransport<NativeTransport>> {
     FlyClient::new(
         counter,
         sim.sim().base_url(),
@@ -280,7 +315,12 @@ pub fn run_sweep<C: SqlConnection>(
     config: &SweepConfig,
     owner: &str,
 ) -> SweepSummary {
-    let fly = FlyClient::new(counter, target.base_url.clone(), Secret::new(target.token.clone()), OrgSlug::new(target.org.clone()));
+    let fly = FlyClient::new(
+        counter,
+        target.base_url.clone(),
+        Secret::new(target.token.clone()),
+        OrgSlug::new(target.org.clone()),
+    );
     let calls = || counter.calls();
     let probe = NativeTransport::with_timeout(Duration::from_secs(3));
     let prices = PriceTable::embedded();
