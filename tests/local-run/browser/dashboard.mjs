@@ -36,11 +36,14 @@ try {
   await page.click(row);
   await page.waitForSelector("#tier-select");
 
-  // Live refresh re-renders the detail panel every 3 s; pause it while choosing and confirming.
+  // Live refresh re-renders the detail panel (and its tier picker) every 3 s: pause it, let a refresh in flight
+  // finish (the page's state S.busy), and only then pick the tier, so no re-render can undo the choice.
   const setTier = async (tier) => {
     await page.uncheck("#live");
-    await page.click(row);
+    await page.waitForFunction(() => !S.busy);
     await page.selectOption("#tier-select", tier);
+    const chosen = await page.inputValue("#tier-select");
+    if (chosen !== tier) throw new Error(`the tier picker shows ${chosen}, not ${tier}`);
     await page.click("#act-tier");
     await page.click("#c-ok");
     // The answer comes once the tier is set and the reconcile pass ran (or ran out of its budget).
