@@ -42,9 +42,10 @@ impl ApiError {
         Self::new(409, error, detail)
     }
 
+    /// 400 rather than 413: the webhook contract (issue 5) lists an oversized body among the 400s.
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
-            413,
+            400,
             "payload_too_large",
             format!("the body exceeds {limit} bytes"),
         )

@@ -1,5 +1,3 @@
-// PENDING: written, but it never finished compiling on the saturated session machine, so it is parked outside
-// cargo's test targets (tests/pending/ is not auto-discovered). Move it back to tests/host.rs once it has passed.
 //! The real `health.wasm` in the Spin test host, against the Fly simulator and a real PostgreSQL:
 //! `POST /health/sweep` repairs a crashed machine and reports it; auth and bad input are refused with no
 //! state change; `GET /health/apps/{user_id}` shows the live view to the admin only.
