@@ -11,6 +11,7 @@ use serde_json::Value;
 use spin_test_host::{HostConfig, RunningHost};
 
 pub const WEBHOOK_SECRET: &str = "whsec-e2e-7d1f0c2a9b";
+pub const ADMIN_TOKEN: &str = "admin-e2e-3c9a51f0e2";
 pub const IMAGE: &str = "registry.fly.io/vyx-screener:v1";
 
 /// Which database the host's components use.
@@ -43,8 +44,13 @@ impl Fleet {
     pub fn postgres(sim: SimConfig) -> Fleet {
         let cluster = fleet_test_support::postgres::cluster();
         let url = cluster.fresh_database();
-        Store::new(NativePostgres::connect(&url).unwrap()).migrate().unwrap();
-        let database = Database::Postgres { url, port: cluster.port() };
+        Store::new(NativePostgres::connect(&url).unwrap())
+            .migrate()
+            .unwrap();
+        let database = Database::Postgres {
+            url,
+            port: cluster.port(),
+        };
         Fleet::start(sim, database, |config, db| match db {
             Database::Postgres { url, port } => config
                 .variable("database_url", url.clone())
@@ -53,7 +59,7 @@ impl Fleet {
                 .variable("screener_db_host", "127.0.0.1")
                 .variable("screener_db_port", port.to_string())
                 .variable("screener_db_name", url.rsplit('/').next().unwrap())
-                .variable("screener_db_params", ""),
+                .variable("screener_db_params", "sslmode=disable"),
             Database::Sqlite { .. } => unreachable!(),
         })
     }
@@ -61,12 +67,17 @@ impl Fleet {
     pub fn sqlite(sim: SimConfig) -> Fleet {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("fleet.db");
-        Store::new(NativeSqlite::open(&path).unwrap()).migrate().unwrap();
+        Store::new(NativeSqlite::open(&path).unwrap())
+            .migrate()
+            .unwrap();
         let database = Database::Sqlite { path: path.clone() };
         let mut fleet = Fleet::start(sim, database, |config, _| {
             config
                 .variable("database_url", "sqlite://default")
-                .variable("screener_database_url", format!("sqlite://{}", path.display()))
+                .variable(
+                    "screener_database_url",
+                    format!("sqlite://{}", path.display()),
+                )
                 .sqlite_default(&path)
         });
         fleet._dir = dir;
@@ -83,6 +94,7 @@ impl Fleet {
         let config = HostConfig::new(manifest_in(dir.path()))
             .environment(Vec::new())
             .variable("webhook_secret", WEBHOOK_SECRET)
+            .variable("admin_token", ADMIN_TOKEN)
             .variable("fly_api_token", sim.sim().token())
             .variable("fly_api_origin", sim.sim().root_url())
             .variable("fly_org", sim.sim().org_slug())
@@ -93,7 +105,13 @@ impl Fleet {
             .timeout(Duration::from_secs(60))
             .build()
             .unwrap();
-        Fleet { host, sim, database, http, _dir: dir }
+        Fleet {
+            host,
+            sim,
+            database,
+            http,
+            _dir: dir,
+        }
     }
 
     pub fn store(&self) -> Store<Box<dyn SqlConnection>> {
@@ -113,16 +131,28 @@ impl Fleet {
             "INSERT INTO user_subscriptions (user_id, tier, status) VALUES ({uuid:1}, {text:2}, {text:3}) \
              ON CONFLICT (user_id) DO UPDATE SET tier = excluded.tier, status = excluded.status",
         );
-        conn.execute(&sql, &[SqlValue::from(user.to_string()), tier.into(), status.into()])
-            .unwrap();
+        conn.execute(
+            &sql,
+            &[SqlValue::from(user.to_string()), tier.into(), status.into()],
+        )
+        .unwrap();
     }
 
     /// POSTs a body to a route with the webhook bearer secret; returns status and JSON.
     pub fn post(&self, route: &str, body: &Value) -> (u16, Value) {
-        self.post_raw(route, body.to_string().into_bytes(), Some(&format!("Bearer {WEBHOOK_SECRET}")))
+        self.post_raw(
+            route,
+            body.to_string().into_bytes(),
+            Some(&format!("Bearer {WEBHOOK_SECRET}")),
+        )
     }
 
-    pub fn post_raw(&self, route: &str, body: Vec<u8>, authorization: Option<&str>) -> (u16, Value) {
+    pub fn post_raw(
+        &self,
+        route: &str,
+        body: Vec<u8>,
+        authorization: Option<&str>,
+    ) -> (u16, Value) {
         let mut request = self.http.post(self.host.url(route)).body(body);
         if let Some(auth) = authorization {
             request = request.header("authorization", auth);
@@ -130,7 +160,8 @@ impl Fleet {
         let response = request.send().expect("request reaches the host");
         let status = response.status().as_u16();
         let text = response.text().unwrap();
-        let json = serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON {status}: {text}"));
+        let json =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON {status}: {text}"));
         (status, json)
     }
 
@@ -150,22 +181,34 @@ impl Fleet {
         let deadline = Instant::now() + within;
         loop {
             let (status, json) = self.post(route, body);
-            assert!(status == 200 || status == 202, "{route} answered {status}: {json}");
+            assert!(
+                status == 200 || status == 202,
+                "{route} answered {status}: {json}"
+            );
             if status == 200 {
                 return json;
             }
-            assert!(Instant::now() < deadline, "{route} did not converge: {json}");
+            assert!(
+                Instant::now() < deadline,
+                "{route} did not converge: {json}"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
 
     pub fn apps(&self) -> Vec<Value> {
-        self.sim.sim().state_dump()["apps"].as_array().cloned().unwrap_or_default()
+        self.sim.sim().state_dump()["apps"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Apps that are not being deleted.
     pub fn live_apps(&self) -> Vec<Value> {
-        self.apps().into_iter().filter(|a| a["deleting"] != true).collect()
+        self.apps()
+            .into_iter()
+            .filter(|a| a["deleting"] != true)
+            .collect()
     }
 
     pub fn live_machines(&self, app: &str) -> Vec<Value> {
@@ -184,7 +227,9 @@ impl Fleet {
         let mut out = Vec::new();
         for table in ["user_fly_apps", "user_fly_app_events", "user_subscriptions"] {
             let sql = match conn.dialect() {
-                fleet_store::Dialect::Postgres => format!("SELECT row_to_json(t)::text AS j FROM {table} t ORDER BY 1"),
+                fleet_store::Dialect::Postgres => {
+                    format!("SELECT row_to_json(t)::text AS j FROM {table} t ORDER BY 1")
+                }
                 fleet_store::Dialect::Sqlite => format!("SELECT * FROM {table} ORDER BY rowid"),
             };
             for row in conn.query(&sql, &[]).unwrap() {

@@ -13,7 +13,10 @@ fn main() {
     let latency_ms: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(50);
     let users: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
     let mut sim = SimConfig::default().without_rate_limits();
-    sim.faults = FaultSettings { latency_ms, ..Default::default() };
+    sim.faults = FaultSettings {
+        latency_ms,
+        ..Default::default()
+    };
     let fleet = Fleet::sqlite(sim);
     let mut walls = Vec::new();
     let mut calls = Vec::new();
@@ -21,7 +24,11 @@ fn main() {
         let u = user(1000 + n);
         fleet.subscribe(u, "pro", "active");
         let started = Instant::now();
-        let answer = fleet.until_converged("/provision", &Fleet::webhook("INSERT", u, "pro", "active"), Duration::from_secs(120));
+        let answer = fleet.until_converged(
+            "/provision",
+            &Fleet::webhook("INSERT", u, "pro", "active"),
+            Duration::from_secs(120),
+        );
         walls.push(started.elapsed());
         calls.push(answer["fly_calls"].as_u64().unwrap_or(0));
         assert_eq!(answer["status"], "active", "{answer}");
@@ -30,7 +37,12 @@ fn main() {
     calls.sort();
     let median = |v: &[Duration]| v[v.len() / 2];
     println!("provision critical path at {latency_ms} ms simulated Fly latency, {users} users (one webhook each, answered 200):");
-    println!("  fly calls per provision: min {} median {} max {}", calls[0], calls[calls.len() / 2], calls[calls.len() - 1]);
+    println!(
+        "  fly calls per provision: min {} median {} max {}",
+        calls[0],
+        calls[calls.len() / 2],
+        calls[calls.len() - 1]
+    );
     println!(
         "  wall time: min {:.0} ms median {:.0} ms max {:.0} ms",
         walls[0].as_secs_f64() * 1e3,
