@@ -1,6 +1,8 @@
 //! End-to-end rig: Fleet's real `.wasm` components in the wasmtime host, the Fly simulator, and a real
 //! database (a throwaway PostgreSQL database or a SQLite file).
 
+pub mod proof;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
