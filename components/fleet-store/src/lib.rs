@@ -8,6 +8,7 @@
 
 mod app_row;
 mod error;
+mod fleet_lease;
 mod lease;
 pub mod migrate;
 pub mod query;

@@ -35,11 +35,13 @@ const POSTGRES: &[Migration] = &[
     migration!(3, "postgres", "0003_entitlement_triggers_and_hints"),
     migration!(4, "postgres", "0004_row_level_security"),
     migration!(5, "postgres", "0005_screener_roles"),
+    migration!(6, "postgres", "0006_fleet_leases"),
 ];
 
 const SQLITE: &[Migration] = &[
     migration!(1, "sqlite", "0001_schema"),
     migration!(2, "sqlite", "0002_entitlement_triggers"),
+    migration!(3, "sqlite", "0003_fleet_leases"),
 ];
 
 /// The embedded migrations of a dialect, in order.

@@ -229,7 +229,9 @@ impl<C: SqlConnection> Store<C> {
         if types.is_empty() {
             return Ok(Vec::new());
         }
-        let placeholders: Vec<String> = (2..types.len() + 2).map(|n| format!("{{text:{n}}}")).collect();
+        let placeholders: Vec<String> = (2..types.len() + 2)
+            .map(|n| format!("{{text:{n}}}"))
+            .collect();
         let mut params: Vec<SqlValue> = vec![i64::from(limit).into()];
         params.extend(types.iter().map(|t| SqlValue::from(t.as_str())));
         let rows = self.query(

@@ -252,3 +252,39 @@ fn fleet_state_round_trips() {
         assert_eq!(store.state("rollout").unwrap(), Some(v));
     });
 }
+
+#[test]
+fn a_fleet_lease_has_one_holder_until_released_or_expired() {
+    both(|mut store| {
+        let ttl = std::time::Duration::from_secs(60);
+        let t0 = now();
+        assert!(store.claim_fleet_lease("orphans", "a", t0, ttl).unwrap());
+        assert!(
+            !store.claim_fleet_lease("orphans", "b", t0, ttl).unwrap(),
+            "held by a"
+        );
+        assert!(
+            store.claim_fleet_lease("orphans", "a", t0, ttl).unwrap(),
+            "a renews"
+        );
+        assert!(
+            store.claim_fleet_lease("rollout", "b", t0, ttl).unwrap(),
+            "another name is free"
+        );
+        assert!(
+            !store.release_fleet_lease("orphans", "b").unwrap(),
+            "b cannot release a's lease"
+        );
+        assert!(store.release_fleet_lease("orphans", "a").unwrap());
+        assert!(
+            store.claim_fleet_lease("orphans", "b", t0, ttl).unwrap(),
+            "free after release"
+        );
+        let later = t0 + chrono::TimeDelta::seconds(61);
+        assert!(
+            store.claim_fleet_lease("orphans", "c", later, ttl).unwrap(),
+            "expired leases are taken over"
+        );
+        assert!(!store.claim_fleet_lease("orphans", "b", later, ttl).unwrap());
+    });
+}

@@ -28,4 +28,4 @@ pub use config::{OrphanPolicy, SweepConfig};
 pub use cost::PriceTable;
 pub use rollout::{RolloutState, RolloutStatus, ROLLOUT_STATE_KEY};
 pub use summary::SweepSummary;
-pub use sweep::Sweeper;
+pub use sweep::{Sweeper, FLEET_WIDE_LEASE};

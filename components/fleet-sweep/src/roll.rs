@@ -20,14 +20,20 @@ use crate::sweep::{left, Run, Sweeper};
 const BOOT_POLL: Duration = Duration::from_millis(250);
 
 impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P, K> {
-    /// The stored rollout, or a new one (with a `rollout_started` event) when the image variable changed.
-    pub(crate) fn load_rollout(&mut self, now: DateTime<Utc>) -> Result<RolloutState, StoreError> {
+    /// The stored rollout, or a new one when the image variable changed; the sweep that drives the fleet
+    /// stores it and records `rollout_started`, any other sweep only uses it.
+    pub(crate) fn load_rollout(
+        &mut self,
+        now: DateTime<Utc>,
+        drives_fleet: bool,
+    ) -> Result<RolloutState, StoreError> {
         let stored = self
             .store
             .state(ROLLOUT_STATE_KEY)?
             .and_then(|v| serde_json::from_value::<RolloutState>(v).ok());
         match start_rollout(stored.as_ref(), &self.reconcile.image) {
             RolloutStart::Continue(state) => Ok(state),
+            RolloutStart::Begin(state) if !drives_fleet => Ok(state),
             RolloutStart::Begin(state) => {
                 self.store
                     .put_state(ROLLOUT_STATE_KEY, &json!(state), now)?;
@@ -46,7 +52,7 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
         run: &mut Run,
         row: &mut AppRow,
     ) -> Result<(), StoreError> {
-        if run.rolled_this_sweep >= self.config.rollout_batch_size {
+        if !run.drives_fleet || run.rolled_this_sweep >= self.config.rollout_batch_size {
             return Ok(());
         }
         let Some(machine_id) = row.machine_id.clone() else {

@@ -17,6 +17,9 @@ use crate::observe::{Observed, Observer};
 use crate::rollout::RolloutState;
 use crate::summary::SweepSummary;
 
+/// The lease of the sweep that does the whole-fleet work (orphans, rollout) while others only sweep rows.
+pub const FLEET_WIDE_LEASE: &str = "health.fleet_wide";
+
 /// Rows kept due past this many are not counted exactly in `remaining`.
 const REMAINING_COUNT_LIMIT: u32 = 100_000;
 
@@ -46,6 +49,8 @@ pub(crate) struct Run {
     /// The provision configuration with the image new machines may use (never a halted rollout's).
     pub repair_config: ReconcileConfig,
     pub rolled_this_sweep: usize,
+    /// This sweep holds the fleet-wide lease: it alone scans for orphans and drives the rollout.
+    pub drives_fleet: bool,
 }
 
 impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P, K> {
@@ -54,7 +59,13 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
     pub async fn run(&mut self) -> Result<SweepSummary, StoreError> {
         let calls_before = (self.fly_calls)();
         let started = self.clock.now();
-        let rollout = self.load_rollout(started)?;
+        let drives_fleet = self.store.claim_fleet_lease(
+            FLEET_WIDE_LEASE,
+            self.owner,
+            started,
+            self.lease_ttl(),
+        )?;
+        let rollout = self.load_rollout(started, drives_fleet)?;
         let mut repair_config = self.reconcile.clone();
         repair_config.image = rollout
             .image_for_new_machines(&self.reconcile.image)
@@ -66,19 +77,29 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             rollout,
             repair_config,
             rolled_this_sweep: 0,
+            drives_fleet,
         };
         let held = self.sweep_due_rows(&mut run).await;
         // Rows left due (failed or not reached) are given back, whatever happened above.
         let released = self.release_all(&held);
         held.map(|_| ())?;
         released?;
-        if self.clock.now() < run.deadline {
-            self.fleet_wide(&mut run).await?;
+        if drives_fleet {
+            if self.clock.now() < run.deadline {
+                self.fleet_wide(&mut run).await?;
+            }
+            self.store
+                .release_fleet_lease(FLEET_WIDE_LEASE, self.owner)?;
         }
         run.summary.remaining = self.remaining(&run)?;
         run.summary.fly_calls = (self.fly_calls)().saturating_sub(calls_before);
         run.summary.duration_ms = (self.clock.now() - started).num_milliseconds().max(0) as u64;
         Ok(run.summary)
+    }
+
+    /// Long enough to cover the whole sweep; a lease whose holder died expires on its own.
+    fn lease_ttl(&self) -> Duration {
+        self.config.budget + Duration::from_secs(60)
     }
 
     /// The claim → observe → apply rounds. Returns the rows still leased to us (to release).
@@ -88,7 +109,7 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             checked_before: run.started - delta(self.config.check_interval),
             limit: self.config.claim_batch(),
         };
-        let lease_ttl = self.config.budget + Duration::from_secs(60);
+        let lease_ttl = self.lease_ttl();
         let mut seen = HashSet::new();
         let mut held = Vec::new();
         while self.clock.now() < run.deadline {

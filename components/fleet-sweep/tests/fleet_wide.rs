@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use fleet_store::EventType;
-use fleet_sweep::{OrphanPolicy, RolloutStatus, ROLLOUT_STATE_KEY};
+use fleet_sweep::{OrphanPolicy, RolloutStatus, FLEET_WIDE_LEASE, ROLLOUT_STATE_KEY};
 use fly_simulator::FaultSettings;
 use support::{quiet_sim, user, Rig, IMAGE};
 
@@ -242,6 +242,13 @@ fn two_concurrent_sweeps_on_one_database_split_the_work() {
     let n = 24;
     rig.provision_users(40, n);
     rig.sweep();
+    let orphan = "vyx-user-0badcafe";
+    rig.create_app(orphan);
+    rig.wait_for("orphan visible", Duration::from_secs(5), |rig| {
+        rig.apps()
+            .iter()
+            .any(|a| a["name"] == orphan && a["visible"] == true)
+    });
     let mut faults = FaultSettings::default();
     faults.latency_ms = 30;
     rig.sim.sim().set_faults(faults);
@@ -294,6 +301,11 @@ fn two_concurrent_sweeps_on_one_database_split_the_work() {
         "no app observed twice: {per_app:?}"
     );
     assert_eq!((a.remaining, b.remaining), (0, 0));
+    assert_eq!(
+        fleet_events(&mut rig, EventType::OrphanDetected),
+        1,
+        "the fleet-wide work is done by one sweep: {a:#?} {b:#?}"
+    );
 }
 
 #[test]
@@ -349,4 +361,32 @@ fn a_rate_limited_sweep_slows_down_but_does_not_fail() {
         "Retry-After fits the budget, so every app is observed: {summary:#?}"
     );
     assert!(rig.requests_matching("GET", "/machines").len() > 0);
+}
+
+#[test]
+fn only_the_holder_of_the_fleet_wide_lease_scans_for_orphans() {
+    let mut rig = Rig::sqlite(quiet_sim());
+    rig.provision_users(50, 1);
+    let orphan = "vyx-user-0dd0dd0d";
+    rig.create_app(orphan);
+    rig.wait_for("orphan visible", Duration::from_secs(5), |rig| {
+        rig.apps()
+            .iter()
+            .any(|a| a["name"] == orphan && a["visible"] == true)
+    });
+    let now = chrono::Utc::now();
+    let ttl = Duration::from_secs(300);
+    assert!(rig
+        .store
+        .claim_fleet_lease(FLEET_WIDE_LEASE, "sweep:elsewhere", now, ttl)
+        .unwrap());
+    let summary = rig.sweep();
+    assert_eq!((summary.checked, summary.orphans), (1, 0), "{summary:#?}");
+    assert_eq!(fleet_events(&mut rig, EventType::OrphanDetected), 0);
+
+    rig.store
+        .release_fleet_lease(FLEET_WIDE_LEASE, "sweep:elsewhere")
+        .unwrap();
+    assert_eq!(rig.sweep().orphans, 1);
+    assert_eq!(fleet_events(&mut rig, EventType::OrphanDetected), 1);
 }
