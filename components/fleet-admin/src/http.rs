@@ -149,8 +149,19 @@ pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiEr
     } else {
         body
     };
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request("invalid_body", format!("the body is not valid: {e}")))
+    let invalid = |e: serde_json::Error| {
+        ApiError::bad_request("invalid_body", format!("the body is not valid: {e}"))
+    };
+    // Only an object: serde would otherwise read a struct from a JSON array (`[]` = all defaults).
+    match serde_json::from_slice(body).map_err(invalid)? {
+        serde_json::Value::Object(object) => {
+            serde_json::from_value(serde_json::Value::Object(object)).map_err(invalid)
+        }
+        _ => Err(ApiError::bad_request(
+            "invalid_body",
+            "the body must be a JSON object",
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -179,6 +190,9 @@ mod tests {
         assert!(json_body::<Body>(b"").is_ok());
         assert_eq!(json_body::<Body>(b"{").unwrap_err().status, 400);
         assert_eq!(json_body::<Body>(b"{\"b\":1}").unwrap_err().status, 400);
+        // An array would otherwise deserialise as a struct of defaults.
+        assert_eq!(json_body::<Body>(b"[]").unwrap_err().status, 400);
+        assert_eq!(json_body::<Body>(b"[1]").unwrap_err().status, 400);
         let big = vec![b' '; MAX_BODY_BYTES + 1];
         assert_eq!(json_body::<Body>(&big).unwrap_err().status, 400);
     }

@@ -69,7 +69,9 @@ async fn sweep(req: Request) -> Result<Response, ApiError> {
     )
     .map_err(|_| ApiError::unauthorized())?;
     // Schedulers may send `{}` or nothing; anything else must at least be JSON.
-    if !req.body().is_empty() && serde_json::from_slice::<serde_json::Value>(req.body()).is_err() {
+    if !req.body().is_empty()
+        && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(req.body()).is_err()
+    {
         return Err(ApiError::bad_request(
             "invalid_json",
             "the body must be empty or a JSON object",
