@@ -1,16 +1,23 @@
 //! End-to-end rig: Fleet's real `.wasm` components in the wasmtime host, the Fly simulator, and a real
 //! database (a throwaway PostgreSQL database or a SQLite file).
 
+pub mod hostile;
+pub mod hostile_admin;
+pub mod hostile_fuzz;
+pub mod leaks;
 pub mod proof;
+pub mod raw_http;
+pub mod snapshot;
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fleet_store::native::{NativePostgres, NativeSqlite};
 use fleet_store::{SqlConnection, SqlValue, Store, UserId};
 use fly_simulator::{FlySimThread, SimConfig};
 use serde_json::Value;
-use spin_test_host::{HostConfig, RunningHost};
+use spin_test_host::{HostConfig, OutputSink, RunningHost, Stream};
 
 pub const WEBHOOK_SECRET: &str = "whsec-e2e-7d1f0c2a9b";
 pub const ADMIN_TOKEN: &str = "admin-e2e-3c9a51f0e2";
@@ -27,6 +34,8 @@ pub struct Fleet {
     pub sim: FlySimThread,
     pub database: Database,
     pub http: reqwest::blocking::Client,
+    /// Every line the components wrote to stdout/stderr, as `(stream, "[component] line")`.
+    pub component_output: Arc<Mutex<Vec<(Stream, String)>>>,
     _dir: tempfile::TempDir,
 }
 
@@ -44,7 +53,11 @@ fn manifest_in(dir: &std::path::Path) -> PathBuf {
 
 impl Fleet {
     pub fn postgres(sim: SimConfig) -> Fleet {
-        let cluster = fleet_test_support::postgres::cluster();
+        Fleet::postgres_on(fleet_test_support::postgres::cluster(), sim)
+    }
+
+    /// Like [`Fleet::postgres`], on a given cluster (e.g. a dedicated one with statement logging).
+    pub fn postgres_on(cluster: &fleet_test_support::postgres::PgCluster, sim: SimConfig) -> Fleet {
         let url = cluster.fresh_database();
         Store::new(NativePostgres::connect(&url).unwrap())
             .migrate()
@@ -93,8 +106,17 @@ impl Fleet {
     ) -> Fleet {
         let dir = tempfile::tempdir().unwrap();
         let sim = FlySimThread::start(sim).expect("start the Fly simulator");
+        let component_output = Arc::new(Mutex::new(Vec::new()));
         let config = HostConfig::new(manifest_in(dir.path()))
             .environment(Vec::new())
+            .component_output(OutputSink::Memory(component_output.clone()))
+            // The sweep probes each screener's /health; no screener runs here, so point the probe at the
+            // simulator, which answers 404 at once (the app is then judged unhealthy, never hangs).
+            .variable(
+                "app_url_template",
+                format!("{}/__no_screener/{{app}}", sim.sim().root_url()),
+            )
+            .variable("app_url_origin", sim.sim().root_url())
             .variable("webhook_secret", WEBHOOK_SECRET)
             .variable("admin_token", ADMIN_TOKEN)
             .variable("fly_api_token", sim.sim().token())
@@ -112,8 +134,18 @@ impl Fleet {
             sim,
             database,
             http,
+            component_output,
             _dir: dir,
         }
+    }
+
+    /// The captured component output lines so far.
+    pub fn component_lines(&self) -> Vec<String> {
+        let lines = self
+            .component_output
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        lines.iter().map(|(_, line)| line.clone()).collect()
     }
 
     pub fn store(&self) -> Store<Box<dyn SqlConnection>> {
@@ -239,6 +271,17 @@ impl Fleet {
             }
         }
         out
+    }
+}
+
+impl Drop for Fleet {
+    /// Component output is captured, so show it when a test fails.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for line in self.component_lines() {
+                eprintln!("{line}");
+            }
+        }
     }
 }
 

@@ -1,0 +1,199 @@
+//! Suite 3 (issue 9): a corpus of hostile HTTP requests against every route of the real components in the
+//! host (hand-written cases plus seeded random mutations). Every answer must be a 4xx JSON error
+//! `{"error","detail"}`; no 5xx, no trap, no state change (full database snapshot) and no Fly call.
+
+use fleet_e2e::hostile::{self, Subjects};
+use fleet_e2e::raw_http::{self, RawRequest, RawResponse};
+use fleet_e2e::{hostile_fuzz, proof, snapshot, Fleet, ADMIN_TOKEN, WEBHOOK_SECRET};
+use fleet_store::UserId;
+use fly_simulator::SimConfig;
+use serde_json::{json, Value};
+
+const SUITE: &str = "hostile_input";
+
+fn id(text: &str) -> UserId {
+    UserId::parse(text).unwrap()
+}
+
+/// Subjects whose ids differ in every hex digit, so no random mutation turns one into another.
+fn subjects(fleet: &Fleet) -> Subjects {
+    let entitled = id("e1e1e1e1-e1e1-4e1e-8e1e-e1e1e1e1e1e1");
+    let unentitled = id("b2b2b2b2-b2b2-4b2b-9b2b-b2b2b2b2b2b2");
+    fleet.subscribe(entitled, "pro", "active");
+    fleet.subscribe(unentitled, "free", "active");
+    let login = fleet
+        .http
+        .post(fleet.host.url("/admin/login"))
+        .json(&json!({"token": ADMIN_TOKEN}))
+        .send()
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 200);
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let csrf = login.json::<Value>().unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    Subjects {
+        entitled,
+        unentitled,
+        unknown: id("c3c3c3c3-c3c3-4c3c-ac3c-c3c3c3c3c3c3"),
+        webhook_secret: WEBHOOK_SECRET.into(),
+        admin_token: ADMIN_TOKEN.into(),
+        cookie,
+        csrf,
+    }
+}
+
+/// Why an answer is not a clean refusal, if it is not.
+fn problem(req: &RawRequest, res: &RawResponse) -> Option<String> {
+    if !(400..500).contains(&res.status) {
+        return Some(format!("status {}", res.status));
+    }
+    let text = res.text();
+    if text.contains(WEBHOOK_SECRET) || text.contains(ADMIN_TOKEN) {
+        return Some("the answer holds a secret".into());
+    }
+    if req.method == "HEAD" {
+        return None;
+    }
+    if !res
+        .header("content-type")
+        .is_some_and(|c| c.starts_with("application/json"))
+    {
+        return Some(format!("content-type {:?}", res.header("content-type")));
+    }
+    match serde_json::from_slice::<Value>(&res.body) {
+        Ok(v) if v["error"].is_string() && v["detail"].is_string() => None,
+        _ => Some("the body is not {\"error\",\"detail\"}".into()),
+    }
+}
+
+fn run(fleet: Fleet, database: &str) {
+    let seed = proof::seed(SUITE);
+    let subjects = subjects(&fleet);
+    let mut corpus = hostile::corpus(&subjects);
+    let handwritten = corpus.len();
+    let random = proof::sized(300, 5_000);
+    corpus.extend(hostile_fuzz::random_cases(&subjects, seed, random));
+
+    let before = snapshot::full(&fleet);
+    let fly_calls_before = fleet.sim.sim().request_log().len();
+    let mut failures = Vec::new();
+    let mut by_status = std::collections::BTreeMap::<u16, usize>::new();
+    for req in &corpus {
+        let res = raw_http::send(fleet.host.addr, req);
+        *by_status.entry(res.status).or_default() += 1;
+        if let Some(problem) = problem(req, &res) {
+            let body: String = res.text().chars().take(300).collect();
+            failures.push(format!("{}: {problem}: {body}", req.label));
+        }
+    }
+    let after = snapshot::full(&fleet);
+    let fly_calls = fleet.sim.sim().request_log().len() - fly_calls_before;
+    let traps: Vec<String> = fleet
+        .component_lines()
+        .into_iter()
+        .filter(|l| l.contains("panicked") || l.contains("RUST_BACKTRACE"))
+        .collect();
+
+    let count = |range: std::ops::Range<u16>| -> usize {
+        by_status
+            .iter()
+            .filter(|(s, _)| range.contains(s))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    let note = format!("({database})");
+    proof::figure(
+        SUITE,
+        &format!("{database}_requests"),
+        corpus.len(),
+        &format!("{handwritten} hand-written + {random} random"),
+    );
+    proof::figure(SUITE, &format!("{database}_4xx"), count(400..500), &note);
+    proof::figure(
+        SUITE,
+        &format!("{database}_5xx"),
+        count(500..600),
+        "must be 0",
+    );
+    proof::figure(
+        SUITE,
+        &format!("{database}_2xx"),
+        count(200..300),
+        "must be 0",
+    );
+    proof::figure(
+        SUITE,
+        &format!("{database}_status_counts"),
+        format!("{by_status:?}"),
+        &note,
+    );
+    proof::figure(
+        SUITE,
+        &format!("{database}_traps"),
+        traps.len(),
+        "must be 0",
+    );
+    proof::figure(
+        SUITE,
+        &format!("{database}_fly_calls"),
+        fly_calls,
+        "must be 0",
+    );
+    proof::figure(
+        SUITE,
+        &format!("{database}_rows_snapshotted"),
+        before.len(),
+        "rows compared before/after",
+    );
+
+    assert!(
+        failures.is_empty(),
+        "{} of {} hostile requests were not clean refusals (seed {seed}):\n{}",
+        failures.len(),
+        corpus.len(),
+        failures.join("\n")
+    );
+    assert!(traps.is_empty(), "guest panics: {traps:#?}");
+    assert_eq!(fly_calls, 0, "hostile requests made Fly calls");
+    assert_eq!(
+        before.len(),
+        after.len(),
+        "row count changed:\n{}",
+        diff(&before, &after)
+    );
+    assert!(before == after, "state changed:\n{}", diff(&before, &after));
+}
+
+fn diff(before: &[String], after: &[String]) -> String {
+    let gone = before.iter().filter(|r| !after.contains(r));
+    let new = after.iter().filter(|r| !before.contains(r));
+    gone.map(|r| format!("- {r}"))
+        .chain(new.map(|r| format!("+ {r}")))
+        .take(40)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn hostile_requests_on_postgres_are_refused_without_effect() {
+    run(
+        Fleet::postgres(SimConfig::default().without_rate_limits()),
+        "postgres",
+    );
+}
+
+#[test]
+fn hostile_requests_on_sqlite_are_refused_without_effect() {
+    run(
+        Fleet::sqlite(SimConfig::default().without_rate_limits()),
+        "sqlite",
+    );
+}
