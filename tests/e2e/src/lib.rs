@@ -1,6 +1,7 @@
 //! End-to-end rig: Fleet's real `.wasm` components in the wasmtime host, the Fly simulator, and a real
 //! database (a throwaway PostgreSQL database or a SQLite file).
 
+pub mod chaos;
 pub mod hostile;
 pub mod hostile_admin;
 pub mod hostile_fuzz;
@@ -40,7 +41,7 @@ pub struct Fleet {
 }
 
 /// Copies spin.toml beside the built components so `source` paths resolve wherever they were built.
-fn manifest_in(dir: &std::path::Path) -> PathBuf {
+pub fn manifest_in(dir: &std::path::Path) -> PathBuf {
     let root = fleet_test_support::workspace_root();
     let text = std::fs::read_to_string(root.join("spin.toml")).expect("read spin.toml");
     let built = fleet_test_support::wasm::component_path("provision");
