@@ -33,17 +33,19 @@ const WINDOW: usize = 6;
 const SWEEP_PERIOD: Duration = Duration::from_secs(2);
 
 fn chaos_sim(seed: u64) -> SimConfig {
-    let mut sim = SimConfig::default(); // Fly's documented rate limits on
-    sim.token = format!("fly-chaos-token-{seed:016x}");
-    sim.faults = FaultSettings {
-        seed,
-        fail_before_rate: 0.10,
-        ambiguous_after_rate: 0.05,
-        latency_ms: 5,
-        latency_jitter_ms: 45,
-        ..FaultSettings::default()
-    };
-    sim
+    SimConfig {
+        // Fly's documented rate limits stay on (the default).
+        token: format!("fly-chaos-token-{seed:016x}"),
+        faults: FaultSettings {
+            seed,
+            fail_before_rate: 0.10,
+            ambiguous_after_rate: 0.05,
+            latency_ms: 5,
+            latency_jitter_ms: 45,
+            ..FaultSettings::default()
+        },
+        ..SimConfig::default()
+    }
 }
 
 /// Crashes one started machine, if any; returns whether it did.

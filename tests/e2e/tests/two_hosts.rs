@@ -32,15 +32,17 @@ const SWEEP_PERIOD: Duration = Duration::from_millis(500);
 /// No injected failures: every request the log shows as successful took effect exactly once, so the
 /// counts are exact. Rate limits and latency keep the race windows wide.
 fn sim(seed: u64) -> SimConfig {
-    let mut sim = SimConfig::default();
-    sim.token = format!("fly-two-hosts-token-{seed:016x}");
-    sim.faults = FaultSettings {
-        seed,
-        latency_ms: 5,
-        latency_jitter_ms: 30,
-        ..FaultSettings::default()
-    };
-    sim
+    SimConfig {
+        // Fly's documented rate limits stay on (the default).
+        token: format!("fly-two-hosts-token-{seed:016x}"),
+        faults: FaultSettings {
+            seed,
+            latency_ms: 5,
+            latency_jitter_ms: 30,
+            ..FaultSettings::default()
+        },
+        ..SimConfig::default()
+    }
 }
 
 /// Sweeps `slot` every period until `stop`; returns how many it ran.
