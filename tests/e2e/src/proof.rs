@@ -4,8 +4,6 @@
 //! (`tests/fleet proof` sets it). Figures are printed, and also appended as JSON lines to the file named by
 //! `FLEET_PROOF_FIGURES` so the report generator can collect them.
 
-use std::io::Write;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scale {
     /// Bounded sizes for every CI run.
@@ -45,15 +43,5 @@ pub fn seed(suite: &str) -> u64 {
 
 /// Reports one figure: printed, and recorded for the report when `FLEET_PROOF_FIGURES` is set.
 pub fn figure(suite: &str, name: &str, value: impl std::fmt::Display, note: &str) {
-    let value = value.to_string();
-    println!("{suite}: {name} = {value} {note}");
-    if let Ok(path) = std::env::var("FLEET_PROOF_FIGURES") {
-        let line = serde_json::json!({"suite": suite, "name": name, "value": value, "note": note});
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .unwrap_or_else(|e| panic!("open {path}: {e}"));
-        writeln!(file, "{line}").expect("append a figure");
-    }
+    fleet_test_support::figures::record(suite, name, value, note);
 }

@@ -1,6 +1,7 @@
 //! Test support shared by Fleet's test suites: throwaway PostgreSQL clusters, free ports and the paths of
 //! built WebAssembly components.
 
+pub mod figures;
 pub mod postgres;
 pub mod wasm;
 
