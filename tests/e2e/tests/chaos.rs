@@ -201,6 +201,7 @@ fn chaos_converges_every_user_to_their_entitlement() {
     let tally = outbox.tally();
     let entries = log.entries();
     let provisions = fly_log::provisions(&entries, &fly_log::owners(&users));
+    let (most_sampled, crowded) = log.sampled();
     let throttled = log.count(|e| e.status == 429);
     let faults = log.count(|e| e.fault.is_some());
     let entitled = fleet_e2e::chaos::audit::entitled_users(&mut rig.db()).len();
@@ -240,7 +241,12 @@ fn chaos_converges_every_user_to_their_entitlement() {
         ),
         ("apps created", provisions.apps_created, ""),
         ("machines created", provisions.machines_created, ""),
-        ("double provisions", provisions.violations.len(), ""),
+        (
+            "double provisions",
+            provisions.violations.len() + crowded.len(),
+            "",
+        ),
+        ("most live machines in one app (sampled)", most_sampled, ""),
     ] {
         proof::figure(SUITE, name, value, note);
     }
@@ -271,6 +277,10 @@ fn chaos_converges_every_user_to_their_entitlement() {
         provisions.violations.is_empty(),
         "double provisions (seed {seed}):\n{}",
         provisions.violations.join("\n")
+    );
+    assert!(
+        crowded.is_empty(),
+        "two machines at once (seed {seed}): {crowded:?}"
     );
     assert!(
         tally.server_errors.is_empty(),

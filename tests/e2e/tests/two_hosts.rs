@@ -168,6 +168,7 @@ fn two_hosts_on_one_database_never_double_provision_nor_lose_a_transition() {
     let tally = outbox.tally();
     let entries = log.entries();
     let provisions = fly_log::provisions(&entries, &fly_log::owners(&users));
+    let (most_sampled, crowded) = log.sampled();
     let throttled = log.count(|e| e.status == 429);
     let entitled = audit::entitled_users(&mut rig.db()).len();
     let answered = |slot| tally.by_host.get(&slot).copied().unwrap_or(0);
@@ -200,7 +201,12 @@ fn two_hosts_on_one_database_never_double_provision_nor_lose_a_transition() {
             provisions.max_apps_per_user,
             "",
         ),
-        ("double provisions", provisions.violations.len(), ""),
+        (
+            "double provisions",
+            provisions.violations.len() + crowded.len(),
+            "",
+        ),
+        ("most live machines in one app (sampled)", most_sampled, ""),
         ("lost transitions", violations.len(), ""),
     ] {
         proof::figure(SUITE, name, value, note);
@@ -226,6 +232,10 @@ fn two_hosts_on_one_database_never_double_provision_nor_lose_a_transition() {
         provisions.violations.is_empty(),
         "double provisions (seed {seed}):\n{}",
         provisions.violations.join("\n")
+    );
+    assert!(
+        crowded.is_empty(),
+        "two machines at once (seed {seed}): {crowded:?}"
     );
     assert!(
         tally.server_errors.is_empty() && sweep_errors.load(Relaxed) == 0,

@@ -3,7 +3,7 @@
 //! double-provision invariants (never two live apps for a user, never two live machines in an app).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -15,6 +15,9 @@ pub struct FlyLog {
     entries: Mutex<BTreeMap<u64, LogEntry>>,
     /// Set when entries rotated out of the simulator before they were collected.
     gap: AtomicBool,
+    /// The most live machines one app had in any sampled simulator state, and where it was more than one.
+    most_machines_sampled: AtomicUsize,
+    crowded: Mutex<Vec<String>>,
 }
 
 impl FlyLog {
@@ -31,10 +34,41 @@ impl FlyLog {
         }
     }
 
-    /// Collects every 250 ms until `done` (run it on a scoped thread beside the suite).
+    /// Counts the live machines of every live app in the simulator's state now.
+    pub fn sample(&self, sim: &FlySim) {
+        let state = sim.state_dump();
+        for app in state["apps"].as_array().into_iter().flatten() {
+            if app["deleting"] == true {
+                continue;
+            }
+            let live = app["machines"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|m| !matches!(m["state"].as_str(), Some("destroyed" | "destroying")))
+                .count();
+            self.most_machines_sampled
+                .fetch_max(live, Ordering::Relaxed);
+            if live > 1 {
+                let mut crowded = self.crowded.lock().unwrap();
+                crowded.push(format!("app {} had {live} live machines", app["name"]));
+            }
+        }
+    }
+
+    /// (most live machines seen in one app, descriptions of every sample with more than one).
+    pub fn sampled(&self) -> (usize, Vec<String>) {
+        (
+            self.most_machines_sampled.load(Ordering::Relaxed),
+            self.crowded.lock().unwrap().clone(),
+        )
+    }
+
+    /// Collects (and samples the state) every 250 ms until `done`; run it on a thread beside the suite.
     pub fn collect_until(&self, sim: &FlySim, done: &AtomicBool) {
         while !done.load(Ordering::Relaxed) {
             self.collect(sim);
+            self.sample(sim);
             std::thread::sleep(Duration::from_millis(250));
         }
         self.collect(sim);
@@ -62,9 +96,14 @@ impl FlyLog {
     }
 }
 
-/// Whether the request changed the simulator: a 2xx, or an injected failure after the effect.
-pub fn took_effect(e: &LogEntry) -> bool {
-    (200..300).contains(&e.status) || matches!(e.fault.as_deref(), Some("After408" | "After502"))
+/// Whether the request surely changed the simulator (a 2xx).
+pub fn surely_took_effect(e: &LogEntry) -> bool {
+    (200..300).contains(&e.status)
+}
+
+/// Whether it may have: also an injected failure after the handler ran (which may itself have refused).
+pub fn may_have_taken_effect(e: &LogEntry) -> bool {
+    surely_took_effect(e) || matches!(e.fault.as_deref(), Some("After408" | "After502"))
 }
 
 /// The app a Fleet request addresses, and what it did: `("create_app" | "delete_app" | "create_machine" |
@@ -95,15 +134,20 @@ pub struct Provisions {
     pub violations: Vec<String>,
 }
 
-/// Replays the log in order. `owner` maps an app name to its user (Fleet's name candidates).
+/// Replays the log in order. `owner` maps an app name to its user (Fleet's name candidates). Creates count
+/// when they surely took effect, deletes when they may have, so an ambiguous answer never makes a false
+/// alarm; lingering duplicates after an ambiguous create show up in the sampled state and the final audit.
 pub fn provisions(entries: &[LogEntry], owner: &HashMap<String, String>) -> Provisions {
     let mut out = Provisions::default();
     let mut machines: HashMap<String, usize> = HashMap::new();
     let mut apps_of: HashMap<String, Vec<String>> = HashMap::new();
-    for e in entries.iter().filter(|e| took_effect(e)) {
+    for e in entries.iter().filter(|e| may_have_taken_effect(e)) {
         let Some((op, app)) = operation(e) else {
             continue;
         };
+        if op.starts_with("create") && !surely_took_effect(e) {
+            continue;
+        }
         let user = owner.get(&app).cloned().unwrap_or_else(|| app.clone());
         match op {
             "create_app" => {
