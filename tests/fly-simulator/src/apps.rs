@@ -103,7 +103,7 @@ pub async fn get_app(
     State(sim): State<Arc<Sim>>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let mut world = sim.world();
+    let mut world = sim.world_for(&name);
     let app = readable_app(&mut world, &name)?;
     Ok(Json(app.json(&sim.config.org_slug, &sim.config.org_name)))
 }

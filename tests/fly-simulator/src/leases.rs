@@ -56,7 +56,7 @@ pub async fn acquire(
             "ttl must be between 1 and 86400 seconds",
         ));
     }
-    let mut world = sim.world();
+    let mut world = sim.world_for(&app);
     let fresh_nonce = world.rng.hex(12);
     let version = world.rng.hex(26).to_uppercase();
     let m = machine_mut(&mut world, &app, &id)?;
@@ -93,7 +93,7 @@ pub async fn get(
     State(sim): State<Arc<Sim>>,
     Path((app, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let mut world = sim.world();
+    let mut world = sim.world_for(&app);
     let m = machine_mut(&mut world, &app, &id)?;
     match &m.lease {
         Some(l) if l.active() => Ok(Json(l.envelope())),
@@ -112,7 +112,7 @@ pub async fn release(
             "{NONCE_HEADER} header is required"
         )));
     };
-    let mut world = sim.world();
+    let mut world = sim.world_for(&app);
     let m = machine_mut(&mut world, &app, &id)?;
     match &m.lease {
         Some(l) if l.active() && l.nonce != given => {

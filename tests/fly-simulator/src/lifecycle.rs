@@ -4,7 +4,8 @@
 use crate::config::SimConfig;
 use crate::faults::FaultSettings;
 use crate::process_driver;
-use crate::state::{now_rfc3339, CheckRec, MachineRec, SimState};
+use crate::state::{now_rfc3339, AppRec, CheckRec, MachineRec, SimState};
+use std::borrow::Cow;
 use std::time::Instant;
 
 pub fn advance(state: &mut SimState, now: Instant, config: &SimConfig, faults: &FaultSettings) {
@@ -12,15 +13,46 @@ pub fn advance(state: &mut SimState, now: Instant, config: &SimConfig, faults: &
         .apps
         .retain(|_, a| a.deleting_until.is_none_or(|t| t > now));
     for (app_name, app) in state.apps.iter_mut() {
-        let unhealthy = faults.unhealthy_apps.contains(app_name);
-        for m in app.machines.values_mut() {
-            while m.schedule.front().is_some_and(|(_, at)| *at <= now) {
-                let (to, _) = m.schedule.pop_front().expect("checked non-empty");
-                enter(m, to, app_name, config, faults);
-            }
-            reap_exited_process(m);
-            update_checks(m, unhealthy);
+        advance_machines(app_name, app, now, config, faults);
+    }
+}
+
+/// `advance` for one app only: what a handler that reads or writes a single app needs, so a call costs
+/// O(app) rather than O(fleet). The ticker and whole-fleet reads still advance every app.
+pub fn advance_app(
+    state: &mut SimState,
+    app_name: &str,
+    now: Instant,
+    config: &SimConfig,
+    faults: &FaultSettings,
+) {
+    let gone = state
+        .apps
+        .get(app_name)
+        .is_some_and(|a| a.deleting_until.is_some_and(|t| t <= now));
+    if gone {
+        state.apps.remove(app_name);
+    }
+    if let Some(app) = state.apps.get_mut(app_name) {
+        advance_machines(app_name, app, now, config, faults);
+    }
+}
+
+fn advance_machines(
+    app_name: &str,
+    app: &mut AppRec,
+    now: Instant,
+    config: &SimConfig,
+    faults: &FaultSettings,
+) {
+    let unhealthy = faults.unhealthy_apps.contains(app_name);
+    for m in app.machines.values_mut() {
+        while m.schedule.front().is_some_and(|(_, at)| *at <= now) {
+            let (to, _) = m.schedule.pop_front().expect("checked non-empty");
+            enter(m, to, app_name, config, faults);
         }
+        reap_exited_process(m);
+        update_checks(m, unhealthy);
     }
 }
 
@@ -84,27 +116,28 @@ fn reap_exited_process(m: &mut MachineRec) {
 /// Without a process, checks pass while started (unless crashed or the app is unhealthy); with a
 /// process, the prober sets them and only the unhealthy-app fault overrides.
 fn update_checks(m: &mut MachineRec, unhealthy: bool) {
-    let names: Vec<String> = m.config["checks"]
-        .as_object()
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default();
+    let Some(configured) = m.config["checks"].as_object() else {
+        m.checks.clear();
+        return;
+    };
+    // The common case (nothing changed) allocates nothing: every sweep call passes here for every machine.
+    let settled = m.checks.len() == configured.len()
+        && configured.keys().all(|name| {
+            let current = m.checks.get(name);
+            match (wanted_check(m, unhealthy, current.is_some()), current) {
+                (None, _) => true,
+                (Some((status, output)), Some(c)) => c.status == status && c.output == output,
+                (Some(_), None) => false,
+            }
+        });
+    if settled {
+        return;
+    }
+    let names: Vec<String> = configured.keys().cloned().collect();
     m.checks.retain(|k, _| names.contains(k));
-    let simulated = m.process.is_none();
     for name in names {
-        let (status, output) = if m.state != "started" {
-            ("critical", format!("machine is {}", m.state))
-        } else if unhealthy {
-            (
-                "critical",
-                "app marked unhealthy by fault injection".to_string(),
-            )
-        } else if m.crashed {
-            ("critical", "machine crashed".to_string())
-        } else if simulated {
-            ("passing", "simulated: OK".to_string())
-        } else if !m.checks.contains_key(&name) {
-            ("critical", "waiting for the first probe".to_string())
-        } else {
+        let Some((status, output)) = wanted_check(m, unhealthy, m.checks.contains_key(&name))
+        else {
             continue; // the prober owns it
         };
         let changed = m
@@ -116,10 +149,34 @@ fn update_checks(m: &mut MachineRec, unhealthy: bool) {
                 name,
                 CheckRec {
                     status,
-                    output,
+                    output: output.into_owned(),
                     updated_at: now_rfc3339(),
                 },
             );
         }
     }
+}
+
+/// The status a check must have now, or `None` when the prober owns it (a process that was probed).
+fn wanted_check(
+    m: &MachineRec,
+    unhealthy: bool,
+    probed: bool,
+) -> Option<(&'static str, Cow<'static, str>)> {
+    Some(if m.state != "started" {
+        ("critical", Cow::Owned(format!("machine is {}", m.state)))
+    } else if unhealthy {
+        (
+            "critical",
+            Cow::Borrowed("app marked unhealthy by fault injection"),
+        )
+    } else if m.crashed {
+        ("critical", Cow::Borrowed("machine crashed"))
+    } else if m.process.is_none() {
+        ("passing", Cow::Borrowed("simulated: OK"))
+    } else if !probed {
+        ("critical", Cow::Borrowed("waiting for the first probe"))
+    } else {
+        return None;
+    })
 }

@@ -20,7 +20,7 @@ pub async fn start(
     Path((app, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
-    let mut world = sim.world();
+    let mut world = sim.world_for(&app);
     let m = machine_mut(&mut world, &app, &id)?;
     check_nonce(m, &headers)?;
     let previous = m.state.clone();
@@ -62,7 +62,7 @@ pub async fn stop(
     }
     let _ = req.timeout;
     let stop_delay = sim.config.timings.stop_delay;
-    let mut world = sim.world();
+    let mut world = sim.world_for(&app);
     let m = machine_mut(&mut world, &app, &id)?;
     check_nonce(m, &headers)?;
     match m.state.as_str() {
@@ -124,7 +124,7 @@ pub async fn wait(
     let deadline = Instant::now() + Duration::from_secs(timeout);
     loop {
         let state = {
-            let mut world = sim.world();
+            let mut world = sim.world_for(&app);
             machine_mut(&mut world, &app, &id)?.state.clone()
         };
         let reached = wanted

@@ -63,7 +63,7 @@ pub async fn create(
         .with_status("insufficient_capacity"));
     }
     let propagation = sim.config.timings.secrets_propagation_delay;
-    let mut world = sim.world();
+    let mut world = sim.world_for(&app);
     let (id, instance_id, ip, nonce, lease_version) = (
         world.rng.hex(14),
         world.rng.hex(26).to_uppercase(),
@@ -123,7 +123,7 @@ pub async fn get(
     State(sim): State<Arc<Sim>>,
     Path((app, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let mut world = sim.world();
+    let mut world = sim.world_for(&app);
     Ok(Json(machine_mut(&mut world, &app, &id)?.json()))
 }
 
@@ -142,7 +142,7 @@ pub async fn list(
         .filter_map(|(k, v)| Some((k.strip_prefix("metadata.")?, v.as_str())))
         .collect();
     let lag = sim.config.timings.list_lag;
-    let mut world = sim.world();
+    let mut world = sim.world_for(&app);
     let app = readable_app(&mut world, &app)?;
     let out = app
         .machines
@@ -183,7 +183,7 @@ pub async fn update(
     let mut config = req.config.unwrap_or(Value::Null);
     machine_config::validate(&mut config)?;
     let propagation = sim.config.timings.secrets_propagation_delay;
-    let mut world = sim.world();
+    let mut world = sim.world_for(&app);
     let instance_id = world.rng.hex(26).to_uppercase();
     let app_rec = readable_app(&mut world, &app)?;
     let snapshot = app_rec
@@ -224,7 +224,7 @@ pub async fn delete(
         .iter()
         .any(|k| q.get(*k).is_some_and(|v| v == "true"));
     let stop_delay = sim.config.timings.stop_delay;
-    let mut world = sim.world();
+    let mut world = sim.world_for(&app);
     let m = machine_mut(&mut world, &app, &id)?;
     check_nonce(m, &headers)?;
     match m.state.as_str() {

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::VecDeque;
 
 const MAX_ENTRIES: usize = 10_000;
 
@@ -24,7 +25,7 @@ pub struct LogEntry {
 
 #[derive(Default)]
 pub struct RequestLog {
-    entries: Vec<LogEntry>,
+    entries: VecDeque<LogEntry>,
     next_seq: u64,
 }
 
@@ -36,13 +37,13 @@ impl RequestLog {
 
     pub fn push(&mut self, entry: LogEntry) {
         if self.entries.len() >= MAX_ENTRIES {
-            self.entries.remove(0);
+            self.entries.pop_front();
         }
-        self.entries.push(entry);
+        self.entries.push_back(entry);
     }
 
     pub fn entries(&self) -> Vec<LogEntry> {
-        self.entries.clone()
+        self.entries.iter().cloned().collect()
     }
 }
 

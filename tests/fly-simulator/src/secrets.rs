@@ -107,7 +107,7 @@ pub async fn set_secrets(
             "invalid secret name {bad:?}"
         )));
     }
-    let mut world = sim.world();
+    let mut world = sim.world_for(&app);
     let app = readable_app(&mut world, &app)?;
     let now = now_rfc3339();
     for (name, value) in req.values {
@@ -143,7 +143,7 @@ pub async fn list_secrets(
     State(sim): State<Arc<Sim>>,
     Path(app): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let mut world = sim.world();
+    let mut world = sim.world_for(&app);
     let app = readable_app(&mut world, &app)?;
     Ok(Json(json!({ "secrets": app.secrets.list_json() })))
 }
@@ -153,7 +153,7 @@ pub async fn delete_secret(
     State(sim): State<Arc<Sim>>,
     Path((app, name)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let mut world = sim.world();
+    let mut world = sim.world_for(&app);
     let app = readable_app(&mut world, &app)?;
     if app.secrets.values.remove(&name).is_none() {
         return Err(ApiError::not_found(format!("secret {name} not found")));

@@ -39,6 +39,21 @@ impl Sim {
         state
     }
 
+    /// The world with due transitions applied to one app only (O(app) per call): for handlers that
+    /// touch a single app. Never hold it across an await.
+    pub fn world_for(&self, app: &str) -> MutexGuard<'_, SimState> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        lifecycle::advance_app(
+            &mut state,
+            app,
+            Instant::now(),
+            &self.config,
+            &faults.settings,
+        );
+        state
+    }
+
     pub fn faults(&self) -> MutexGuard<'_, FaultState> {
         self.faults.lock().unwrap_or_else(|p| p.into_inner())
     }
