@@ -69,7 +69,7 @@ pub async fn create_app(
         }
         Some(_) => {}
     }
-    let mut world = sim.world();
+    let mut world = sim.world_for(&name);
     if world.foreign.contains(&name) || world.apps.contains_key(&name) {
         return Err(
             ApiError::unprocessable("Validation failed: Name has already been taken")
@@ -146,7 +146,7 @@ pub async fn delete_app(
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<StatusCode> {
     let force = q.get("force").is_some_and(|v| v == "true");
-    let mut world = sim.world();
+    let mut world = sim.world_for(&name);
     if world.foreign.contains(&name) {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "unauthorized"));
     }
