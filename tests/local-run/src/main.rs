@@ -93,11 +93,20 @@ fn main() -> Result<()> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
-        .block_on(tokio::signal::ctrl_c())?;
+        .block_on(stop_requested())?;
     eprintln!("\nfleet-up: stopping (host, scheduler, simulator and every screener process)...");
     run.shutdown();
     eprintln!("fleet-up: stopped");
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (`kill`, a process manager): either stops every child cleanly.
+async fn stop_requested() -> std::io::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result,
+        _ = terminate.recv() => Ok(()),
+    }
 }
 
 fn warn_real_fly(org: &str, image: &str, origin: &str) {
