@@ -22,7 +22,7 @@ const ADMIN_BUDGET_CAP: Duration = Duration::from_secs(20);
 async fn handle(req: Request) -> Response {
     let request = AdminRequest::new(
         &req.method().to_string(),
-        &req.path_and_query().unwrap_or("/").to_string(),
+        req.path_and_query().unwrap_or("/"),
         req.headers()
             .filter_map(|(name, value)| Some((name.to_string(), value.as_str()?.to_string()))),
         req.body().to_vec(),

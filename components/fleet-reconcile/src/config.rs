@@ -93,7 +93,6 @@ impl ReconcileConfig {
                 grace_period: Some("30s".into()),
                 method: Some("GET".into()),
                 path: Some("/health".into()),
-                ..Default::default()
             },
         );
         CreateMachineRequest {

@@ -249,9 +249,10 @@ fn two_concurrent_sweeps_on_one_database_split_the_work() {
             .iter()
             .any(|a| a["name"] == orphan && a["visible"] == true)
     });
-    let mut faults = FaultSettings::default();
-    faults.latency_ms = 30;
-    rig.sim.sim().set_faults(faults);
+    rig.sim.sim().set_faults(FaultSettings {
+        latency_ms: 30,
+        ..Default::default()
+    });
     // Small rounds (2 in flight, 8 claimed at a time) so both sweeps get to claim.
     rig.config.concurrency = 2;
     let before = rig.requests_matching("GET", "/machines").len();
@@ -314,9 +315,10 @@ fn a_sweep_stays_within_its_budget_and_reports_what_remains() {
     let n = 30;
     rig.provision_users(100, n);
     rig.sweep();
-    let mut faults = FaultSettings::default();
-    faults.latency_ms = 200;
-    rig.sim.sim().set_faults(faults);
+    rig.sim.sim().set_faults(FaultSettings {
+        latency_ms: 200,
+        ..Default::default()
+    });
     rig.config.concurrency = 2;
     rig.config.budget = Duration::from_millis(1500);
 
@@ -360,7 +362,7 @@ fn a_rate_limited_sweep_slows_down_but_does_not_fail() {
         summary.checked, 4,
         "Retry-After fits the budget, so every app is observed: {summary:#?}"
     );
-    assert!(rig.requests_matching("GET", "/machines").len() > 0);
+    assert!(!rig.requests_matching("GET", "/machines").is_empty());
 }
 
 #[test]

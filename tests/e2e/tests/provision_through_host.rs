@@ -166,7 +166,9 @@ fn bad_input_and_bad_auth_get_4xx_json_without_effect() {
     let bearer = format!("Bearer {WEBHOOK_SECRET}");
     let stale =
         fleet_http::sign_request(WEBHOOK_SECRET, chrono::Utc::now().timestamp() - 301, &good);
-    let cases: Vec<(&str, Vec<u8>, Option<String>, u16, &str)> = vec![
+    // (case, body, authorization, expected status, expected error)
+    type Case<'a> = (&'a str, Vec<u8>, Option<String>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         ("no auth", good.clone(), None, 401, "unauthorized"),
         (
             "wrong bearer",
