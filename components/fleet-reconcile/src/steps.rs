@@ -225,9 +225,10 @@ impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
     /// Creates the app (network = its name), adopting it when the name is already ours.
     async fn create_app(&mut self, row: &mut AppRow) -> Result<StepResult, StepError> {
         let app = self.app(row)?;
-        let created = match self.fly.create_app(&app, Some(app.as_str())).await {
-            Ok(()) => true,
-            Err(e) if matches!(e.class, ErrorClass::NameTaken | ErrorClass::Ambiguous) => false,
+        let (created, ambiguous) = match self.fly.create_app(&app, Some(app.as_str())).await {
+            Ok(()) => (true, None),
+            Err(e) if e.class == ErrorClass::NameTaken => (false, None),
+            Err(e) if e.class == ErrorClass::Ambiguous => (false, Some(e)),
             Err(e) => return Err(e.into()),
         };
         if !created {
@@ -246,6 +247,12 @@ impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
                     return Ok(StepResult::Continue);
                 }
                 // Mid-deletion (e.g. a reprovision right after a deprovision): Fly frees the name soon.
+                // An ambiguous create that Fly does not show counts as a failed attempt (backoff, then
+                // `error`), else a Fly outage would loop every 5 s unseen. Repeating it is safe: it either
+                // creates the app or answers name_taken and we adopt.
+                CollisionOutcome::RetryLater(_) if ambiguous.is_some() => {
+                    return Err(ambiguous.expect("checked").into())
+                }
                 CollisionOutcome::RetryLater(_) => {
                     return Ok(StepResult::Pause(Duration::from_secs(5)))
                 }

@@ -273,3 +273,26 @@ fn a_user_who_is_not_entitled_and_has_no_row_needs_no_fly_call() {
     assert!(rig.sim.sim().request_log().is_empty());
     assert!(rig.store.app(frank).unwrap().is_none());
 }
+
+#[test]
+fn a_fly_outage_on_app_create_counts_attempts_and_backs_off() {
+    let mut sim = quiet_sim();
+    sim.faults = FaultSettings {
+        fail_before_rate: 1.0,
+        ..Default::default()
+    };
+    let mut rig = Rig::sqlite(sim);
+    let frank = user(9);
+    rig.subscribe(frank, "pro", "active");
+    for pass in 1..=2 {
+        let outcome = rig.pass(frank, "outage-worker");
+        assert!(!outcome.converged, "{outcome:#?}");
+        let row = rig.store.app(frank).unwrap().expect("row");
+        assert_eq!(row.attempts, pass, "{row:#?}");
+        let message = row
+            .error_message
+            .expect("the failure is visible to operators");
+        assert!(!message.contains("sim-token"), "{message}");
+    }
+    assert!(rig.apps().is_empty(), "nothing was created");
+}
