@@ -44,6 +44,18 @@ fn authorized(sim: &Sim, req: &Request) -> bool {
 }
 
 pub async fn api_layer(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Response {
+    // Like a real API, finish (and log) a request whose caller hung up mid-flight: dropping the handler
+    // would leave an effect without its log entry.
+    match tokio::spawn(serve_and_log(sim, req, next)).await {
+        Ok(response) => response,
+        Err(_) => fly_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "simulator handler failed",
+        ),
+    }
+}
+
+async fn serve_and_log(sim: Arc<Sim>, req: Request, next: Next) -> Response {
     let method = req.method().as_str().to_string();
     // Inside the nested `/v1` router the URI has lost its prefix; log and limit on the full one.
     let uri = req
