@@ -8,33 +8,10 @@ use serde_json::json;
 use crate::hostile::{encode_path, Subjects, INJECTIONS};
 use crate::raw_http::RawRequest;
 
-/// splitmix64: small, seedable, good enough to pick mutations.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n.max(1) as u64) as usize
-    }
-
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
+use fly_simulator::rng::SimRng;
 
 /// One to three random edits of `base`.
-pub fn mutate(rng: &mut Rng, base: &[u8]) -> Vec<u8> {
+pub fn mutate(rng: &mut SimRng, base: &[u8]) -> Vec<u8> {
     let mut out = base.to_vec();
     for _ in 0..1 + rng.below(3) {
         let at = rng.below(out.len() + 1);
@@ -99,7 +76,7 @@ fn post(label: String, target: &str, auth: Option<&str>, body: Vec<u8>) -> RawRe
 
 /// `count` random hostile requests, reproducible from `seed`.
 pub fn random_cases(s: &Subjects, seed: u64, count: usize) -> Vec<RawRequest> {
-    let mut rng = Rng::new(seed);
+    let mut rng = SimRng::seeded(seed);
     let webhook = format!("Bearer {}", s.webhook_secret);
     let admin = format!("Bearer {}", s.admin_token);
     let refused = s.unentitled.to_string();
@@ -177,11 +154,11 @@ mod tests {
         let base = br#"{"user_id":"x"}"#;
         let a: Vec<_> = (0..20)
             .map(|_| ())
-            .scan(Rng::new(7), |r, _| Some(mutate(r, base)))
+            .scan(SimRng::seeded(7), |r, _| Some(mutate(r, base)))
             .collect();
         let b: Vec<_> = (0..20)
             .map(|_| ())
-            .scan(Rng::new(7), |r, _| Some(mutate(r, base)))
+            .scan(SimRng::seeded(7), |r, _| Some(mutate(r, base)))
             .collect();
         assert_eq!(a, b);
         assert!(a.iter().any(|m| m.as_slice() != base));
