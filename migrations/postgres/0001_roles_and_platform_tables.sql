@@ -1,10 +1,13 @@
--- Fleet 0001: roles, the private `fleet` schema and the platform tables Fleet reads.
+-- Fleet 0001: roles, the private `fleet` schema and, on vanilla PostgreSQL only, the platform tables Fleet reads.
 --
--- Applies on vanilla PostgreSQL 15 and on Supabase, any number of times.
--- * Supabase already has anon/authenticated/service_role; vanilla PostgreSQL gets NOLOGIN stand-ins so the
---   same policies apply in tests.
--- * Platform tables (user_profiles, user_subscriptions, traders, signals) are created only when absent, because
---   production already has them. Columns Fleet and the screener depend on are added when missing.
+-- Runs in one transaction (the runner wraps it; by hand: psql -v ON_ERROR_STOP=1 --single-transaction -f ...).
+-- Applying it again changes nothing.
+-- * On Supabase, anon/authenticated/service_role exist; vanilla PostgreSQL gets NOLOGIN stand-ins so the same
+--   grants and policies apply in tests.
+-- * The platform (tomkanjam/orderflowscanner, "Vyx") already has user_profiles, user_subscriptions, traders and
+--   signals. They are created here only when absent (vanilla PostgreSQL), in the platform's own shape (names,
+--   types, defaults and CHECKs of its migrations 001-039), so Fleet's code meets one shape everywhere. Nothing of
+--   an existing platform table is changed by this file except the `signals` additions at the end.
 -- * Roles are cluster-wide while databases are not, so concurrent runs in sibling databases may race on
 --   CREATE ROLE: both "already exists" errors are tolerated.
 
@@ -40,105 +43,11 @@ REVOKE ALL ON SCHEMA fleet FROM PUBLIC;
 GRANT USAGE ON SCHEMA fleet TO anon, authenticated, service_role, fleet_control_plane, fleet_screener;
 
 -- ---------------------------------------------------------------------------------------------------------
--- Platform tables (names and meanings of the platform Fleet replaces). Created only when absent.
+-- Vanilla PostgreSQL only: the platform tables in the platform's shape (the subset of columns Fleet and the
+-- screener use, with the platform's types, defaults and CHECKs). On Supabase they exist and are left alone.
 -- ---------------------------------------------------------------------------------------------------------
 
-DO $platform$
-BEGIN
-    IF to_regclass('public.user_profiles') IS NULL THEN
-        CREATE TABLE public.user_profiles (
-            id         uuid PRIMARY KEY,
-            email      text,
-            is_admin   boolean NOT NULL DEFAULT false,
-            created_at timestamptz NOT NULL DEFAULT now(),
-            updated_at timestamptz NOT NULL DEFAULT now()
-        );
-        -- In Supabase a profile belongs to an auth user; reference auth.users only where it exists.
-        IF to_regclass('auth.users') IS NOT NULL THEN
-            ALTER TABLE public.user_profiles
-                ADD CONSTRAINT user_profiles_id_fkey FOREIGN KEY (id) REFERENCES auth.users (id) ON DELETE CASCADE;
-        END IF;
-    END IF;
-
-    IF to_regclass('public.user_subscriptions') IS NULL THEN
-        CREATE TABLE public.user_subscriptions (
-            id                     uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-            user_id                uuid NOT NULL UNIQUE,
-            tier                   text NOT NULL DEFAULT 'free',
-            status                 text NOT NULL DEFAULT 'active',
-            expires_at             timestamptz,
-            stripe_customer_id     text,
-            stripe_subscription_id text,
-            created_at             timestamptz NOT NULL DEFAULT now(),
-            updated_at             timestamptz NOT NULL DEFAULT now(),
-            CONSTRAINT user_subscriptions_tier_check CHECK (tier IN ('free', 'pro', 'elite')),
-            CONSTRAINT user_subscriptions_status_check
-                CHECK (status IN ('active', 'trialing', 'past_due', 'cancelled'))
-        );
-        IF to_regclass('auth.users') IS NOT NULL THEN
-            ALTER TABLE public.user_subscriptions
-                ADD CONSTRAINT user_subscriptions_user_id_fkey FOREIGN KEY (user_id)
-                REFERENCES auth.users (id) ON DELETE CASCADE;
-        END IF;
-    END IF;
-
-    IF to_regclass('public.traders') IS NULL THEN
-        CREATE TABLE public.traders (
-            id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-            user_id     uuid,
-            is_built_in boolean NOT NULL DEFAULT false,
-            enabled     boolean NOT NULL DEFAULT true,
-            name        text NOT NULL,
-            description text,
-            filter      jsonb NOT NULL,
-            created_at  timestamptz NOT NULL DEFAULT now(),
-            updated_at  timestamptz NOT NULL DEFAULT now(),
-            -- A custom trader has an owner; a built-in one has none.
-            CONSTRAINT traders_owner_check CHECK (is_built_in OR user_id IS NOT NULL)
-        );
-        IF to_regclass('auth.users') IS NOT NULL THEN
-            ALTER TABLE public.traders
-                ADD CONSTRAINT traders_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users (id) ON DELETE CASCADE;
-        END IF;
-    END IF;
-
-    IF to_regclass('public.signals') IS NULL THEN
-        CREATE TABLE public.signals (
-            id         uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-            trader_id  uuid NOT NULL REFERENCES public.traders (id) ON DELETE CASCADE,
-            user_id    uuid,
-            symbol     text NOT NULL,
-            interval   text NOT NULL,
-            created_at timestamptz NOT NULL DEFAULT now()
-        );
-    END IF;
-END
-$platform$;
-
--- Columns the screener relies on (added to existing platform tables when missing).
-ALTER TABLE public.traders
-    ADD COLUMN IF NOT EXISTS timeframes text[] NOT NULL DEFAULT ARRAY['5m']::text[],
-    -- Empty means "top N USDT symbols by volume", as in the platform.
-    ADD COLUMN IF NOT EXISTS symbols text[] NOT NULL DEFAULT ARRAY[]::text[],
-    ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now();
-
-ALTER TABLE public.signals
-    ADD COLUMN IF NOT EXISTS candle_open_time timestamptz,
-    ADD COLUMN IF NOT EXISTS price double precision,
-    ADD COLUMN IF NOT EXISTS volume double precision,
-    ADD COLUMN IF NOT EXISTS details jsonb NOT NULL DEFAULT '{}'::jsonb,
-    ADD COLUMN IF NOT EXISTS source text NOT NULL DEFAULT 'cloud'
-        CONSTRAINT signals_source_check CHECK (source IN ('local', 'cloud')),
-    ADD COLUMN IF NOT EXISTS fly_app_id uuid,
-    ADD COLUMN IF NOT EXISTS machine_id text;
-
--- Restarts and reconnects of the screener must never duplicate a signal.
-CREATE UNIQUE INDEX IF NOT EXISTS signals_trader_candle_key
-    ON public.signals (trader_id, symbol, interval, candle_open_time);
-CREATE INDEX IF NOT EXISTS signals_user_created_idx ON public.signals (user_id, created_at DESC);
-CREATE INDEX IF NOT EXISTS traders_user_idx ON public.traders (user_id) WHERE NOT is_built_in;
-
--- traders.updated_at moves on every change so a screener can poll cheaply for changes.
+-- updated_at moves on every change (the platform's update_updated_at_column(), for vanilla PostgreSQL).
 CREATE OR REPLACE FUNCTION fleet.touch_updated_at() RETURNS trigger
     LANGUAGE plpgsql AS
 $$
@@ -148,6 +57,83 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE TRIGGER fleet_traders_touch_updated_at
-    BEFORE UPDATE ON public.traders
-    FOR EACH ROW EXECUTE FUNCTION fleet.touch_updated_at();
+DO $platform$
+BEGIN
+    IF to_regclass('public.user_profiles') IS NULL THEN
+        CREATE TABLE public.user_profiles (
+            id           uuid PRIMARY KEY,
+            email        text NOT NULL,
+            display_name text,
+            is_admin     boolean DEFAULT false,
+            created_at   timestamptz DEFAULT now(),
+            updated_at   timestamptz DEFAULT now()
+        );
+    END IF;
+
+    IF to_regclass('public.user_subscriptions') IS NULL THEN
+        CREATE TABLE public.user_subscriptions (
+            id                     uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+            user_id                uuid UNIQUE,
+            tier                   text DEFAULT 'free' CHECK (tier IN ('free', 'pro', 'elite')),
+            status                 text DEFAULT 'active' CHECK (status IN ('active', 'cancelled', 'past_due')),
+            custom_signals_count   integer DEFAULT 0,
+            started_at             timestamptz DEFAULT now(),
+            expires_at             timestamptz,
+            stripe_customer_id     text,
+            stripe_subscription_id text,
+            created_at             timestamptz DEFAULT now(),
+            updated_at             timestamptz DEFAULT now()
+        );
+    END IF;
+
+    IF to_regclass('public.traders') IS NULL THEN
+        CREATE TABLE public.traders (
+            id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+            user_id     uuid,
+            name        text NOT NULL,
+            description text NOT NULL DEFAULT '',
+            enabled     boolean DEFAULT true,
+            filter      jsonb NOT NULL,
+            strategy    jsonb NOT NULL DEFAULT '{}'::jsonb,
+            is_built_in boolean DEFAULT false,
+            language    text DEFAULT 'go' CHECK (language IN ('javascript', 'go')),
+            created_at  timestamptz DEFAULT now(),
+            updated_at  timestamptz DEFAULT now()
+        );
+        CREATE INDEX idx_traders_user_id ON public.traders (user_id);
+        -- A screener polls traders.updated_at for changes.
+        CREATE TRIGGER update_traders_updated_at BEFORE UPDATE ON public.traders
+            FOR EACH ROW EXECUTE FUNCTION fleet.touch_updated_at();
+    END IF;
+
+    IF to_regclass('public.signals') IS NULL THEN
+        CREATE TABLE public.signals (
+            id                       uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+            trader_id                uuid REFERENCES public.traders (id) ON DELETE CASCADE,
+            user_id                  uuid,
+            symbol                   text NOT NULL,
+            interval                 text,
+            timestamp                timestamptz DEFAULT now(),
+            price_at_signal          numeric,
+            change_percent_at_signal numeric,
+            volume_at_signal         numeric,
+            count                    integer DEFAULT 1,
+            source                   text NOT NULL DEFAULT 'local'
+                CONSTRAINT signals_source_check CHECK (source IN ('local', 'cloud')),
+            fly_app_id               uuid,
+            indicator_data           jsonb,
+            status                   text DEFAULT 'new',
+            closed_at                timestamptz,
+            created_at               timestamptz DEFAULT now(),
+            updated_at               timestamptz DEFAULT now()
+        );
+        CREATE INDEX idx_signals_trader_id ON public.signals (trader_id);
+    END IF;
+END
+$platform$;
+
+-- What Fleet adds to the platform's signals: the candle a signal belongs to, so restarts and reconnects of a
+-- screener never duplicate a signal (NULLs never conflict, so the platform's own rows are unaffected).
+ALTER TABLE public.signals ADD COLUMN IF NOT EXISTS candle_open_time timestamptz;
+CREATE UNIQUE INDEX IF NOT EXISTS signals_trader_candle_key
+    ON public.signals (trader_id, symbol, interval, candle_open_time);

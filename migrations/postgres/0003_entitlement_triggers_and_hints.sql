@@ -2,6 +2,26 @@
 -- scheduled health sweep (pg_cron). The database row is the source of truth; hints only say "look again", so
 -- losing or duplicating one is harmless. Every pg_net / pg_cron / Vault use is guarded: the migration applies
 -- and the triggers work where those extensions are absent.
+--
+-- Fleet takes provisioning over from the platform in this one transaction: the platform's provisioner trigger
+-- (on_user_tier_change -> handle_user_tier_change(), its migrations 035/037, which POSTs to the
+-- provision-user-fly-app / deprovision-user-fly-app edge functions through pg_net) is dropped together with
+-- its function, and Fleet's trigger is installed, so exactly one provisioner exists at every instant. The
+-- old health checker's pg_cron job (check-fly-apps-health), when present, is unscheduled too: Fleet's sweep
+-- owns health from now on. The platform's other subscription triggers stay: on_subscription_change and
+-- on_subscription_status_change (its migration 031) enforce trader quotas and call no provisioner.
+
+DROP TRIGGER IF EXISTS on_user_tier_change ON public.user_subscriptions;
+DROP FUNCTION IF EXISTS public.handle_user_tier_change();
+
+DO $old_health_job$
+BEGIN
+    IF to_regclass('cron.job') IS NOT NULL
+       AND to_regprocedure('cron.unschedule(text)') IS NOT NULL THEN
+        EXECUTE 'SELECT cron.unschedule(jobname) FROM cron.job WHERE jobname = $1' USING 'check-fly-apps-health';
+    END IF;
+END
+$old_health_job$;
 
 -- Mark one user due now. Bumps due_generation so an in-flight reconcile cannot clear the mark, and resets the
 -- failure backoff because the desired state changed. Creates the row only when the user needs an app.
@@ -11,13 +31,13 @@ CREATE OR REPLACE FUNCTION fleet.mark_user_due(p_user_id uuid, p_create boolean)
 $$
 BEGIN
     UPDATE public.user_fly_apps
-       SET next_attempt_at = now(), attempts = 0, due_generation = due_generation + 1, updated_at = now()
+       SET next_attempt_at = now(), retry_count = 0, due_generation = due_generation + 1, updated_at = now()
      WHERE user_id = p_user_id;
     IF NOT FOUND AND p_create THEN
-        INSERT INTO public.user_fly_apps (user_id, status, next_attempt_at, due_generation)
-        VALUES (p_user_id, 'provisioning', now(), 1)
+        INSERT INTO public.user_fly_apps (user_id, status, health_status, next_attempt_at, due_generation)
+        VALUES (p_user_id, 'provisioning', 'unknown', now(), 1)
         ON CONFLICT (user_id) DO UPDATE
-            SET next_attempt_at = now(), attempts = 0,
+            SET next_attempt_at = now(), retry_count = 0,
                 due_generation = public.user_fly_apps.due_generation + 1, updated_at = now();
     END IF;
 END

@@ -84,29 +84,24 @@ BEGIN
 END
 $platform_policies$;
 
--- The seed design's status function. SECURITY INVOKER: the caller's RLS decides what it may see, so a user
--- gets their own status, an admin anyone's, and anon nothing.
+-- The platform's status function (its migration 035), kept with its signature and return type so the
+-- platform's callers keep working. Two deliberate changes: it is SECURITY INVOKER (the platform's version was
+-- SECURITY DEFINER without any check, so any signed-in user could read anyone's app), so the caller's RLS
+-- decides what it sees: a user their own app, an admin anyone's; and its search_path is pinned.
 CREATE OR REPLACE FUNCTION public.get_user_fly_app_status(p_user_id uuid)
     RETURNS TABLE (
-        user_id           uuid,
-        fly_app_name      text,
-        status            text,
-        health_status     text,
-        last_health_check timestamptz,
-        region            text,
-        machine_id        text,
-        deployed_at       timestamptz,
-        error_message     text,
-        attempts          integer,
-        next_attempt_at   timestamptz
+        app_name   text,
+        status     text,
+        health     text,
+        last_check timestamptz
     )
     LANGUAGE sql STABLE SECURITY INVOKER
     SET search_path = pg_catalog, pg_temp AS
 $$
-    SELECT a.user_id, a.fly_app_name, a.status, a.health_status, a.last_health_check, a.region, a.machine_id,
-           a.deployed_at, a.error_message, a.attempts, a.next_attempt_at
+    SELECT a.fly_app_name, a.status, a.health_status, a.last_health_check
       FROM public.user_fly_apps a
      WHERE a.user_id = p_user_id
+       AND a.deleted_at IS NULL
 $$;
 REVOKE ALL ON FUNCTION public.get_user_fly_app_status(uuid) FROM PUBLIC, anon;
 GRANT EXECUTE ON FUNCTION public.get_user_fly_app_status(uuid) TO authenticated, service_role, fleet_control_plane;

@@ -1,13 +1,26 @@
 -- Fleet 0005: per-user screener access.
 --
 -- Each dedicated screener connects with its own LOGIN role, a member of the NOLOGIN base role fleet_screener,
--- mapped to exactly one user in fleet.screener_roles. Through grants and RLS such a role can SELECT its user's
--- enabled custom (non-built-in) traders and INSERT signals for them. Nothing else.
+-- mapped to exactly one user in fleet.screener_roles. Such a role can SELECT its user's enabled custom
+-- (non-built-in) traders and INSERT signals for them. Nothing else.
+--
+-- The platform's tables carry permissive policies that apply TO PUBLIC and key on auth.uid(), which reads
+-- request.jwt.claims: a setting any session may change. Permissive policies are OR-ed, so a screener that
+-- forged the claims would be let through by them. Fleet therefore binds the screener with RESTRICTIVE
+-- policies TO fleet_screener keyed to the login role itself (current_user, which a session cannot change
+-- except to roles it is a member of, and none of those are mapped). Restrictive policies are AND-ed with
+-- every permissive one, so no platform policy can widen what a screener sees or writes.
+--
+-- The platform's trader policy ("View traders based on tier") reads user_subscriptions, whose admin policy
+-- reads user_profiles; PostgreSQL evaluates those subqueries with the screener's privileges. The screener
+-- gets SELECT on both, restricted by the same kind of policy to its own user's rows.
 --
 -- Passwords: fleet.create_screener_role accepts only a SCRAM-SHA-256 verifier computed by the caller
 -- (fleet_store::scram_sha256_verifier), so the plaintext password never reaches the server and cannot appear
 -- in any server log, even with log_statement = 'all'. The function also turns statement logging off for its
--- own transaction where it is allowed to, and reports failures without the statement text.
+-- own transaction where it is allowed to, and reports failures without the statement text. It uses only what
+-- Supabase's `postgres` (CREATEROLE, not superuser) may do: on PostgreSQL 15 a non-superuser may not name
+-- SUPERUSER, REPLICATION or BYPASSRLS in ALTER ROLE, even to deny them.
 
 CREATE TABLE IF NOT EXISTS fleet.screener_roles (
     role_name  text PRIMARY KEY CONSTRAINT screener_roles_role_name_check CHECK (role_name ~ '^fleet_scr_[a-z0-9_]{1,53}$'),
@@ -35,28 +48,93 @@ $$;
 REVOKE ALL ON FUNCTION fleet.screener_user_id() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION fleet.screener_user_id() TO fleet_screener;
 
-GRANT SELECT ON public.traders TO fleet_screener;
+-- The app row of the user the logged-in screener role is mapped to. SECURITY DEFINER (a screener may not read
+-- user_fly_apps) and keyed to session_user, which a session cannot change.
+CREATE OR REPLACE FUNCTION fleet.screener_fly_app_id() RETURNS uuid
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp AS
+$$
+    SELECT a.id
+      FROM fleet.screener_roles r
+      JOIN public.user_fly_apps a ON a.user_id = r.user_id
+     WHERE r.role_name = session_user
+$$;
+REVOKE ALL ON FUNCTION fleet.screener_fly_app_id() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fleet.screener_fly_app_id() TO fleet_screener;
+
+GRANT SELECT ON public.traders, public.user_subscriptions, public.user_profiles TO fleet_screener;
 -- INSERT only. Screeners dedupe with a plain `ON CONFLICT DO NOTHING` (no conflict target): naming the
 -- target would need SELECT on signals, which a screener does not get.
 GRANT INSERT ON public.signals TO fleet_screener;
 
 ALTER TABLE public.traders ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.signals ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.user_subscriptions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.user_profiles ENABLE ROW LEVEL SECURITY;
 
+-- Permissive: what a screener may see at all (the platform's own policies give it nothing it may use).
 DROP POLICY IF EXISTS fleet_screener_reads_own_traders ON public.traders;
 CREATE POLICY fleet_screener_reads_own_traders ON public.traders
-    FOR SELECT TO fleet_screener
+    AS PERMISSIVE FOR SELECT TO fleet_screener
     USING (user_id = fleet.screener_user_id() AND enabled AND NOT is_built_in);
 
--- The trader lookup runs under the screener's own trader policy, so only its user's enabled custom traders
--- qualify.
 DROP POLICY IF EXISTS fleet_screener_inserts_own_signals ON public.signals;
 CREATE POLICY fleet_screener_inserts_own_signals ON public.signals
-    FOR INSERT TO fleet_screener
+    AS PERMISSIVE FOR INSERT TO fleet_screener
+    WITH CHECK (user_id = fleet.screener_user_id());
+
+-- Restrictive: the bound no other policy can widen.
+DROP POLICY IF EXISTS fleet_screener_only_own_traders ON public.traders;
+CREATE POLICY fleet_screener_only_own_traders ON public.traders
+    AS RESTRICTIVE FOR ALL TO fleet_screener
+    USING (user_id = fleet.screener_user_id() AND enabled AND NOT is_built_in)
+    WITH CHECK (false);
+
+-- The trader lookup runs under the screener's own trader policies, so only its user's enabled custom traders
+-- qualify.
+DROP POLICY IF EXISTS fleet_screener_only_own_signals ON public.signals;
+CREATE POLICY fleet_screener_only_own_signals ON public.signals
+    AS RESTRICTIVE FOR ALL TO fleet_screener
+    USING (false)
     WITH CHECK (
         user_id = fleet.screener_user_id()
         AND EXISTS (SELECT 1 FROM public.traders t WHERE t.id = trader_id AND t.user_id = fleet.screener_user_id())
     );
+
+DROP POLICY IF EXISTS fleet_screener_only_own_subscription ON public.user_subscriptions;
+CREATE POLICY fleet_screener_only_own_subscription ON public.user_subscriptions
+    AS RESTRICTIVE FOR ALL TO fleet_screener
+    USING (user_id = fleet.screener_user_id())
+    WITH CHECK (false);
+
+DROP POLICY IF EXISTS fleet_screener_only_own_profile ON public.user_profiles;
+CREATE POLICY fleet_screener_only_own_profile ON public.user_profiles
+    AS RESTRICTIVE FOR ALL TO fleet_screener
+    USING (id = fleet.screener_user_id())
+    WITH CHECK (false);
+
+-- A screener's signals carry what the platform reads: the app that produced them (signals.fly_app_id, which the
+-- platform's UI and queries use), source 'cloud' and the platform's initial status 'new'. Filled in by the
+-- database so that no screener build or machine configuration can get them wrong.
+CREATE OR REPLACE FUNCTION fleet.stamp_screener_signal() RETURNS trigger
+    LANGUAGE plpgsql SECURITY INVOKER
+    SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    IF pg_has_role(current_user, 'fleet_screener', 'MEMBER') AND current_user <> 'fleet_screener' THEN
+        NEW.fly_app_id := fleet.screener_fly_app_id();
+        NEW.source := 'cloud';
+        NEW.status := coalesce(NEW.status, 'new');
+    END IF;
+    RETURN NEW;
+END
+$$;
+REVOKE ALL ON FUNCTION fleet.stamp_screener_signal() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fleet.stamp_screener_signal() TO fleet_screener;
+
+CREATE OR REPLACE TRIGGER fleet_stamp_screener_signal
+    BEFORE INSERT ON public.signals
+    FOR EACH ROW EXECUTE FUNCTION fleet.stamp_screener_signal();
 
 -- Turn statement logging off for the current transaction where this role may (superuser, or a Supabase
 -- role granted SET on these parameters). Silently keeps the defaults elsewhere.
@@ -125,18 +203,21 @@ BEGIN
     END IF;
 
     role_exists := EXISTS (SELECT 1 FROM pg_roles WHERE rolname = p_role_name);
-    IF role_exists AND (mapped_user IS NULL OR NOT pg_has_role(p_role_name, 'fleet_screener', 'MEMBER')) THEN
+    IF role_exists AND (mapped_user IS NULL OR NOT pg_has_role(p_role_name, 'fleet_screener', 'MEMBER')
+                        OR EXISTS (SELECT 1 FROM pg_roles WHERE rolname = p_role_name
+                                   AND (rolsuper OR rolreplication OR rolbypassrls))) THEN
         RAISE EXCEPTION 'role % exists and is not a Fleet screener role of this user', p_role_name
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
 
     BEGIN
         IF role_exists THEN
-            EXECUTE format('ALTER ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS '
-                           'INHERIT CONNECTION LIMIT 10 PASSWORD %L', p_role_name, p_password_verifier);
+            -- Re-key: the new verifier replaces the old one, so the old password stops working at once.
+            EXECUTE format('ALTER ROLE %I WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT 10 PASSWORD %L',
+                           p_role_name, p_password_verifier);
         ELSE
-            EXECUTE format('CREATE ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS '
-                           'INHERIT CONNECTION LIMIT 10 PASSWORD %L IN ROLE fleet_screener',
+            EXECUTE format('CREATE ROLE %I WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT 10 PASSWORD %L '
+                           'IN ROLE fleet_screener',
                            p_role_name, p_password_verifier);
         END IF;
     EXCEPTION WHEN OTHERS THEN

@@ -64,7 +64,7 @@ fn event(
         Some(row) => NewEvent::for_app(row, event_type),
         None => NewEvent {
             user_id: Some(user),
-            user_fly_app_id: None,
+            fly_app_id: None,
             fly_app_name: None,
             event_type,
             status: None,

@@ -80,7 +80,7 @@ fn round_cents(usd: f64) -> f64 {
 /// Success rate and median duration, from events in any order.
 pub fn provision_stats(events: &[Event]) -> ProvisionStats {
     let mut ordered: Vec<&Event> = events.iter().collect();
-    ordered.sort_by_key(|e| e.id);
+    ordered.sort_by_key(|e| e.seq);
     let mut open: HashMap<UserId, chrono::DateTime<chrono::Utc>> = HashMap::new();
     let mut durations = Vec::new();
     let (mut completed, mut failed) = (0u64, 0u64);
@@ -132,10 +132,10 @@ mod tests {
         UserId::parse(&format!("aaaaaaaa-0000-4000-8000-{n:012}")).unwrap()
     }
 
-    fn event(id: i64, n: u32, event_type: EventType, second: u32) -> Event {
+    fn event(seq: i64, n: u32, event_type: EventType, second: u32) -> Event {
         Event {
-            id,
-            user_fly_app_id: None,
+            seq,
+            fly_app_id: None,
             user_id: Some(user(n)),
             fly_app_name: None,
             event_type,

@@ -34,7 +34,7 @@ pub struct EventView {
 impl From<&fleet_store::Event> for EventView {
     fn from(e: &fleet_store::Event) -> Self {
         EventView {
-            id: e.id,
+            id: e.seq,
             event_type: e.event_type.as_str(),
             status: e.status.map(|s| s.as_str()),
             app_name: e.fly_app_name.clone(),

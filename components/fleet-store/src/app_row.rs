@@ -6,6 +6,11 @@ use crate::error::StoreError;
 use crate::sql::Row;
 use crate::types::{parse_time, AppStatus, HealthStatus, UserId};
 
+/// The platform's defaults for `user_fly_apps.cpu_count` / `memory_mb` (its migration 035), written while
+/// Fleet has not sized the machine yet because both columns are NOT NULL there.
+pub const PLATFORM_CPU_COUNT: i64 = 2;
+pub const PLATFORM_MEMORY_MB: i64 = 512;
+
 /// One user's Fly app as Fleet last knew it (`user_fly_apps`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct AppRow {
@@ -17,7 +22,9 @@ pub struct AppRow {
     pub region: Option<String>,
     pub docker_image: Option<String>,
     pub cpu_kind: Option<String>,
+    /// Column `cpu_count` (the platform's name); NOT NULL there, stored as [`PLATFORM_CPU_COUNT`] while unknown.
     pub cpus: Option<i64>,
+    /// NOT NULL in the platform's table, stored as [`PLATFORM_MEMORY_MB`] while unknown.
     pub memory_mb: Option<i64>,
     pub machine_id: Option<String>,
     pub launch_id: Option<String>,
@@ -30,6 +37,7 @@ pub struct AppRow {
     pub deployed_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
     pub error_message: Option<String>,
+    /// Failed attempts since the user was last marked due (the platform's column `retry_count`).
     pub attempts: i64,
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// Incremented whenever the user is marked due; writes carry the value they read.
@@ -93,7 +101,7 @@ impl AppRow {
             region: row.opt_text("region")?,
             docker_image: row.opt_text("docker_image")?,
             cpu_kind: row.opt_text("cpu_kind")?,
-            cpus: row.opt_int("cpus")?,
+            cpus: row.opt_int("cpu_count")?,
             memory_mb: row.opt_int("memory_mb")?,
             machine_id: row.opt_text("machine_id")?,
             launch_id: row.opt_text("launch_id")?,
@@ -107,7 +115,7 @@ impl AppRow {
             deployed_at: time("deployed_at")?,
             deleted_at: time("deleted_at")?,
             error_message: row.opt_text("error_message")?,
-            attempts: row.int("attempts")?,
+            attempts: row.int("retry_count")?,
             next_attempt_at: time("next_attempt_at")?,
             due_generation: row.int("due_generation")?,
             lease_owner: row.opt_text("lease_owner")?,
@@ -122,8 +130,8 @@ impl AppRow {
 
 /// The select list for an `AppRow`, as query-template tokens (see [`crate::query`]).
 pub(crate) const APP_COLUMNS: &str = "{text_out:id}, {text_out:user_id}, fly_app_name, fly_org_slug, region, \
-    docker_image, cpu_kind, cpus, memory_mb, machine_id, launch_id, status, health_status, \
+    docker_image, cpu_kind, cpu_count, memory_mb, machine_id, launch_id, status, health_status, \
     {text_out:health_detail}, {ts_out:last_health_check}, secrets_version, db_role_name, {ts_out:deployed_at}, \
-    {ts_out:deleted_at}, error_message, attempts, {ts_out:next_attempt_at}, due_generation, lease_owner, \
-    {ts_out:lease_expires_at}, monthly_cost_estimate_usd, accrued_cost_usd, {ts_out:created_at}, \
+    {ts_out:deleted_at}, error_message, retry_count, {ts_out:next_attempt_at}, due_generation, lease_owner, \
+    {ts_out:lease_expires_at}, {float_out:monthly_cost_estimate_usd}, accrued_cost_usd, {ts_out:created_at}, \
     {ts_out:updated_at}";

@@ -42,6 +42,7 @@ const SQLITE: &[Migration] = &[
     migration!(1, "sqlite", "0001_schema"),
     migration!(2, "sqlite", "0002_entitlement_triggers"),
     migration!(3, "sqlite", "0003_fleet_leases"),
+    migration!(4, "sqlite", "0004_platform_shapes"),
 ];
 
 /// The embedded migrations of a dialect, in order.

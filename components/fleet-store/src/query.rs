@@ -4,7 +4,8 @@
 //!
 //! Tokens:
 //! * parameters `{uuid:N}`, `{ts:N}`, `{json:N}`, `{int:N}`, `{float:N}`, `{text:N}`, `{bool:N}`;
-//! * output columns `{ts_out:expr}` and `{text_out:expr}` (aliased to the expression's last name part);
+//! * output columns `{ts_out:expr}`, `{text_out:expr}` and `{float_out:expr}` (aliased to the expression's last
+//!   name part; `float_out` reads a Postgres `numeric` as a float);
 //! * `{pg_only:...}` for text only Postgres understands (e.g. `FOR UPDATE SKIP LOCKED`).
 //!
 //! Anything else in braces is kept as it is.
@@ -62,7 +63,8 @@ fn token(dialect: Dialect, kind: &str, arg: &str) -> Option<String> {
             "to_char(({arg}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS {alias}"
         )),
         "text_out" if pg => Some(format!("({arg})::text AS {alias}")),
-        "ts_out" | "text_out" => Some(format!("{arg} AS {alias}")),
+        "float_out" if pg => Some(format!("({arg})::float8 AS {alias}")),
+        "ts_out" | "text_out" | "float_out" => Some(format!("{arg} AS {alias}")),
         "pg_only" => Some(if pg { arg.to_owned() } else { String::new() }),
         _ => None,
     }

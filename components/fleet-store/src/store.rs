@@ -31,11 +31,13 @@ pub struct Entitlement {
 /// One `user_fly_app_events` row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
-    pub id: i64,
-    pub user_fly_app_id: Option<String>,
+    /// The order events were written in (column `seq`; the platform's `id` is a uuid).
+    pub seq: i64,
+    pub fly_app_id: Option<String>,
     pub user_id: Option<UserId>,
     pub fly_app_name: Option<String>,
     pub event_type: EventType,
+    /// `None` also for a status text Fleet does not know (rows the platform's edge functions wrote).
     pub status: Option<AppStatus>,
     pub metadata: serde_json::Value,
     pub error_details: Option<String>,
@@ -46,7 +48,7 @@ pub struct Event {
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewEvent {
     pub user_id: Option<UserId>,
-    pub user_fly_app_id: Option<String>,
+    pub fly_app_id: Option<String>,
     pub fly_app_name: Option<String>,
     pub event_type: EventType,
     pub status: Option<AppStatus>,
@@ -59,7 +61,7 @@ impl NewEvent {
     pub fn for_app(app: &AppRow, event_type: EventType) -> Self {
         NewEvent {
             user_id: Some(app.user_id),
-            user_fly_app_id: app.id.clone(),
+            fly_app_id: app.id.clone(),
             fly_app_name: app.fly_app_name.clone(),
             event_type,
             status: Some(app.status),
@@ -181,7 +183,7 @@ impl<C: SqlConnection> Store<C> {
         rows.iter().map(AppRow::from_row).collect()
     }
 
-    /// Appends an event; returns its id.
+    /// Appends an event; returns its `seq`.
     pub fn append_event(
         &mut self,
         event: &NewEvent,
@@ -189,10 +191,10 @@ impl<C: SqlConnection> Store<C> {
     ) -> Result<i64, StoreError> {
         let rows = self.query(
             "INSERT INTO user_fly_app_events \
-             (user_fly_app_id, user_id, fly_app_name, event_type, status, metadata, error_details, created_at) \
-             VALUES ({uuid:1}, {uuid:2}, {text:3}, {text:4}, {text:5}, {json:6}, {text:7}, {ts:8}) RETURNING id",
+             (fly_app_id, user_id, fly_app_name, event_type, status, metadata, error_details, created_at) \
+             VALUES ({uuid:1}, {uuid:2}, {text:3}, {text:4}, {text:5}, {json:6}, {text:7}, {ts:8}) RETURNING seq",
             &[
-                event.user_fly_app_id.clone().into(),
+                event.fly_app_id.clone().into(),
                 event.user_id.map(|u| u.to_string()).into(),
                 event.fly_app_name.clone().into(),
                 event.event_type.as_str().into(),
@@ -204,16 +206,16 @@ impl<C: SqlConnection> Store<C> {
         )?;
         let row = rows
             .first()
-            .ok_or_else(|| StoreError::Decode("INSERT ... RETURNING id gave no row".into()))?;
-        Ok(row.int("id")?)
+            .ok_or_else(|| StoreError::Decode("INSERT ... RETURNING seq gave no row".into()))?;
+        Ok(row.int("seq")?)
     }
 
     /// The user's latest events, newest first.
     pub fn events(&mut self, user_id: UserId, limit: u32) -> Result<Vec<Event>, StoreError> {
         let rows = self.query(
-            "SELECT id, {text_out:user_fly_app_id}, {text_out:user_id}, fly_app_name, event_type, status, \
+            "SELECT seq, {text_out:fly_app_id}, {text_out:user_id}, fly_app_name, event_type, status, \
              {text_out:metadata}, error_details, {ts_out:created_at} FROM user_fly_app_events \
-             WHERE user_id = {uuid:1} ORDER BY id DESC LIMIT {int:2}",
+             WHERE user_id = {uuid:1} ORDER BY seq DESC LIMIT {int:2}",
             &[user_id.to_string().into(), i64::from(limit).into()],
         )?;
         rows.iter().map(event_from_row).collect()
@@ -236,9 +238,9 @@ impl<C: SqlConnection> Store<C> {
         params.extend(types.iter().map(|t| SqlValue::from(t.as_str())));
         let rows = self.query(
             &format!(
-                "SELECT id, {{text_out:user_fly_app_id}}, {{text_out:user_id}}, fly_app_name, event_type, status, \
+                "SELECT seq, {{text_out:fly_app_id}}, {{text_out:user_id}}, fly_app_name, event_type, status, \
                  {{text_out:metadata}}, error_details, {{ts_out:created_at}} FROM user_fly_app_events \
-                 WHERE event_type IN ({}) ORDER BY id DESC LIMIT {{int:1}}",
+                 WHERE event_type IN ({}) ORDER BY seq DESC LIMIT {{int:1}}",
                 placeholders.join(", ")
             ),
             &params,
@@ -277,8 +279,8 @@ impl<C: SqlConnection> Store<C> {
 
 fn event_from_row(row: &Row) -> Result<Event, StoreError> {
     Ok(Event {
-        id: row.int("id")?,
-        user_fly_app_id: row.opt_text("user_fly_app_id")?,
+        seq: row.int("seq")?,
+        fly_app_id: row.opt_text("fly_app_id")?,
         user_id: row
             .opt_text("user_id")?
             .map(|u| UserId::parse(&u))
@@ -287,8 +289,7 @@ fn event_from_row(row: &Row) -> Result<Event, StoreError> {
         event_type: EventType::parse(&row.text("event_type")?)?,
         status: row
             .opt_text("status")?
-            .map(|s| AppStatus::parse(&s))
-            .transpose()?,
+            .and_then(|s| AppStatus::parse(&s).ok()),
         metadata: serde_json::from_str(&row.text("metadata")?)
             .map_err(|e| StoreError::Decode(format!("event metadata: {e}")))?,
         error_details: row.opt_text("error_details")?,

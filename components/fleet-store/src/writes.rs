@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::app_row::AppRow;
+use crate::app_row::{AppRow, PLATFORM_CPU_COUNT, PLATFORM_MEMORY_MB};
 use crate::error::StoreError;
 use crate::sanitize::sanitize_error;
 use crate::sql::{SqlConnection, SqlValue};
@@ -35,7 +35,7 @@ const WRITABLE: &[(&str, &str)] = &[
     ("region", "text"),
     ("docker_image", "text"),
     ("cpu_kind", "text"),
-    ("cpus", "int"),
+    ("cpu_count", "int"),
     ("memory_mb", "int"),
     ("machine_id", "text"),
     ("launch_id", "text"),
@@ -48,7 +48,7 @@ const WRITABLE: &[(&str, &str)] = &[
     ("deployed_at", "ts"),
     ("deleted_at", "ts"),
     ("error_message", "text"),
-    ("attempts", "int"),
+    ("retry_count", "int"),
     ("next_attempt_at", "ts"),
     ("monthly_cost_estimate_usd", "float"),
     ("accrued_cost_usd", "float"),
@@ -62,8 +62,8 @@ fn writable_values(row: &AppRow) -> Vec<SqlValue> {
         row.region.clone().into(),
         row.docker_image.clone().into(),
         row.cpu_kind.clone().into(),
-        row.cpus.into(),
-        row.memory_mb.into(),
+        row.cpus.unwrap_or(PLATFORM_CPU_COUNT).into(),
+        row.memory_mb.unwrap_or(PLATFORM_MEMORY_MB).into(),
         row.machine_id.clone().into(),
         row.launch_id.clone().into(),
         row.status.as_str().into(),
@@ -95,7 +95,7 @@ fn upsert_template() -> String {
         .iter()
         .map(|c| match *c {
             // A newer due mark wins over what the worker computed.
-            "next_attempt_at" | "attempts" => format!(
+            "next_attempt_at" | "retry_count" => format!(
                 "{c} = CASE WHEN user_fly_apps.due_generation > {{int:{generation}}} \
                  THEN user_fly_apps.{c} ELSE excluded.{c} END"
             ),
@@ -135,10 +135,10 @@ impl<C: SqlConnection> Store<C> {
     /// attempt count, or `None` when the lease is no longer the caller's (nothing written).
     pub fn record_failure(&mut self, failure: &Failure<'_>) -> Result<Option<i64>, StoreError> {
         let rows = self.query(
-            "UPDATE user_fly_apps SET attempts = attempts + 1, error_message = {text:3}, \
+            "UPDATE user_fly_apps SET retry_count = retry_count + 1, error_message = {text:3}, \
              next_attempt_at = CASE WHEN due_generation > {int:4} THEN next_attempt_at ELSE {ts:5} END, \
              status = COALESCE({text:6}, status), updated_at = {ts:7} \
-             WHERE user_id = {uuid:1} AND lease_owner = {text:2} RETURNING attempts",
+             WHERE user_id = {uuid:1} AND lease_owner = {text:2} RETURNING retry_count",
             &[
                 failure.user_id.to_string().into(),
                 failure.lease_owner.into(),
@@ -150,7 +150,7 @@ impl<C: SqlConnection> Store<C> {
             ],
         )?;
         rows.first()
-            .map(|r| r.int("attempts"))
+            .map(|r| r.int("retry_count"))
             .transpose()
             .map_err(Into::into)
     }

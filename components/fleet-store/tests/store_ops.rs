@@ -187,7 +187,7 @@ fn events_append_and_read_newest_first() {
         assert!(id2 > id1);
         let orphan = NewEvent {
             user_id: None,
-            user_fly_app_id: None,
+            fly_app_id: None,
             fly_app_name: Some("fleet-orphan".into()),
             event_type: EventType::OrphanDetected,
             status: None,

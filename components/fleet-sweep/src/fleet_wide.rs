@@ -82,7 +82,7 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
     ) -> Result<(), StoreError> {
         let event = NewEvent {
             user_id: None,
-            user_fly_app_id: None,
+            fly_app_id: None,
             fly_app_name: Some(app.to_string()),
             event_type,
             status: None,

@@ -43,7 +43,7 @@ pub fn app_view(
             "machine_id": a.machine_id,
         })),
         "events": events.iter().map(|e| json!({
-            "id": e.id,
+            "seq": e.seq,
             "event_type": e.event_type.as_str(),
             "status": e.status.map(|s| s.as_str()),
             "metadata": e.metadata,
