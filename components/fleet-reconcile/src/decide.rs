@@ -77,6 +77,14 @@ fn decide_provision(s: Situation<'_>) -> Action {
     if row.secrets_version.is_none() || (s.uses_db_role && row.db_role_name.is_none()) {
         return Action::ProvisionSecrets;
     }
+    // A machine without Fleet's launch id was made by the platform's old provisioner (config in plain env,
+    // including its service-role key). The app is adopted; such a machine is replaced, never kept: destroyed
+    // first, so the app never runs two screeners, then Fleet creates its own.
+    if let Some(legacy) = machines.iter().find(|m| m.launch_id.is_none()) {
+        return Action::DestroyMachine {
+            machine_id: legacy.id.clone(),
+        };
+    }
     let Some(keep) = machine_to_keep(&machines, row.machine_id.as_deref()) else {
         return Action::CreateMachine;
     };

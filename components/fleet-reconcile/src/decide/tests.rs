@@ -25,7 +25,7 @@ fn machine(id: &str, state: MachineState) -> ObservedMachine {
         state,
         image: "registry.fly.io/screener:v1".into(),
         region: "sin".into(),
-        launch_id: None,
+        launch_id: Some(format!("launch-{id}")),
     }
 }
 
@@ -298,5 +298,45 @@ fn a_user_who_never_had_an_app_needs_nothing() {
     assert_eq!(
         deprovision(None, &ObservedApp::NotLooked),
         Action::Converged
+    );
+}
+
+/// A row the platform's old edge functions created: an app in Fly with a machine Fleet did not launch (no
+/// fleet_launch metadata, config in plain env). The app is adopted (no create), secrets come first, the legacy
+/// machine is destroyed before Fleet creates its own, so the app never runs two screeners.
+#[test]
+fn an_old_provisioners_app_is_adopted_and_its_machine_replaced() {
+    use Action::*;
+    use MachineState::*;
+    let mut old = row(AppStatus::Active);
+    old.fly_app_name = Some("vyx-user-abc12345".into());
+    old.machine_id = None;
+    let mut legacy = machine("old1", Started);
+    legacy.launch_id = None;
+    let with_legacy = present(vec![legacy.clone()]);
+    assert_eq!(provision(Some(&old), &with_legacy), ProvisionSecrets);
+
+    let mut secured = ready_row(AppStatus::Active);
+    secured.fly_app_name = old.fly_app_name.clone();
+    assert_eq!(
+        provision(Some(&secured), &with_legacy),
+        DestroyMachine {
+            machine_id: id("old1")
+        }
+    );
+    // Recorded or not, started or not, a legacy machine is never the one kept.
+    secured.machine_id = Some("old1".into());
+    let both = present(vec![legacy, machine("m2", Started)]);
+    assert_eq!(
+        provision(Some(&secured), &both),
+        DestroyMachine {
+            machine_id: id("old1")
+        }
+    );
+    let mut destroying = machine("old1", Destroying);
+    destroying.launch_id = None;
+    assert_eq!(
+        provision(Some(&secured), &present(vec![destroying])),
+        CreateMachine
     );
 }
