@@ -1,4 +1,16 @@
-//! Throwaway PostgreSQL clusters started from the system binaries, or the server named by `DATABASE_URL`.
+//! Throwaway PostgreSQL clusters started from the system binaries, or the server named by `DATABASE_URL`,
+//! made to look like a Supabase project (see `tests/platform-fixture/README.md`).
+//!
+//! * The cluster superuser is `supabase_admin`; `postgres` is a LOGIN role without SUPERUSER (CREATEDB,
+//!   CREATEROLE, BYPASSRLS), with the admin's password; `anon`, `authenticated`, `service_role`, `authenticator`
+//!   and `supabase_auth_admin` exist as on Supabase (`tests/platform-fixture/roles.sql`).
+//! * Two template databases are built once per cluster (and kept across runs on a `DATABASE_URL` server, named
+//!   by a hash of the fixture SQL): Supabase's own schemas (`supabase.sql`, as the superuser) and, on top, the
+//!   platform's production schema (`platform.sql`, as `postgres`).
+//! * [`PgCluster::fresh_database`] (the default for every Fleet test) copies the platform template and returns a
+//!   URL for the `postgres` role; [`PgCluster::fresh_supabase_database`] copies the Supabase-only template;
+//!   [`PgCluster::fresh_vanilla_database`] is an empty database with a superuser URL (Fleet's "vanilla
+//!   PostgreSQL" mode).
 //!
 //! A cluster's postmaster is started from a dedicated thread that never exits and carries a parent-death
 //! signal, so it dies with the test process even when the process is killed; leftover data directories of
@@ -14,8 +26,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-const SUPERUSER: &str = "postgres";
+const SUPERUSER: &str = "supabase_admin";
+/// The role a Supabase customer (and so Fleet's migrations and tests) connects as.
+pub const CUSTOMER_ROLE: &str = "postgres";
 const DIR_PREFIX: &str = "fleet-pg-";
+/// Serialises role creation and template builds across processes sharing one server (`DATABASE_URL`).
+const FIXTURE_LOCK: i64 = 0x666c_6565_745f_7478;
 
 /// Extra settings for a dedicated cluster, e.g. `("shared_preload_libraries", "pg_cron")`.
 #[derive(Clone, Debug, Default)]
@@ -27,6 +43,15 @@ pub struct PgOptions {
 pub struct PgCluster {
     admin_url: String,
     process: Option<Mutex<ClusterProcess>>,
+    templates: OnceLock<Result<Templates, String>>,
+}
+
+/// The names of the two template databases and how long building them took (zero when they already existed).
+#[derive(Clone, Debug)]
+pub struct Templates {
+    pub supabase: String,
+    pub platform: String,
+    pub build_time: Duration,
 }
 
 struct ClusterProcess {
@@ -38,16 +63,26 @@ struct ClusterProcess {
 pub fn cluster() -> &'static PgCluster {
     static SHARED: OnceLock<PgCluster> = OnceLock::new();
     SHARED.get_or_init(|| match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => PgCluster {
-            admin_url: url,
-            process: None,
-        },
+        Ok(url) if !url.is_empty() => PgCluster::from_superuser_url(url)
+            .unwrap_or_else(|e| panic!("preparing the DATABASE_URL server: {e}")),
         _ => PgCluster::start_dedicated(PgOptions::default())
             .unwrap_or_else(|e| panic!("starting a throwaway PostgreSQL cluster: {e}")),
     })
 }
 
 impl PgCluster {
+    /// Uses an existing server through a superuser URL (as `DATABASE_URL` gives): creates the Supabase roles
+    /// that are missing and sets the `postgres` and `authenticator` passwords to the URL's password. The URL's
+    /// user must not be `postgres` (that role has to be a non-superuser here).
+    pub fn from_superuser_url(url: String) -> Result<PgCluster, String> {
+        prepare_roles(&url)?;
+        Ok(PgCluster {
+            admin_url: url,
+            process: None,
+            templates: OnceLock::new(),
+        })
+    }
+
     /// Starts a private cluster with `options`; it is shut down when the value is dropped.
     pub fn start_dedicated(options: PgOptions) -> Result<PgCluster, String> {
         remove_stale_data_dirs();
@@ -71,10 +106,13 @@ impl PgCluster {
             let admin_url = format!("postgres://{SUPERUSER}:{password}@127.0.0.1:{port}/postgres");
             match wait_until_ready(&admin_url, &mut process.postmaster) {
                 Ok(()) => {
-                    return Ok(PgCluster {
+                    let cluster = PgCluster {
                         admin_url,
                         process: Some(Mutex::new(process)),
-                    })
+                        templates: OnceLock::new(),
+                    };
+                    prepare_roles(&cluster.admin_url)?;
+                    return Ok(cluster);
                 }
                 Err(e) => {
                     last_error = e;
@@ -87,34 +125,69 @@ impl PgCluster {
         Err(format!("{last_error}\n--- postgres.log ---\n{log}"))
     }
 
-    /// A superuser URL for the `postgres` database.
+    /// A superuser URL (`supabase_admin` on a throwaway cluster) for the `postgres` database.
     pub fn admin_url(&self) -> String {
         self.admin_url.clone()
     }
 
-    /// Creates a new, uniquely named, empty database and returns its URL (same credentials as the admin URL).
+    /// A new database copied from the platform template: Supabase's schemas plus the platform's production
+    /// schema (`tests/platform-fixture`). The URL is for the `postgres` role, which is NOT a superuser, as on
+    /// Supabase. The default for every Fleet test.
     pub fn fresh_database(&self) -> String {
-        let name = format!("t_{}_{}", std::process::id(), unique_suffix());
-        let mut client = postgres::Client::connect(&self.admin_url, postgres::NoTls)
-            .unwrap_or_else(|e| panic!("connecting to the test cluster: {}", describe(&e)));
-        client
-            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-            .unwrap_or_else(|e| panic!("creating test database {name}: {}", describe(&e)));
+        let template = self.templates().platform.clone();
+        let name = self.create_database(Some(&template), Some(CUSTOMER_ROLE));
         self.url_for(&name)
     }
 
-    /// The admin URL pointed at another database of this cluster.
+    /// A new database copied from the Supabase template only (auth, extensions, vault, net, cron, the API roles'
+    /// grants; no platform tables), for tests that apply the platform's schema themselves. URL for `postgres`.
+    pub fn fresh_supabase_database(&self) -> String {
+        let template = self.templates().supabase.clone();
+        let name = self.create_database(Some(&template), Some(CUSTOMER_ROLE));
+        self.url_for(&name)
+    }
+
+    /// A new, empty database owned by the superuser, and a superuser URL for it: plain PostgreSQL with nothing
+    /// of Supabase (Fleet's "vanilla PostgreSQL" mode).
+    pub fn fresh_vanilla_database(&self) -> String {
+        let name = self.create_database(None, None);
+        self.superuser_url_for(&name)
+    }
+
+    /// A URL for the `postgres` role (not a superuser; the admin's password) on `database`.
     pub fn url_for(&self, database: &str) -> String {
-        let (base, _) = self
-            .admin_url
-            .rsplit_once('/')
-            .expect("a postgres URL has a /database part");
-        let query = self
-            .admin_url
-            .split_once('?')
-            .map(|(_, q)| format!("?{q}"))
-            .unwrap_or_default();
-        format!("{base}/{database}{query}")
+        rewrite_url(&self.admin_url, Some(CUSTOMER_ROLE), database)
+    }
+
+    /// The superuser URL pointed at `database`.
+    pub fn superuser_url_for(&self, database: &str) -> String {
+        rewrite_url(&self.admin_url, None, database)
+    }
+
+    /// The template databases, built on first use (once per cluster; on a shared server, once per fixture
+    /// version). Panics with the failing statement's error when the fixture SQL does not apply.
+    pub fn templates(&self) -> &Templates {
+        match self.templates.get_or_init(|| build_templates(self)) {
+            Ok(templates) => templates,
+            Err(e) => panic!("building the platform fixture templates: {e}"),
+        }
+    }
+
+    fn create_database(&self, template: Option<&str>, owner: Option<&str>) -> String {
+        let name = format!("t_{}_{}", std::process::id(), unique_suffix());
+        let mut sql = format!("CREATE DATABASE \"{name}\"");
+        if let Some(template) = template {
+            sql.push_str(&format!(" TEMPLATE \"{template}\""));
+        }
+        if let Some(owner) = owner {
+            sql.push_str(&format!(" OWNER \"{owner}\""));
+        }
+        let mut client = postgres::Client::connect(&self.admin_url, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("connecting to the test cluster: {}", describe(&e)));
+        client
+            .batch_execute(&sql)
+            .unwrap_or_else(|e| panic!("creating test database {name}: {}", describe(&e)));
+        name
     }
 
     /// The TCP port the server listens on.
@@ -316,6 +389,230 @@ pub fn describe(error: &postgres::Error) -> String {
     }
 }
 
+/// `url` with its user replaced by `user` (password kept) when given, and its database replaced by `database`.
+fn rewrite_url(url: &str, user: Option<&str>, database: &str) -> String {
+    let (scheme, rest) = url
+        .split_once("://")
+        .expect("a postgres URL of the form postgres://user:password@host:port/database");
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let (userinfo, hostport) = match authority.rsplit_once('@') {
+        Some((userinfo, hostport)) => (Some(userinfo), hostport),
+        None => (None, authority),
+    };
+    let userinfo = match (userinfo, user) {
+        (Some(info), Some(user)) => match info.split_once(':') {
+            Some((_, password)) => format!("{user}:{password}@"),
+            None => format!("{user}@"),
+        },
+        (None, Some(user)) => format!("{user}@"),
+        (Some(info), None) => format!("{info}@"),
+        (None, None) => String::new(),
+    };
+    let query = tail
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
+    format!("{scheme}://{userinfo}{hostport}/{database}{query}")
+}
+
+/// The single-quoted SQL literal for `value`.
+fn sql_literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// An error's text with the detail, hint and context PostgreSQL gave (for fixture SQL that fails to apply).
+fn describe_fully(error: &postgres::Error) -> String {
+    let Some(db) = error.as_db_error() else {
+        return error.to_string();
+    };
+    let mut text = format!("{}: {}", db.code().code(), db.message());
+    for (label, part) in [
+        ("detail", db.detail()),
+        ("hint", db.hint()),
+        ("where", db.where_()),
+    ] {
+        if let Some(part) = part {
+            text.push_str(&format!("\n  {label}: {part}"));
+        }
+    }
+    text
+}
+
+/// Creates the Supabase roles that are missing (tests/platform-fixture/roles.sql) and gives `postgres` and
+/// `authenticator` the admin URL's password. Refuses a server where `postgres` is (or is the URL's) superuser.
+fn prepare_roles(admin_url: &str) -> Result<(), String> {
+    let config: postgres::Config = admin_url
+        .parse()
+        .map_err(|e| format!("the superuser URL does not parse: {e}"))?;
+    if config.get_user() == Some(CUSTOMER_ROLE) {
+        return Err(format!(
+            "the superuser URL logs in as `{CUSTOMER_ROLE}`, but on the Supabase-like fixture `{CUSTOMER_ROLE}` \
+             is not a superuser; give a URL for another superuser (e.g. supabase_admin)"
+        ));
+    }
+    let mut client = postgres::Client::connect(admin_url, postgres::NoTls)
+        .map_err(|e| format!("connecting as the superuser: {}", describe(&e)))?;
+    let is_superuser: bool = client
+        .query_one(
+            "SELECT rolsuper FROM pg_roles WHERE rolname = current_user",
+            &[],
+        )
+        .map_err(|e| describe(&e))?
+        .get(0);
+    if !is_superuser {
+        return Err("the admin URL's user is not a superuser".into());
+    }
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&FIXTURE_LOCK])
+        .map_err(|e| describe(&e))?;
+    let customer_is_superuser = client
+        .query_opt(
+            "SELECT rolsuper FROM pg_roles WHERE rolname = $1",
+            &[&CUSTOMER_ROLE],
+        )
+        .map_err(|e| describe(&e))?
+        .map(|row| row.get::<_, bool>(0))
+        .unwrap_or(false);
+    if customer_is_superuser {
+        return Err(format!(
+            "role `{CUSTOMER_ROLE}` is a superuser on this server; the Supabase-like fixture needs it without \
+             SUPERUSER (use a throwaway server, or unset DATABASE_URL)"
+        ));
+    }
+    client
+        .batch_execute(crate::platform::ROLES_SQL)
+        .map_err(|e| format!("roles.sql: {}", describe_fully(&e)))?;
+    if let Some(password) = config.get_password() {
+        let password = sql_literal(&String::from_utf8_lossy(password));
+        // Keep the password out of a server log that records statements (log_statement = all): the setting
+        // must be in effect before the statement carrying the password arrives, so it is a message of its own.
+        client
+            .batch_execute("SET log_statement = 'none'")
+            .map_err(|e| describe(&e))?;
+        client
+            .batch_execute(&format!(
+                "ALTER ROLE {CUSTOMER_ROLE} PASSWORD {password}; ALTER ROLE authenticator PASSWORD {password};"
+            ))
+            .map_err(|e| describe(&e))?;
+        client
+            .batch_execute("RESET log_statement")
+            .map_err(|e| describe(&e))?;
+    }
+    client
+        .execute("SELECT pg_advisory_unlock($1)", &[&FIXTURE_LOCK])
+        .map_err(|e| describe(&e))?;
+    Ok(())
+}
+
+/// Builds (or finds) the Supabase and platform templates. Each is built under a unique name and renamed when
+/// complete, under an advisory lock, so a template that exists by its final name is whole.
+fn build_templates(cluster: &PgCluster) -> Result<Templates, String> {
+    use crate::platform::{PLATFORM_SQL, ROLES_SQL, SUPABASE_SQL};
+    let started = Instant::now();
+    let supabase = format!(
+        "fleet_tpl_supabase_{:016x}",
+        fnv1a(&[ROLES_SQL, SUPABASE_SQL])
+    );
+    let platform = format!(
+        "fleet_tpl_platform_{:016x}",
+        fnv1a(&[ROLES_SQL, SUPABASE_SQL, PLATFORM_SQL])
+    );
+    let mut admin = postgres::Client::connect(&cluster.admin_url, postgres::NoTls)
+        .map_err(|e| format!("connecting as the superuser: {}", describe(&e)))?;
+    admin
+        .execute("SELECT pg_advisory_lock($1)", &[&FIXTURE_LOCK])
+        .map_err(|e| describe(&e))?;
+    let mut built = false;
+    if !database_exists(&mut admin, &supabase)? {
+        let step = (
+            PgCluster::superuser_url_for as UrlFor,
+            SUPABASE_SQL,
+            "supabase.sql",
+        );
+        build_template(cluster, &mut admin, &supabase, "template0", step)?;
+        built = true;
+    }
+    if !database_exists(&mut admin, &platform)? {
+        let step = (PgCluster::url_for as UrlFor, PLATFORM_SQL, "platform.sql");
+        build_template(cluster, &mut admin, &platform, &supabase, step)?;
+        built = true;
+    }
+    admin
+        .execute("SELECT pg_advisory_unlock($1)", &[&FIXTURE_LOCK])
+        .map_err(|e| describe(&e))?;
+    let build_time = if built {
+        started.elapsed()
+    } else {
+        Duration::ZERO
+    };
+    Ok(Templates {
+        supabase,
+        platform,
+        build_time,
+    })
+}
+
+/// Which URL to apply a template's SQL with (superuser or `postgres`).
+type UrlFor = fn(&PgCluster, &str) -> String;
+
+fn build_template(
+    cluster: &PgCluster,
+    admin: &mut postgres::Client,
+    final_name: &str,
+    from: &str,
+    (url_for, sql, file): (UrlFor, &str, &str),
+) -> Result<(), String> {
+    let building = format!(
+        "fleet_tpl_building_{}_{}",
+        std::process::id(),
+        unique_suffix()
+    );
+    admin
+        .batch_execute(&format!(
+            "CREATE DATABASE \"{building}\" TEMPLATE \"{from}\" OWNER \"{CUSTOMER_ROLE}\""
+        ))
+        .map_err(|e| format!("creating {building}: {}", describe(&e)))?;
+    let applied = postgres::Client::connect(&url_for(cluster, &building), postgres::NoTls)
+        .map_err(|e| format!("connecting to {building}: {}", describe(&e)))
+        .and_then(|mut client| {
+            client
+                .batch_execute(sql)
+                .map_err(|e| format!("{file} does not apply: {}", describe_fully(&e)))
+        });
+    if let Err(e) = applied {
+        let _ = admin.batch_execute(&format!(
+            "DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"
+        ));
+        return Err(e);
+    }
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE \"{building}\" RENAME TO \"{final_name}\";
+             ALTER DATABASE \"{final_name}\" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false;"
+        ))
+        .map_err(|e| format!("finishing template {final_name}: {}", describe(&e)))
+}
+
+fn database_exists(client: &mut postgres::Client, name: &str) -> Result<bool, String> {
+    client
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+        .map(|row| row.is_some())
+        .map_err(|e| describe(&e))
+}
+
+/// FNV-1a over the parts: a stable name for a fixture version (std's hashers are randomly seeded).
+fn fnv1a(parts: &[&str]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.bytes().chain([0xff]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    hash
+}
+
 /// Removes data directories left by test processes that no longer exist.
 fn remove_stale_data_dirs() {
     let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
@@ -391,15 +688,70 @@ mod tests {
     }
 
     #[test]
+    fn urls_switch_user_and_database_and_keep_the_rest() {
+        let admin = "postgres://supabase_admin:pw%21x@127.0.0.1:5555/postgres?sslmode=disable";
+        assert_eq!(
+            rewrite_url(admin, Some("postgres"), "t_1"),
+            "postgres://postgres:pw%21x@127.0.0.1:5555/t_1?sslmode=disable"
+        );
+        assert_eq!(
+            rewrite_url(admin, None, "t_2"),
+            "postgres://supabase_admin:pw%21x@127.0.0.1:5555/t_2?sslmode=disable"
+        );
+        assert_eq!(
+            rewrite_url("postgresql://me@localhost", Some("postgres"), "db"),
+            "postgresql://postgres@localhost/db"
+        );
+    }
+
+    #[test]
+    fn admin_is_a_superuser_and_url_for_is_postgres() {
+        let cluster = cluster();
+        let mut admin = postgres::Client::connect(&cluster.admin_url(), postgres::NoTls).unwrap();
+        let superuser: bool = admin
+            .query_one(
+                "SELECT rolsuper FROM pg_roles WHERE rolname = current_user",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert!(superuser);
+        let mut customer =
+            postgres::Client::connect(&cluster.url_for("postgres"), postgres::NoTls).unwrap();
+        let who: String = customer
+            .query_one("SELECT current_user::text", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(who, CUSTOMER_ROLE);
+    }
+
+    #[test]
     fn dedicated_cluster_applies_settings_and_stops_on_drop() {
         let options = PgOptions {
-            settings: vec![("work_mem".into(), "7MB".into())],
+            settings: vec![
+                ("work_mem".into(), "7MB".into()),
+                ("log_statement".into(), "all".into()),
+            ],
         };
         let dedicated = PgCluster::start_dedicated(options).unwrap();
         let url = dedicated.admin_url();
         let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
         let row = client.query_one("SHOW work_mem", &[]).unwrap();
         assert_eq!(row.get::<_, String>(0), "7MB");
+        // Setting the roles' passwords leaves no trace in a log that records every statement.
+        let data: String = client.query_one("SHOW data_directory", &[]).unwrap().get(0);
+        let log =
+            fs::read_to_string(Path::new(&data).parent().unwrap().join("postgres.log")).unwrap();
+        let config: postgres::Config = url.parse().unwrap();
+        let password = String::from_utf8_lossy(config.get_password().unwrap()).into_owned();
+        assert!(
+            log.contains("CREATE ROLE postgres"),
+            "statement logging is on"
+        );
+        assert!(
+            !log.contains(&password),
+            "the password is in the server log"
+        );
         drop(client);
         drop(dedicated);
         assert!(postgres::Client::connect(&url, postgres::NoTls).is_err());
