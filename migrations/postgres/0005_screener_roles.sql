@@ -248,11 +248,15 @@ BEGIN
     IF NOT pg_has_role(p_role_name, 'fleet_screener', 'MEMBER') THEN
         RAISE EXCEPTION 'role % is not a Fleet screener role', p_role_name USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- No new logins, and open sessions lose every privilege at once (they come only from fleet_screener).
     EXECUTE format('ALTER ROLE %I NOLOGIN', p_role_name);
+    EXECUTE format('REVOKE fleet_screener FROM %I', p_role_name);
+    -- Ending the sessions needs pg_signal_backend (or superuser), which Supabase's postgres may lack; without
+    -- it they stay open but can read and write nothing of the platform.
     BEGIN
         PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = p_role_name;
     EXCEPTION WHEN insufficient_privilege THEN
-        RAISE WARNING 'fleet: could not end sessions of %; they end at their next reconnect', p_role_name;
+        RAISE WARNING 'fleet: could not end sessions of %; they have lost all access', p_role_name;
     END;
     EXECUTE format('DROP ROLE %I', p_role_name);
     DELETE FROM fleet.screener_roles WHERE role_name = p_role_name;

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{new_user, pg_store, sqlite_store};
+use common::{ensure_user, new_user, pg_store, sqlite_store};
 use fleet_store::query::render;
 use fleet_store::{SqlErrorKind, SqlValue};
 
@@ -15,7 +15,20 @@ fn bad_values_are_rejected_with_clear_errors() {
             dialect,
             "INSERT INTO user_subscriptions (user_id, tier, status, expires_at) VALUES ({uuid:1}, {text:2}, {text:3}, {ts:4})",
         );
-        let good_user = new_user().to_string();
+        let user = new_user();
+        let good_user = user.to_string();
+        // A known user (Postgres: signed up, so the foreign key to auth.users holds) without a subscription row.
+        ensure_user(&mut store, user);
+        store
+            .connection()
+            .execute(
+                &render(
+                    dialect,
+                    "DELETE FROM user_subscriptions WHERE user_id = {uuid:1}",
+                ),
+                &[good_user.clone().into()],
+            )
+            .unwrap();
         let cases: Vec<(&str, Vec<SqlValue>, SqlErrorKind, &str)> = vec![
             (
                 "unknown tier",

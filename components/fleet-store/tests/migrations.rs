@@ -4,7 +4,7 @@
 mod common;
 
 use common::{exec, insert_subscription, new_user, pg_store, sqlite_store};
-use fleet_store::migrate::{migrations, split_sqlite_statements};
+use fleet_store::migrate::migrations;
 use fleet_store::native::{NativePostgres, NativeSqlite};
 use fleet_store::{Dialect, EventType, MigrateError, SqlConnection, Store};
 
@@ -119,10 +119,16 @@ fn event_type_check_matches_the_rust_enum() {
     }
 }
 
-/// Without pg_net and pg_cron (vanilla PostgreSQL) the guarded parts do nothing and writes still work.
+/// Vanilla PostgreSQL 15 (no Supabase, no pg_net, no pg_cron): the migrations create the platform's tables in
+/// the platform's shape, the guarded parts do nothing and writes still work.
 #[test]
-fn guarded_parts_are_skipped_without_pg_net_and_pg_cron() {
-    let (mut store, _) = pg_store();
+fn vanilla_postgres_skips_the_guarded_parts() {
+    let url = fleet_test_support::postgres::cluster().fresh_vanilla_database();
+    let conn: Box<dyn SqlConnection> = Box::new(NativePostgres::connect(&url).unwrap());
+    let mut store = Store::new(conn);
+    store
+        .migrate()
+        .expect("migrations apply on vanilla PostgreSQL");
     let conn = store.connection();
     let ext = conn
         .query(
@@ -161,22 +167,15 @@ fn guarded_parts_are_skipped_without_pg_net_and_pg_cron() {
 /// queue none, and a failing pg_net never blocks the subscription write.
 #[test]
 fn hints_are_sent_through_pg_net_when_configured() {
-    let (mut store, _) = pg_store();
-    let conn = store.connection();
-    for sql in [
-        "CREATE SCHEMA net",
-        "CREATE TABLE net.calls (url text, body jsonb, headers jsonb, timeout_ms integer)",
-        "CREATE FUNCTION net.http_post(url text, body jsonb DEFAULT '{}', params jsonb DEFAULT '{}', \
-         headers jsonb DEFAULT '{}', timeout_milliseconds integer DEFAULT 5000) RETURNS bigint LANGUAGE plpgsql AS \
-         $$ BEGIN IF url LIKE '%fail%' THEN RAISE EXCEPTION 'queue unavailable'; END IF; \
-         INSERT INTO net.calls VALUES (url, body, headers, timeout_milliseconds); RETURN 42; END $$",
-    ] {
-        conn.execute(sql, &[]).unwrap();
-    }
+    let (mut store, url) = pg_store();
     let calls = |store: &mut common::AnyStore| {
         store
             .connection()
-            .query("SELECT url, body::text AS body, headers::text AS headers, timeout_ms FROM net.calls", &[])
+            .query(
+                "SELECT url, body::text AS body, headers::text AS headers, timeout_milliseconds AS timeout_ms \
+                 FROM net.http_request_queue WHERE url LIKE 'https://fleet.test/%' ORDER BY id",
+                &[],
+            )
             .unwrap()
     };
 
@@ -226,12 +225,16 @@ fn hints_are_sent_through_pg_net_when_configured() {
     assert_eq!(headers["Authorization"], "Bearer hint-secret");
     assert!(rows[0].int("timeout_ms").unwrap() >= 5000);
 
-    // A broken pg_net: the hint is dropped with a warning, the subscription change and due mark commit.
-    exec(
-        &mut store,
-        "UPDATE fleet.settings SET value = 'https://fail.test' WHERE key = 'webhook_base_url'",
-        &[],
-    );
+    // A broken pg_net (its queue refuses the request): the hint is dropped with a warning, the subscription
+    // change and due mark commit.
+    let database = url.rsplit('/').next().unwrap().to_string();
+    let superuser = fleet_test_support::postgres::cluster().superuser_url_for(&database);
+    postgres::Client::connect(&superuser, postgres::NoTls)
+        .unwrap()
+        .batch_execute(
+            "ALTER TABLE net.http_request_queue ADD CONSTRAINT queue_down CHECK (false) NOT VALID",
+        )
+        .unwrap();
     let other = new_user();
     insert_subscription(&mut store, other, "pro", "active", None);
     assert!(store.entitlement(other).unwrap().entitled);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{exec, insert_subscription, new_user, pg_store};
+use common::{ensure_user, exec, insert_subscription, new_user, pg_store};
 use fleet_store::{EventType, NewEvent, UserId};
 use postgres::{Client, NoTls};
 
@@ -32,6 +32,23 @@ fn as_user(
     result
 }
 
+/// `GRANT fleet_control_plane TO postgres` (README); tolerant of sibling tests granting it at the same time.
+fn grant_control_plane(client: &mut Client) {
+    for _ in 0..5 {
+        match client.batch_execute("GRANT fleet_control_plane TO postgres") {
+            Ok(()) => return,
+            Err(e)
+                if e.code() == Some(&postgres::error::SqlState::T_R_SERIALIZATION_FAILURE)
+                    || e.to_string().contains("concurrently") =>
+            {
+                continue
+            }
+            Err(e) => panic!("{}", fleet_test_support::postgres::describe(&e)),
+        }
+    }
+    panic!("GRANT fleet_control_plane kept colliding with concurrent grants");
+}
+
 #[test]
 fn users_read_their_own_rows_admins_read_all_only_the_control_plane_writes() {
     let (mut store, url) = pg_store();
@@ -46,12 +63,16 @@ fn users_read_their_own_rows_admins_read_all_only_the_control_plane_writes() {
             )
             .unwrap();
     }
+    // Profiles are the platform's: created at sign-up; an admin is flagged by the platform's admin tools.
+    ensure_user(&mut store, admin);
     exec(
         &mut store,
-        "INSERT INTO user_profiles (id, is_admin) VALUES ({uuid:1}, true), ({uuid:2}, false)",
+        "UPDATE user_profiles SET is_admin = (id = {uuid:1}) WHERE id IN ({uuid:1}, {uuid:2})",
         &[admin.to_string().into(), owner.to_string().into()],
     );
     let mut client = Client::connect(&url, NoTls).unwrap();
+    // The operator's documented step: the login Fleet uses is granted the control-plane role.
+    grant_control_plane(&mut client);
     let apps = "SELECT user_id::text FROM user_fly_apps ORDER BY 1";
     let events = "SELECT user_id::text FROM user_fly_app_events ORDER BY 1";
     let mut both = vec![owner.to_string(), other.to_string()];
@@ -82,7 +103,7 @@ fn users_read_their_own_rows_admins_read_all_only_the_control_plane_writes() {
         Vec::<String>::new()
     );
 
-    // The seed's status function follows the same rules.
+    // The platform's status function (its signature kept) follows the same rules.
     let status_of_owner = format!("SELECT status FROM get_user_fly_app_status('{owner}')");
     assert_eq!(
         as_user(&mut client, "authenticated", Some(owner), &status_of_owner).unwrap(),
@@ -105,7 +126,7 @@ fn users_read_their_own_rows_admins_read_all_only_the_control_plane_writes() {
         .unwrap_err()
         .contains("permission denied"));
     let own_update =
-        format!("UPDATE user_fly_apps SET attempts = 9 WHERE user_id = '{owner}' RETURNING 'x'");
+        format!("UPDATE user_fly_apps SET retry_count = 9 WHERE user_id = '{owner}' RETURNING 'x'");
     assert!(
         as_user(&mut client, "authenticated", Some(owner), &own_update)
             .unwrap_err()
@@ -125,7 +146,7 @@ fn users_read_their_own_rows_admins_read_all_only_the_control_plane_writes() {
     .contains("permission denied"));
 
     // The control-plane role writes (and is subject to no user filter).
-    let update = "UPDATE user_fly_apps SET attempts = 1 RETURNING user_id::text";
+    let update = "UPDATE user_fly_apps SET retry_count = 1 RETURNING user_id::text";
     assert_eq!(
         as_user(&mut client, "fleet_control_plane", None, update)
             .unwrap()

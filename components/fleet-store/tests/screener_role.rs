@@ -1,9 +1,11 @@
-//! Per-user screener roles: a role mapped to user A reads only A's enabled custom traders, inserts signals
-//! only for them, touches nothing else, and cannot connect once dropped.
+//! Per-user screener roles on the platform's schema and policies: a role mapped to user A reads only A's
+//! enabled custom traders (never built-ins), inserts signals only for them, touches nothing else, cannot be
+//! widened by forging the JWT claims the platform's permissive policies read, loses its old password when
+//! re-keyed, and cannot connect once dropped.
 
 mod common;
 
-use common::{exec, new_user, pg_store};
+use common::{ensure_user, exec, new_user, pg_store};
 use fleet_store::{screener_role_name, SqlConnection};
 use postgres::{Client, NoTls};
 
@@ -15,34 +17,47 @@ fn connect_as(url: &str, role: &str, password: &str) -> Result<Client, String> {
         .map_err(|e| fleet_test_support::postgres::describe(&e))
 }
 
+/// A custom trader of a signed-up user, with the columns the platform requires.
 fn add_trader(
     store: &mut common::AnyStore,
-    user: Option<fleet_store::UserId>,
+    user: fleet_store::UserId,
     name: &str,
     enabled: bool,
-    built_in: bool,
 ) -> String {
+    ensure_user(store, user);
     let rows = store
         .connection()
         .query(
-            "INSERT INTO traders (user_id, name, filter, enabled, is_built_in) VALUES ($1::text::uuid, $2, '{}', $3, $4) RETURNING id::text AS id",
-            &[user.map(|u| u.to_string()).into(), name.into(), enabled.into(), built_in.into()],
+            "INSERT INTO traders (user_id, name, description, filter, strategy, enabled, is_built_in, language) \
+             VALUES ($1::text::uuid, $2, 'test trader', '{\"requiredTimeframes\": [\"5m\"]}', '{}', $3, false, 'go') \
+             RETURNING id::text AS id",
+            &[user.to_string().into(), name.into(), enabled.into()],
         )
         .unwrap();
     rows[0].text("id").unwrap()
 }
 
-const INSERT_SIGNAL: &str = "INSERT INTO signals (trader_id, user_id, symbol, interval, candle_open_time, price) \
+const INSERT_SIGNAL: &str = "INSERT INTO signals (trader_id, user_id, symbol, interval, candle_open_time, price_at_signal) \
      VALUES ($1::text::uuid, $2::text::uuid, 'BTCUSDT', '5m', '2025-01-01T00:05:00Z', 1.0) ON CONFLICT DO NOTHING";
+
+fn count(client: &mut Client, sql: &str) -> i64 {
+    client
+        .query_one(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}: {}", fleet_test_support::postgres::describe(&e)))
+        .get(0)
+}
 
 #[test]
 fn a_screener_role_sees_and_writes_only_its_users_data() {
     let (mut store, url) = pg_store();
     let (a, b) = (new_user(), new_user());
-    let a_trader = add_trader(&mut store, Some(a), "a-enabled", true, false);
-    add_trader(&mut store, Some(a), "a-disabled", false, false);
-    let b_trader = add_trader(&mut store, Some(b), "b-enabled", true, false);
-    add_trader(&mut store, None, "built-in", true, true);
+    // A is a Pro user with an app row (the signals' fly_app_id points at it).
+    common::insert_subscription(&mut store, a, "pro", "active", None);
+    let a_app = store.app(a).unwrap().unwrap().id.unwrap();
+    let a_trader = add_trader(&mut store, a, "a-enabled", true);
+    add_trader(&mut store, a, "a-disabled", false);
+    let b_trader = add_trader(&mut store, b, "b-enabled", true);
+    // The platform fixture also holds enabled built-in traders (one of the anonymous tier).
 
     let salt = [7u8; 16];
     let role = store
@@ -74,6 +89,38 @@ fn a_screener_role_sees_and_writes_only_its_users_data() {
         .unwrap()
         .get(0);
     assert_eq!(b_visible, 0);
+    assert_eq!(
+        count(
+            &mut screener,
+            "SELECT count(*) FROM traders WHERE is_built_in"
+        ),
+        0,
+        "no built-ins, although the platform's policy shows anonymous-tier ones to every role"
+    );
+
+    // Forged claims: the platform's permissive policies key on auth.uid(), which reads this setting; Fleet's
+    // restrictive policies key on the login role, so nothing of B's becomes visible or writable.
+    let claims = serde_json::json!({"sub": b.to_string(), "role": "authenticated"}).to_string();
+    screener
+        .query(
+            "SELECT set_config('request.jwt.claims', $1, false)",
+            &[&claims],
+        )
+        .unwrap();
+    let b_id = b.to_string();
+    for sql in [
+        format!("SELECT count(*) FROM traders WHERE user_id = '{b_id}'"),
+        "SELECT count(*) FROM traders WHERE is_built_in".to_string(),
+        format!("SELECT count(*) FROM user_subscriptions WHERE user_id = '{b_id}'"),
+        format!("SELECT count(*) FROM user_profiles WHERE id = '{b_id}'"),
+    ] {
+        assert_eq!(count(&mut screener, &sql), 0, "forged claims: {sql}");
+    }
+    assert_eq!(
+        count(&mut screener, "SELECT count(*) FROM traders"),
+        1,
+        "still exactly A's one enabled trader"
+    );
 
     let (a_s, b_s) = (a.to_string(), b.to_string());
     let (a_trader_id, b_trader_id) = (a_trader.clone(), b_trader.clone());
@@ -98,7 +145,6 @@ fn a_screener_role_sees_and_writes_only_its_users_data() {
     for forbidden in [
         "SELECT count(*) FROM signals",
         "SELECT count(*) FROM user_fly_apps",
-        "SELECT count(*) FROM user_subscriptions",
         "SELECT count(*) FROM fleet.settings",
         "UPDATE traders SET enabled = false",
         "DELETE FROM signals",
@@ -111,17 +157,31 @@ fn a_screener_role_sees_and_writes_only_its_users_data() {
     }
     let admin = store.connection();
     let signals = admin
-        .query("SELECT user_id::text AS u FROM signals", &[])
+        .query(
+            "SELECT user_id::text AS u, source, status, fly_app_id::text AS app FROM signals \
+             WHERE candle_open_time IS NOT NULL",
+            &[],
+        )
         .unwrap();
     assert_eq!(signals.len(), 1);
     assert_eq!(signals[0].text("u").unwrap(), a_s);
+    // What the platform reads is filled in for a screener's signal.
+    assert_eq!(signals[0].text("source").unwrap(), "cloud");
+    assert_eq!(signals[0].text("status").unwrap(), "new");
+    assert_eq!(signals[0].opt_text("app").unwrap(), Some(a_app));
 
     // Dropping the role ends its session and its logins.
     assert!(store.drop_screener_role(&role).unwrap());
     assert!(!store.drop_screener_role(&role).unwrap(), "idempotent");
+    // The open session is ended where Fleet may signal it; on Supabase's postgres (no pg_signal_backend) it
+    // stays open but has lost every privilege.
+    if let Ok(rows) = screener.query("SELECT count(*) FROM traders", &[]) {
+        panic!("the dropped role still reads traders: {rows:?}");
+    }
+    let insert_after_drop = screener.execute(INSERT_SIGNAL, &[&a_trader_id, &a_s]);
     assert!(
-        screener.query("SELECT 1", &[]).is_err(),
-        "the open session was ended"
+        insert_after_drop.is_err(),
+        "the dropped role still inserts signals"
     );
     let err = connect_as(&url, &role, "a-password")
         .err()
