@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use fleet_reconcile::{DatabaseAccess, Outcome, ReconcileConfig, Reconciler, SystemClock};
 use fleet_store::native::{NativePostgres, NativeSqlite};
-use fleet_store::{SqlConnection, SqlValue, Store, UserId};
+use fleet_store::{Dialect, SqlConnection, SqlValue, Store, UserId};
+use fleet_test_support::platform;
 use fly_api::transport_native::NativeTransport;
 use fly_api::types::Guest;
 use fly_api::{FlyClient, OrgSlug, Secret};
@@ -25,6 +26,15 @@ pub struct Rig<C: SqlConnection> {
 
 fn sim(config: SimConfig) -> FlySimThread {
     FlySimThread::start(config).expect("start the Fly simulator")
+}
+
+fn client(sim: &FlySimThread) -> FlyClient<NativeTransport> {
+    FlyClient::new(
+        NativeTransport::new(),
+        sim.sim().base_url(),
+        Secret::new(sim.sim().token().to_string()),
+        OrgSlug::new(sim.sim().org_slug()),
+    )
 }
 
 fn config(database: DatabaseAccess, org: &str) -> ReconcileConfig {
@@ -49,18 +59,31 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 impl Rig<NativePostgres> {
+    /// A rig on a fresh copy of the platform fixture (Supabase's roles and the platform's production schema,
+    /// connected as the non-superuser `postgres`), with Fleet's migrations applied.
     pub fn postgres(sim_config: SimConfig) -> Self {
+        Rig::postgres_with_platform_state(sim_config, |_, _| {})
+    }
+
+    /// Like [`Rig::postgres`], but `platform` first runs against the platform as it was before Fleet's
+    /// migrations: its database (as `postgres`) and the Fly org (the simulator, inside the rig's tokio context),
+    /// e.g. to leave what the platform's old provisioner made.
+    pub fn postgres_with_platform_state(
+        sim_config: SimConfig,
+        platform: impl FnOnce(&mut postgres::Client, &FlyClient<NativeTransport>),
+    ) -> Self {
         let cluster = fleet_test_support::postgres::cluster();
         let url = cluster.fresh_database();
+        let sim = sim(sim_config);
+        let fly = client(&sim);
+        let runtime = runtime();
+        {
+            let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            let _guard = runtime.enter();
+            platform(&mut db, &fly);
+        }
         let mut store = Store::new(NativePostgres::connect(&url).unwrap());
         store.migrate().unwrap();
-        let sim = sim(sim_config);
-        let fly = FlyClient::new(
-            NativeTransport::new(),
-            sim.sim().base_url(),
-            Secret::new(sim.sim().token().to_string()),
-            OrgSlug::new(sim.sim().org_slug()),
-        );
         let database = DatabaseAccess::PerUserRole {
             host: "127.0.0.1".into(),
             port: cluster.port(),
@@ -73,7 +96,7 @@ impl Rig<NativePostgres> {
             store,
             fly,
             config,
-            runtime: runtime(),
+            runtime,
             _dir: None,
         }
     }
@@ -86,12 +109,7 @@ impl Rig<NativeSqlite> {
         let mut store = Store::new(NativeSqlite::open(&path).unwrap());
         store.migrate().unwrap();
         let sim = sim(sim_config);
-        let fly = FlyClient::new(
-            NativeTransport::new(),
-            sim.sim().base_url(),
-            Secret::new(sim.sim().token().to_string()),
-            OrgSlug::new(sim.sim().org_slug()),
-        );
+        let fly = client(&sim);
         let database = DatabaseAccess::Shared {
             database_url: Secret::new(format!("sqlite://{}", path.display())),
         };
@@ -108,19 +126,12 @@ impl Rig<NativeSqlite> {
 }
 
 impl<C: SqlConnection> Rig<C> {
-    /// Sets the user's subscription (insert or update), as billing would.
+    /// Sets the user's subscription, as the platform does. PostgreSQL (the platform fixture): a new user signs
+    /// up first (GoTrue's INSERT into `auth.users`; the platform's trigger creates the profile and a free,
+    /// active subscription), then the platform's subscription write (an UPDATE) sets tier and status. SQLite
+    /// has no `auth` schema: an upsert of the subscription row.
     pub fn subscribe(&mut self, user: UserId, tier: &str, status: &str) {
-        let conn = self.store.connection();
-        let sql = fleet_store::query::render(
-            conn.dialect(),
-            "INSERT INTO user_subscriptions (user_id, tier, status) VALUES ({uuid:1}, {text:2}, {text:3}) \
-             ON CONFLICT (user_id) DO UPDATE SET tier = excluded.tier, status = excluded.status",
-        );
-        conn.execute(
-            &sql,
-            &[SqlValue::from(user.to_string()), tier.into(), status.into()],
-        )
-        .unwrap();
+        subscribe(self.store.connection(), user, tier, status);
     }
 
     /// One reconcile pass, as a handler would run it after marking the user due.
@@ -171,6 +182,48 @@ impl<C: SqlConnection> Rig<C> {
             .filter(|m| m["state"] != "destroyed")
             .collect()
     }
+}
+
+/// See [`Rig::subscribe`].
+pub fn subscribe<C: SqlConnection>(conn: &mut C, user: UserId, tier: &str, status: &str) {
+    let id = user.to_string();
+    match conn.dialect() {
+        Dialect::Postgres => {
+            let rows = conn
+                .query(
+                    "SELECT EXISTS (SELECT 1 FROM auth.users WHERE id = $1::text::uuid) AS known",
+                    &[SqlValue::from(id.clone())],
+                )
+                .unwrap();
+            if !rows[0].bool("known").unwrap() {
+                conn.execute(&platform::sign_up_sql(&id, &email(user)), &[])
+                    .unwrap();
+            }
+            let updated = conn
+                .execute(
+                    &platform::set_subscription_sql(&id, tier, status, None),
+                    &[],
+                )
+                .unwrap();
+            assert_eq!(
+                updated, 1,
+                "the platform's subscription write updates one row"
+            );
+        }
+        Dialect::Sqlite => {
+            conn.execute(
+                "INSERT INTO user_subscriptions (user_id, tier, status) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (user_id) DO UPDATE SET tier = excluded.tier, status = excluded.status",
+                &[SqlValue::from(id), tier.into(), status.into()],
+            )
+            .unwrap();
+        }
+    }
+}
+
+/// The address a test user signs up with.
+pub fn email(user: UserId) -> String {
+    format!("{user}@fleet-tests.invalid")
 }
 
 pub fn user(n: u32) -> UserId {
