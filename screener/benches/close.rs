@@ -145,7 +145,7 @@ fn main() {
             }
         }
         let sequencer = Sequencer::new(None, Arc::new(Metrics::default()));
-        let origin = SignalOrigin { source: "cloud".into(), fleet_app_id: None, machine_id: Some("bench".into()) };
+        let origin = SignalOrigin { source: "cloud".into(), fleet_app_id: None };
         let (mut latency, mut eval, mut cpu, mut signals) = (Vec::new(), Vec::new(), Vec::new(), 0usize);
         for k in 0..closes {
             let bar = WARMUP_BARS + k;

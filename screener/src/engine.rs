@@ -19,17 +19,30 @@ pub struct TraderDef {
     pub filter: CompiledFilter,
 }
 
-/// A signal ready to be written.
+/// A signal ready to be written (to the platform's `signals` columns named below).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SignalRow {
     pub trader_id: Uuid,
     pub user_id: Option<Uuid>,
     pub symbol: String,
     pub interval: Interval,
+    /// Open time (ms) of the closed candle that fired: `candle_open_time`, Fleet's dedupe key.
     pub candle_open_time: i64,
+    /// The candle's close: `price_at_signal`.
     pub price: f64,
+    /// The candle's base-asset volume: `volume_at_signal`.
     pub volume: f64,
+    /// Indicator snapshot, trigger, candle and run metadata: `indicator_data`.
     pub details: serde_json::Value,
+}
+
+impl SignalRow {
+    /// `signals.timestamp` (ms): the close of the candle that fired (its open time plus the interval), not the
+    /// moment the screener saw it. The signal is about that candle, and a signal found late (after a
+    /// reconnect's backfill, or re-found by a replay) keeps the same timestamp.
+    pub fn timestamp_ms(&self) -> i64 {
+        self.candle_open_time + self.interval.millis()
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]

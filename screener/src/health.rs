@@ -32,6 +32,7 @@ struct Dynamic {
     /// None until the first database round trip; Some(None) after a success.
     db: Option<Option<DbError>>,
     invalid: Vec<InvalidTrader>,
+    skipped: Vec<InvalidTrader>,
     symbols: Vec<String>,
     /// Shortest followed interval, for staleness.
     min_interval_ms: Option<i64>,
@@ -79,12 +80,14 @@ impl Health {
         &self,
         count: usize,
         invalid: Vec<InvalidTrader>,
+        skipped: Vec<InvalidTrader>,
         symbols: Vec<String>,
         min_interval_ms: Option<i64>,
     ) {
         self.trader_count.store(count as u64, Ordering::Relaxed);
         let mut d = self.dynamic();
         d.invalid = invalid;
+        d.skipped = skipped;
         d.symbols = symbols;
         d.min_interval_ms = min_interval_ms;
     }
@@ -128,6 +131,10 @@ impl Health {
         for t in &d.invalid {
             degraded.push(format!("trader {} disabled: {}", t.id, t.reason));
         }
+        // A trader this screener cannot run yet is not screened, so the user misses its signals: degraded.
+        for t in &d.skipped {
+            degraded.push(format!("trader {} skipped: {}", t.id, t.reason));
+        }
         let status = if !failing.is_empty() {
             Status::Failing
         } else if !degraded.is_empty() {
@@ -146,6 +153,7 @@ impl Health {
             "user_id": self.user_id,
             "trader_count": self.trader_count.load(Ordering::Relaxed),
             "disabled_traders": d.invalid,
+            "skipped_traders": d.skipped,
             "symbols": d.symbols.len(),
             "last_candle_at": last_candle_at,
             "version": env!("CARGO_PKG_VERSION"),

@@ -72,7 +72,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let origin = SignalOrigin {
         source: config.signal_source.clone(),
         fleet_app_id: config.fleet_app_id,
-        machine_id: config.machine_id.clone(),
     };
     let writer = Writer {
         store: store.clone(),
@@ -199,6 +198,7 @@ impl Screener {
         tracing::info!(
             valid = set.valid.len(),
             invalid = set.invalid.len(),
+            skipped = set.skipped.len(),
             symbols = symbols.len(),
             "traders loaded"
         );
@@ -208,8 +208,13 @@ impl Screener {
             .set(&self.metrics.traders_invalid, set.invalid.len() as u64);
         self.engine.configure(symbols.clone(), set.valid);
         let min_ms = self.engine.timeframes().iter().map(|t| t.millis()).min();
-        self.health
-            .set_traders(self.engine.trader_count(), set.invalid, symbols, min_ms);
+        self.health.set_traders(
+            self.engine.trader_count(),
+            set.invalid,
+            set.skipped,
+            symbols,
+            min_ms,
+        );
         self.restart_market().await;
     }
 

@@ -81,9 +81,10 @@ fn screener_env(db: &str, fake: &FakeBinance) -> Vec<(&'static str, String)> {
 fn signal_rows(
     db: &mut postgres::Client,
     trader: uuid::Uuid,
-) -> Vec<(String, i64, f64, serde_json::Value, Option<String>)> {
+) -> Vec<(String, i64, f64, serde_json::Value, i64)> {
     db.query(
-        "SELECT symbol, (extract(epoch from candle_open_time) * 1000)::bigint, price, details, machine_id \
+        "SELECT symbol, (extract(epoch from candle_open_time) * 1000)::bigint, price_at_signal::float8, \
+                indicator_data, (extract(epoch from \"timestamp\") * 1000)::bigint \
          FROM public.signals WHERE trader_id = $1 ORDER BY candle_open_time",
         &[&trader],
     )
@@ -107,6 +108,7 @@ fn wait_connected(fake: &FakeBinance, connections: u64) {
 fn fires_exactly_once_on_the_known_candle_and_a_restart_adds_no_duplicate() {
     let db_url = migrated_postgres();
     let mut db = pg(&db_url);
+    disable_fixture_built_ins(&mut db);
     let trader = insert_trader(&mut db, None, true, true, &filter());
     // Frequent pings with a short pong deadline: a client that stops answering would be dropped.
     let fake = FakeBinance::start(
@@ -130,11 +132,12 @@ fn fires_exactly_once_on_the_known_candle_and_a_restart_adds_no_duplicate() {
     });
     let rows = signal_rows(&mut db, trader);
     assert_eq!(rows.len(), 1, "{rows:?}");
-    let (symbol, open_time, price, details, machine) = &rows[0];
+    let (symbol, open_time, price, details, timestamp) = &rows[0];
     assert_eq!(symbol, "TESTUSDT");
     assert_eq!(*open_time, T0 + K as i64 * MIN);
+    assert_eq!(*timestamp, T0 + (K as i64 + 1) * MIN, "the candle's close");
     assert_eq!(*price, 120.0);
-    assert_eq!(machine.as_deref(), Some("m-test-1"));
+    assert_eq!(details["machine_id"], "m-test-1");
     assert_eq!(details["run_mode"], "shared_backend");
     assert_eq!(details["app"], "fleet-test-app");
     assert!(
@@ -180,6 +183,7 @@ fn fires_exactly_once_on_the_known_candle_and_a_restart_adds_no_duplicate() {
 fn a_gap_during_a_dropped_connection_is_backfilled_and_the_signal_is_still_correct() {
     let db_url = migrated_postgres();
     let mut db = pg(&db_url);
+    disable_fixture_built_ins(&mut db);
     let trader = insert_trader(&mut db, None, true, true, &filter());
     let fake = FakeBinance::start(
         fixture(),

@@ -1,7 +1,9 @@
 //! The declarative filter format: README examples validate; unsafe or malformed filters are rejected with a
 //! reason that names the JSON path; the JSON Schema file agrees on the examples.
 
-use screener::filter::compile;
+use screener::filter::{compile, PLATFORM_DEFAULT_TIMEFRAME};
+use screener::store::TraderRow;
+use screener::traders::compile_rows;
 use serde_json::{json, Value};
 
 fn readme_examples() -> Vec<Value> {
@@ -130,4 +132,84 @@ fn the_json_schema_file_is_valid_json_and_lists_the_same_vocabulary() {
         assert!(text.contains(word), "schema lacks {word}");
     }
     assert_eq!(schema["additionalProperties"], false);
+}
+
+#[test]
+fn the_platforms_required_timeframes_and_fleets_symbols_live_in_the_filter() {
+    let when = json!({"left": {"ind": "rsi"}, "op": "lt", "right": {"const": 30}});
+    let f = json!({"version": 1, "requiredTimeframes": ["15m", "1h"], "symbols": ["btcusdt", "ETHUSDT"],
+                   "when": when});
+    let c = compile(&f, Some("5m")).unwrap();
+    assert_eq!(c.timeframe.name(), "15m", "the first required timeframe");
+    assert_eq!(c.symbols, ["BTCUSDT", "ETHUSDT"]);
+    let explicit =
+        json!({"version": 1, "timeframe": "4h", "requiredTimeframes": ["15m"], "when": when});
+    assert_eq!(
+        compile(&explicit, Some("5m")).unwrap().timeframe.name(),
+        "4h"
+    );
+    for absent in [
+        json!({"version": 1, "when": when}),
+        json!({"version": 1, "requiredTimeframes": [], "symbols": [], "when": when}),
+    ] {
+        let c = compile(&absent, Some(PLATFORM_DEFAULT_TIMEFRAME)).unwrap();
+        assert_eq!(c.timeframe.name(), "5m", "the platform's default");
+        assert!(c.symbols.is_empty(), "the whole universe");
+    }
+    let bad_tf = json!({"version": 1, "requiredTimeframes": ["5m", "7m"], "when": when});
+    assert!(reason(bad_tf).contains("requiredTimeframes[1]"));
+    let bad_symbol = json!({"version": 1, "symbols": ["BTC/USDT"], "when": when});
+    assert!(reason(bad_symbol).contains("symbols[0]"));
+}
+
+fn row(filter: Value, language: Option<&str>) -> TraderRow {
+    TraderRow {
+        id: uuid::Uuid::new_v4(),
+        user_id: Some(uuid::Uuid::new_v4()),
+        name: "t".into(),
+        filter,
+        language: language.map(String::from),
+    }
+}
+
+#[test]
+fn platform_code_filters_are_skipped_not_invalid_and_rows_keep_their_symbols() {
+    let go = json!({"code": "return true", "description": [], "indicators": [], "requiredTimeframes": ["5m"]});
+    let js =
+        Value::String(json!({"code": "return true;", "requiredTimeframes": ["1m"]}).to_string());
+    let declarative = json!({"version": 1, "symbols": ["solusdt"],
+                             "when": {"left": {"ind": "close"}, "op": "gt", "right": {"const": 1}}});
+    let broken = json!({"version": 1, "symbols": [""], "when": {"left": {"ind": "close"}, "op": "gt", "right": {"const": 1}}});
+    let rows = vec![
+        row(go, Some("go")),
+        row(js, Some("javascript")),
+        row(declarative, Some("go")),
+        row(broken, None),
+    ];
+    let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+    let set = compile_rows(rows);
+    assert_eq!(
+        set.skipped.iter().map(|t| t.id).collect::<Vec<_>>(),
+        ids[..2]
+    );
+    assert!(
+        set.skipped[0].reason.contains("go code filter"),
+        "{:?}",
+        set.skipped
+    );
+    assert!(
+        set.skipped[1].reason.contains("javascript code filter"),
+        "{:?}",
+        set.skipped
+    );
+    assert_eq!(set.valid.len(), 1);
+    assert_eq!(set.valid[0].id, ids[2]);
+    assert_eq!(set.valid[0].symbols, ["SOLUSDT"]);
+    assert_eq!(set.valid[0].filter.timeframe.name(), "5m");
+    assert_eq!(set.invalid.len(), 1);
+    assert!(
+        set.invalid[0].reason.contains("symbols[0]"),
+        "{:?}",
+        set.invalid
+    );
 }

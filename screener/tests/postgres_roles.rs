@@ -1,13 +1,18 @@
-//! Against real PostgreSQL with the per-user screener role (migrations/postgres): dedicated mode sees only its
-//! user's enabled custom traders, shared mode only built-ins, another user's signal is refused, and a wrong
-//! password makes /health say `failing` with a database-auth reason.
+//! Against the platform fixture (Supabase-like PostgreSQL with the platform's production schema, RLS and
+//! triggers; Fleet's migrations applied; tests connect as the non-superuser `postgres`) with the per-user screener
+//! role: dedicated mode sees only its user's enabled custom traders (never built-ins), shared mode only built-ins;
+//! code-filter traders are skipped, not fatal; signals carry every column the platform reads; the role cannot read
+//! or write another user's rows even with forged `request.jwt.claims`; a wrong password makes /health say
+//! `failing` with a database-auth reason. One test runs Fleet's vanilla PostgreSQL mode (numeric signal columns).
 
 mod common;
 
 use common::*;
+use fleet_test_support::platform::{self, BUILT_IN_ANONYMOUS_TRADER, BUILT_IN_PRO_TRADER};
+use fleet_test_support::postgres::describe;
 use screener::candle::Interval;
 use screener::engine::SignalRow;
-use screener::store::{DbError, SignalOrigin, Store};
+use screener::store::{DbError, Scope, SignalOrigin, Store};
 use serde_json::json;
 use std::time::Duration;
 use uuid::Uuid;
@@ -15,6 +20,12 @@ use uuid::Uuid;
 fn rsi_filter() -> serde_json::Value {
     json!({"version": 1, "timeframe": "1m",
            "when": {"left": {"ind": "rsi", "period": 14}, "op": "crosses_above", "right": {"const": 30}}})
+}
+
+/// A platform trader's filter: Go code, which this screener does not run yet.
+fn go_code_filter() -> serde_json::Value {
+    json!({"code": "return len(data.Klines[\"1m\"]) > 0", "description": [], "indicators": [],
+           "requiredTimeframes": ["1m"]})
 }
 
 fn replay_env(db_url: &str) -> Vec<(&'static str, String)> {
@@ -28,7 +39,11 @@ fn replay_env(db_url: &str) -> Vec<(&'static str, String)> {
 struct World {
     admin: String,
     user_a: Uuid,
+    user_b: Uuid,
+    /// user A's `user_fly_apps.id` (A is on Pro: Fleet's trigger created the row on the subscription write).
+    app_a: Uuid,
     a_custom: Uuid,
+    a_disabled: Uuid,
     b_custom: Uuid,
     built_in: Uuid,
 }
@@ -36,38 +51,78 @@ struct World {
 fn world() -> World {
     let admin = migrated_postgres();
     let mut db = pg(&admin);
-    let (user_a, user_b) = (Uuid::new_v4(), Uuid::new_v4());
+    let (user_a, user_b) = (sign_up(&mut db), sign_up(&mut db));
+    let upgraded = platform::set_subscription(&mut db, &user_a.to_string(), "pro", "active", None)
+        .unwrap_or_else(|e| panic!("upgrading user A: {}", describe(&e)));
+    assert_eq!(upgraded, 1);
+    let app_a: Uuid = db
+        .query_one(
+            "SELECT id FROM public.user_fly_apps WHERE user_id = $1",
+            &[&user_a],
+        )
+        .expect("the upgrade created user A's app row")
+        .get(0);
     let a_custom = insert_trader(&mut db, Some(user_a), false, true, &rsi_filter());
-    insert_trader(&mut db, Some(user_a), false, false, &rsi_filter()); // disabled
+    let a_disabled = insert_trader(&mut db, Some(user_a), false, false, &rsi_filter());
     let b_custom = insert_trader(&mut db, Some(user_b), false, true, &rsi_filter());
     let built_in = insert_trader(&mut db, None, true, true, &rsi_filter());
     World {
         admin,
         user_a,
+        user_b,
+        app_a,
         a_custom,
+        a_disabled,
         b_custom,
         built_in,
     }
 }
 
-fn traders_seen(s: &Screener) -> u64 {
+/// Waits until /health reports `traders` loaded traders and `skipped` skipped ones; returns the body.
+fn traders_loaded(s: &Screener, traders: u64, skipped: usize) -> serde_json::Value {
     wait_for("traders loaded", Duration::from_secs(20), || {
         let (code, h) = s.health();
-        (code == 200 && h["status"] == "ok").then(|| h["trader_count"].as_u64().unwrap())
+        (code == 200
+            && h["trader_count"] == traders
+            && h["skipped_traders"].as_array().map(Vec::len) == Some(skipped))
+        .then_some(h)
     })
+}
+
+fn skipped_ids(health: &serde_json::Value) -> Vec<String> {
+    let mut ids: Vec<String> = health["skipped_traders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
 }
 
 #[test]
 fn dedicated_sees_only_its_users_traders_and_shared_only_built_ins() {
     let w = world();
+    let mut db = pg(&w.admin);
+    // One of A's traders is a platform Go code filter: skipped with a log line, not fatal.
+    let a_code = insert_trader(&mut db, Some(w.user_a), false, true, &go_code_filter());
     let role_url = screener_role_url(&w.admin, w.user_a, "correct-horse-1");
     let mut env = replay_env(&role_url);
     env.push(("RUN_MODE", "user_dedicated".into()));
     env.push(("USER_ID", w.user_a.to_string()));
+    env.push(("FLY_MACHINE_ID", "m-dedicated".into()));
     let dedicated = Screener::start(&env);
-    assert_eq!(traders_seen(&dedicated), 1);
+    let health = traders_loaded(&dedicated, 1, 1);
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(skipped_ids(&health), vec![a_code.to_string()]);
+    let reason = health["skipped_traders"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("go code filter"), "{reason}");
+    assert!(
+        dedicated.log_text().contains("trader skipped"),
+        "{}",
+        dedicated.log_text()
+    );
     // The replay fires the RSI cross; the per-user role may write its own user's signals.
-    let mut db = pg(&w.admin);
     wait_for("dedicated signals", Duration::from_secs(20), || {
         let n: i64 = db
             .query_one("SELECT count(*) FROM public.signals", &[])
@@ -85,12 +140,45 @@ fn dedicated_sees_only_its_users_traders_and_shared_only_built_ins() {
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     assert_eq!(owners, vec![(w.a_custom, Some(w.user_a))]);
+    // Every column the platform reads is filled. FLEET_APP_ID was not given: the database stamps the app.
+    let rows = db
+        .query(
+            "SELECT \"timestamp\" = candle_open_time + interval '1 minute', price_at_signal::float8, \
+                    volume_at_signal::float8, change_percent_at_signal::float8, count, status, source, fly_app_id, \
+                    indicator_data, \"interval\" \
+               FROM public.signals",
+            &[],
+        )
+        .unwrap();
+    for r in &rows {
+        assert!(r.get::<_, bool>(0), "timestamp is the candle's close");
+        assert!(r.get::<_, f64>(1) > 0.0, "price_at_signal");
+        assert!(r.get::<_, f64>(2) >= 0.0, "volume_at_signal");
+        assert_eq!(r.get::<_, f64>(3), 0.0, "change_percent_at_signal");
+        assert_eq!(r.get::<_, i32>(4), 1, "count");
+        assert_eq!(r.get::<_, String>(5), "new");
+        assert_eq!(r.get::<_, String>(6), "cloud");
+        assert_eq!(r.get::<_, Option<Uuid>>(7), Some(w.app_a), "fly_app_id");
+        let data: serde_json::Value = r.get(8);
+        assert_eq!(data["run_mode"], "user_dedicated", "{data}");
+        assert_eq!(data["machine_id"], "m-dedicated", "{data}");
+        assert!(data["indicators"]["rsi(14)@1m"].is_number(), "{data}");
+        assert_eq!(r.get::<_, String>(9), "1m");
+    }
     assert!(dedicated.stop().success());
 
+    // Shared mode: built-ins only, the fixture's two Go built-ins skipped; FLEET_APP_ID goes to fly_app_id.
     let mut env = replay_env(&w.admin);
     env.push(("RUN_MODE", "shared_backend".into()));
+    env.push(("FLEET_APP_ID", w.app_a.to_string()));
     let shared = Screener::start(&env);
-    assert_eq!(traders_seen(&shared), 1);
+    let health = traders_loaded(&shared, 1, 2);
+    let mut fixture_built_ins = vec![
+        BUILT_IN_ANONYMOUS_TRADER.to_string(),
+        BUILT_IN_PRO_TRADER.to_string(),
+    ];
+    fixture_built_ins.sort();
+    assert_eq!(skipped_ids(&health), fixture_built_ins);
     wait_for("shared signals", Duration::from_secs(20), || {
         let n: i64 = db
             .query_one(
@@ -101,6 +189,19 @@ fn dedicated_sees_only_its_users_traders_and_shared_only_built_ins() {
             .get(0);
         (n > 0).then_some(())
     });
+    let (user, source, app, status): (Option<Uuid>, String, Option<Uuid>, String) = {
+        let r = db
+            .query_one(
+                "SELECT user_id, source, fly_app_id, status FROM public.signals WHERE trader_id = $1 LIMIT 1",
+                &[&w.built_in],
+            )
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2), r.get(3))
+    };
+    assert_eq!(
+        (user, source.as_str(), app, status.as_str()),
+        (None, "cloud", Some(w.app_a), "new")
+    );
     // Changes are picked up without a restart; an invalid filter disables only that trader, with a reason.
     let bad = json!({"version": 1, "when": {"left": {"ind": "rsi", "period": 0}, "op": "lt", "right": {"const": 30}}});
     let bad_id = insert_trader(&mut db, None, true, true, &bad);
@@ -114,76 +215,268 @@ fn dedicated_sees_only_its_users_traders_and_shared_only_built_ins() {
     assert!(reason.contains("when.left.period"), "{reason}");
     let b: i64 = db
         .query_one(
-            "SELECT count(*) FROM public.signals WHERE trader_id = $1",
-            &[&w.b_custom],
+            "SELECT count(*) FROM public.signals WHERE trader_id = ANY($1)",
+            &[&vec![w.b_custom, w.a_disabled]],
         )
         .unwrap()
         .get(0);
-    assert_eq!(b, 0, "nobody screens user B's trader here");
+    assert_eq!(b, 0, "nobody screens user B's or a disabled trader here");
     assert!(shared.stop().success());
+}
+
+fn signal(trader: Uuid, user: Option<Uuid>) -> SignalRow {
+    SignalRow {
+        trader_id: trader,
+        user_id: user,
+        symbol: "BTCUSDT".into(),
+        interval: Interval::parse("1m").unwrap(),
+        candle_open_time: 1_704_067_200_000,
+        price: 42_123.5,
+        volume: 17.25,
+        details: json!({"indicators": {"rsi(14)@1m": 31.5}}),
+    }
+}
+
+fn store_for(url: &str) -> Store {
+    let config = screener::config::Config::from_map(
+        &[("DATABASE_URL".to_string(), url.to_string())]
+            .into_iter()
+            .collect(),
+    )
+    .unwrap();
+    Store::open(&config).unwrap()
 }
 
 #[test]
 fn the_per_user_role_cannot_write_another_users_signal() {
     let w = world();
     let role_url = screener_role_url(&w.admin, w.user_a, "correct-horse-2");
-    let config = screener::config::Config::from_map(
-        &[("DATABASE_URL".to_string(), role_url)]
-            .into_iter()
-            .collect(),
-    )
-    .unwrap();
-    let store = Store::open(&config).unwrap();
+    let store = store_for(&role_url);
+    // Neither source nor app id right in the configuration: for a screener role the database stamps both.
     let origin = SignalOrigin {
-        source: "cloud".into(),
+        source: "local".into(),
         fleet_app_id: None,
-        machine_id: Some("m1".into()),
-    };
-    let row = |trader: Uuid, user: Uuid| SignalRow {
-        trader_id: trader,
-        user_id: Some(user),
-        symbol: "BTCUSDT".into(),
-        interval: Interval::parse("1m").unwrap(),
-        candle_open_time: 1_704_067_200_000,
-        price: 1.0,
-        volume: 1.0,
-        details: json!({}),
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let user_b = Uuid::new_v4();
         let theirs = store
-            .insert_signals(&[row(w.b_custom, user_b)], &origin)
+            .insert_signals(&[signal(w.b_custom, Some(w.user_b))], &origin)
             .await;
         assert!(matches!(theirs, Err(DbError::Forbidden(_))), "{theirs:?}");
         let disguised = store
-            .insert_signals(&[row(w.b_custom, w.user_a)], &origin)
+            .insert_signals(&[signal(w.b_custom, Some(w.user_a))], &origin)
             .await;
         assert!(
             matches!(disguised, Err(DbError::Forbidden(_))),
             "{disguised:?}"
         );
         let built_in = store
-            .insert_signals(&[row(w.built_in, w.user_a)], &origin)
+            .insert_signals(&[signal(w.built_in, Some(w.user_a))], &origin)
             .await;
         assert!(
             matches!(built_in, Err(DbError::Forbidden(_))),
             "{built_in:?}"
         );
+        let unowned = store
+            .insert_signals(&[signal(w.a_custom, None)], &origin)
+            .await;
+        assert!(matches!(unowned, Err(DbError::Forbidden(_))), "{unowned:?}");
         assert_eq!(
             store
-                .insert_signals(&[row(w.a_custom, w.user_a)], &origin)
+                .insert_signals(&[signal(w.a_custom, Some(w.user_a))], &origin)
                 .await,
             Ok(1)
         );
         assert_eq!(
             store
-                .insert_signals(&[row(w.a_custom, w.user_a)], &origin)
+                .insert_signals(&[signal(w.a_custom, Some(w.user_a))], &origin)
                 .await,
             Ok(0),
             "duplicate skipped"
         );
     });
+    let mut db = pg(&w.admin);
+    let r = db
+        .query_one(
+            "SELECT \"timestamp\", candle_open_time, price_at_signal::float8, volume_at_signal::float8, \
+                    change_percent_at_signal::float8, count, status, source, fly_app_id, indicator_data \
+               FROM public.signals WHERE trader_id = $1",
+            &[&w.a_custom],
+        )
+        .unwrap();
+    let open = chrono::DateTime::from_timestamp_millis(1_704_067_200_000).unwrap();
+    assert_eq!(
+        r.get::<_, chrono::DateTime<chrono::Utc>>(0),
+        open + chrono::Duration::minutes(1)
+    );
+    assert_eq!(r.get::<_, chrono::DateTime<chrono::Utc>>(1), open);
+    assert_eq!(r.get::<_, f64>(2), 42_123.5);
+    assert_eq!(r.get::<_, f64>(3), 17.25);
+    assert_eq!(r.get::<_, f64>(4), 0.0);
+    assert_eq!(r.get::<_, i32>(5), 1);
+    assert_eq!(r.get::<_, String>(6), "new");
+    assert_eq!(r.get::<_, String>(7), "cloud", "stamped by the database");
+    assert_eq!(r.get::<_, Option<Uuid>>(8), Some(w.app_a));
+    assert_eq!(
+        r.get::<_, serde_json::Value>(9)["indicators"]["rsi(14)@1m"],
+        31.5
+    );
+    let others: i64 = db
+        .query_one(
+            "SELECT count(*) FROM public.signals WHERE trader_id <> $1",
+            &[&w.a_custom],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(others, 0);
+}
+
+#[test]
+fn forged_jwt_claims_give_the_screener_role_nothing_of_another_user() {
+    let w = world();
+    let role_url = screener_role_url(&w.admin, w.user_a, "correct-horse-4");
+    let mut screener = pg(&role_url);
+    let count = |c: &mut postgres::Client, ids: &[Uuid]| -> i64 {
+        c.query_one(
+            "SELECT count(*) FROM public.traders WHERE id = ANY($1)",
+            &[&ids.to_vec()],
+        )
+        .unwrap_or_else(|e| panic!("{}", describe(&e)))
+        .get(0)
+    };
+    let built_ins = [
+        w.built_in,
+        Uuid::parse_str(BUILT_IN_ANONYMOUS_TRADER).unwrap(),
+        Uuid::parse_str(BUILT_IN_PRO_TRADER).unwrap(),
+    ];
+    // Without forgery: only A's enabled custom trader.
+    let all: Vec<Uuid> = screener
+        .query("SELECT id FROM public.traders", &[])
+        .unwrap_or_else(|e| panic!("{}", describe(&e)))
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(all, vec![w.a_custom]);
+
+    // Forge the claims of user B, then of an anonymous caller (the platform's policies key on them).
+    for claims in [
+        json!({"sub": w.user_b.to_string(), "role": "authenticated"}),
+        json!({"role": "anon"}),
+    ] {
+        screener
+            .query_one(
+                "SELECT set_config('request.jwt.claims', $1, false)",
+                &[&claims.to_string()],
+            )
+            .unwrap();
+        assert_eq!(count(&mut screener, &built_ins), 0, "built-ins, {claims}");
+        assert_eq!(
+            count(&mut screener, &[w.b_custom]),
+            0,
+            "B's trader, {claims}"
+        );
+        assert_eq!(
+            count(&mut screener, &[w.a_disabled]),
+            0,
+            "disabled, {claims}"
+        );
+        for (trader, user) in [
+            (w.b_custom, Some(w.user_b)),
+            (w.b_custom, Some(w.user_a)),
+            (w.built_in, None),
+        ] {
+            let e = screener
+                .execute(
+                    "INSERT INTO public.signals (trader_id, user_id, symbol, \"interval\", candle_open_time, \
+                     \"timestamp\", price_at_signal, volume_at_signal, source) \
+                     VALUES ($1, $2, 'BTCUSDT', '1m', now(), now(), 1, 1, 'cloud')",
+                    &[&trader, &user],
+                )
+                .expect_err("a signal for another user's trader is refused");
+            assert_eq!(
+                e.code(),
+                Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
+                "{}",
+                describe(&e)
+            );
+        }
+    }
+    // The role cannot become an API role, and its base role is mapped to no user.
+    let e = screener
+        .batch_execute("SET ROLE authenticated")
+        .expect_err("SET ROLE authenticated");
+    assert_eq!(
+        e.code(),
+        Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
+        "{}",
+        describe(&e)
+    );
+    screener.batch_execute("SET ROLE fleet_screener").unwrap();
+    let seen: i64 = screener
+        .query_one("SELECT count(*) FROM public.traders", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(seen, 0, "fleet_screener itself sees no trader");
+    screener.batch_execute("RESET ROLE").unwrap();
+
+    let mut db = pg(&w.admin);
+    let written: i64 = db
+        .query_one("SELECT count(*) FROM public.signals", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(written, 0);
+
+    // The store's own query never asks for built-ins in dedicated mode, even where RLS does not apply
+    // (`postgres` has BYPASSRLS on Supabase).
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ids: Vec<Uuid> = rt
+        .block_on(store_for(&w.admin).load_traders(Scope::User(w.user_a)))
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(ids, vec![w.a_custom]);
+}
+
+#[test]
+fn vanilla_postgres_takes_float8_values_into_numeric_signal_columns() {
+    let url = migrated_vanilla_postgres();
+    let mut db = pg(&url);
+    let types: Vec<String> = db
+        .query(
+            "SELECT data_type FROM information_schema.columns WHERE table_schema = 'public' \
+             AND table_name = 'signals' AND column_name IN ('price_at_signal', 'volume_at_signal', \
+             'change_percent_at_signal') ORDER BY column_name",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(types, vec!["numeric"; 3]);
+    let trader = insert_trader(&mut db, None, true, true, &rsi_filter());
+    let store = store_for(&url);
+    let origin = SignalOrigin {
+        source: "cloud".into(),
+        fleet_app_id: None,
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut row = signal(trader, None);
+    row.price = 0.000_012_345_678_9;
+    assert_eq!(rt.block_on(store.insert_signals(&[row], &origin)), Ok(1));
+    let r = db
+        .query_one(
+            "SELECT price_at_signal::text, volume_at_signal::float8, status, source, fly_app_id, count \
+             FROM public.signals",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(r.get::<_, String>(0), "0.0000123456789");
+    assert_eq!(r.get::<_, f64>(1), 17.25);
+    assert_eq!(r.get::<_, String>(2), "new");
+    assert_eq!(r.get::<_, String>(3), "cloud");
+    assert_eq!(r.get::<_, Option<Uuid>>(4), None);
+    assert_eq!(r.get::<_, i32>(5), 1);
 }
 
 #[test]

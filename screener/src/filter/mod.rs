@@ -6,4 +6,6 @@ pub mod validate;
 
 pub use eval::{decide, eval, TriggerState};
 pub use model::{Filter, Op, Trigger, TriggerMode};
-pub use validate::{compile, CompiledFilter, Expr, Value};
+pub use validate::{
+    compile, is_code_filter, CompiledFilter, Expr, Value, PLATFORM_DEFAULT_TIMEFRAME,
+};

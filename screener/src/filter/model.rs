@@ -9,9 +9,18 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct Filter {
     pub version: u32,
-    /// The candle close that evaluates the filter; defaults to the trader's first `timeframes` entry.
+    /// The candle close that evaluates the filter; defaults to the first `requiredTimeframes` entry.
     #[serde(default)]
     pub timeframe: Option<Interval>,
+    /// The platform's list of the timeframes a trader needs (`filter.requiredTimeframes`, e.g. `["5m", "1h"]`).
+    /// Its first entry is the trigger timeframe when `timeframe` is absent, as on the platform, whose traders
+    /// default to `["5m"]` when it is absent or empty.
+    #[serde(default, rename = "requiredTimeframes")]
+    pub required_timeframes: Option<Vec<String>>,
+    /// Fleet's extension: the Binance symbols this trader screens; absent or empty means the whole universe
+    /// (the platform screens its top USDT symbols).
+    #[serde(default)]
+    pub symbols: Option<Vec<String>>,
     pub when: Node,
     #[serde(default)]
     pub trigger: Trigger,

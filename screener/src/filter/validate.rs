@@ -35,6 +35,8 @@ pub enum Value {
 #[derive(Clone, Debug, PartialEq)]
 pub struct CompiledFilter {
     pub timeframe: Interval,
+    /// The symbols the trader screens (`filter.symbols`, upper-cased); empty means the whole universe.
+    pub symbols: Vec<String>,
     pub root: Expr<Value>,
     pub trigger: Trigger,
 }
@@ -63,7 +65,22 @@ fn collect(e: &Expr<Value>, out: &mut Vec<(Interval, Spec)>) {
     }
 }
 
-/// Parses and validates `traders.filter`. `default_tf` is the trader's first timeframe, if any.
+/// The trigger timeframe of a platform trader without `requiredTimeframes` (the platform's own default).
+pub const PLATFORM_DEFAULT_TIMEFRAME: &str = "5m";
+
+/// Whether `raw` is one of the platform's code filters (`{"code": "...", "requiredTimeframes": [...]}`, Go or
+/// JavaScript per `traders.language`), possibly double-encoded as a JSON string. This screener does not run them
+/// yet; the caller skips such traders instead of calling them invalid.
+pub fn is_code_filter(raw: &serde_json::Value) -> bool {
+    match raw {
+        serde_json::Value::String(s) => serde_json::from_str::<serde_json::Value>(s)
+            .is_ok_and(|v| v.is_object() && v.get("code").is_some()),
+        other => other.get("code").is_some(),
+    }
+}
+
+/// Parses and validates `traders.filter`. The trigger timeframe is `timeframe`, else the first entry of
+/// `requiredTimeframes`, else `default_tf` (the screener passes [`PLATFORM_DEFAULT_TIMEFRAME`]).
 pub fn compile(
     raw: &serde_json::Value,
     default_tf: Option<&str>,
@@ -98,18 +115,38 @@ pub fn compile(
     {
         return Err(format!("description: longer than {MAX_DESCRIPTION} bytes"));
     }
-    let timeframe = match (filter.timeframe, default_tf) {
-        (Some(tf), _) => tf,
-        (None, Some(name)) => Interval::parse(name).ok_or_else(|| {
-            format!("timeframe: the trader's timeframe {name:?} is not supported")
-        })?,
-        (None, None) => return Err("timeframe: missing, and the trader has no timeframes".into()),
+    let mut required = Vec::new();
+    for (i, name) in filter.required_timeframes.iter().flatten().enumerate() {
+        required.push(
+            Interval::parse(name)
+                .ok_or_else(|| format!("requiredTimeframes[{i}]: unknown timeframe {name:?}"))?,
+        );
+    }
+    let timeframe = match (filter.timeframe, required.first(), default_tf) {
+        (Some(tf), _, _) => tf,
+        (None, Some(tf), _) => *tf,
+        (None, None, Some(name)) => Interval::parse(name)
+            .ok_or_else(|| format!("timeframe: the default timeframe {name:?} is not supported"))?,
+        (None, None, None) => {
+            return Err("timeframe: missing, and the filter has no requiredTimeframes".into())
+        }
     };
+    let mut symbols = Vec::new();
+    for (i, raw) in filter.symbols.iter().flatten().enumerate() {
+        let s = raw.trim().to_ascii_uppercase();
+        if s.is_empty() || s.len() > 20 || !s.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(format!("symbols[{i}]: {raw:?} is not a Binance symbol"));
+        }
+        if !symbols.contains(&s) {
+            symbols.push(s);
+        }
+    }
     check_trigger(&filter.trigger)?;
     let mut conditions = 0;
     let root = node(&filter.when, "when", 1, timeframe, &mut conditions)?;
     Ok(CompiledFilter {
         timeframe,
+        symbols,
         root,
         trigger: filter.trigger,
     })

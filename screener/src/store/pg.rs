@@ -1,6 +1,9 @@
 //! PostgreSQL via tokio-postgres (TLS through rustls when the server offers it).
 
-use super::{millis_to_utc, DbError, Scope, SignalOrigin, TraderRow};
+use super::{
+    millis_to_utc, DbError, Scope, SignalOrigin, TraderRow, CHANGE_PERCENT_UNKNOWN,
+    NEW_SIGNAL_STATUS,
+};
 use crate::engine::SignalRow;
 use crate::util::Secret;
 use tokio::sync::Mutex;
@@ -9,7 +12,8 @@ use tokio_postgres::Client;
 use tokio_postgres_rustls::MakeRustlsConnect;
 use uuid::Uuid;
 
-const TRADER_COLUMNS: &str = "id, user_id, name, filter, timeframes, symbols";
+/// Columns of the platform's `traders` the screener reads (they exist on vanilla PostgreSQL's copy too).
+const TRADER_COLUMNS: &str = "id, user_id, name, filter, language";
 
 pub struct PgStore {
     url: Secret<String>,
@@ -100,8 +104,7 @@ impl PgStore {
                     user_id: r.try_get("user_id").map_err(classify)?,
                     name: r.try_get("name").map_err(classify)?,
                     filter: r.try_get("filter").map_err(classify)?,
-                    timeframes: r.try_get("timeframes").map_err(classify)?,
-                    symbols: r.try_get("symbols").map_err(classify)?,
+                    language: r.try_get("language").map_err(classify)?,
                 })
             })
             .collect()
@@ -133,11 +136,18 @@ impl PgStore {
         rows: &[SignalRow],
         origin: &SignalOrigin,
     ) -> Result<u64, DbError> {
-        // No conflict target: naming one needs SELECT on signals, which a per-user screener role lacks.
+        // Duplicates hit the unique index on (trader_id, symbol, interval, candle_open_time). No conflict
+        // target: naming one needs SELECT on signals, which a per-user screener role lacks; no RETURNING either. The float8 arrays go into the platform's `numeric` columns
+        // by INSERT's assignment cast (float8 -> numeric), and into double precision columns unchanged.
         const INSERT: &str = "INSERT INTO public.signals \
-            (trader_id, user_id, symbol, interval, candle_open_time, price, volume, details, source, fly_app_id, machine_id) \
-            SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::float8[], \
-                                 $7::float8[], $8::jsonb[], $9::text[], $10::uuid[], $11::text[]) \
+            (trader_id, user_id, symbol, interval, candle_open_time, \"timestamp\", price_at_signal, \
+             change_percent_at_signal, volume_at_signal, count, status, source, fly_app_id, indicator_data) \
+            SELECT r.trader_id, r.user_id, r.symbol, r.ivl, r.candle_open_time, r.signal_time, r.price, \
+                   $10::float8, r.volume, 1, $11::text, $12::text, $13::uuid, r.indicator_data \
+              FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], \
+                          $6::timestamptz[], $7::float8[], $8::float8[], $9::jsonb[]) \
+                   AS r(trader_id, user_id, symbol, ivl, candle_open_time, signal_time, price, volume, \
+                        indicator_data) \
             ON CONFLICT DO NOTHING";
         let trader: Vec<Uuid> = rows.iter().map(|r| r.trader_id).collect();
         let user: Vec<Option<Uuid>> = rows.iter().map(|r| r.user_id).collect();
@@ -147,19 +157,30 @@ impl PgStore {
             .iter()
             .map(|r| millis_to_utc(r.candle_open_time))
             .collect();
+        let at: Vec<chrono::DateTime<chrono::Utc>> = rows
+            .iter()
+            .map(|r| millis_to_utc(r.timestamp_ms()))
+            .collect();
         let price: Vec<f64> = rows.iter().map(|r| r.price).collect();
         let volume: Vec<f64> = rows.iter().map(|r| r.volume).collect();
         let details: Vec<&serde_json::Value> = rows.iter().map(|r| &r.details).collect();
-        let source: Vec<&str> = rows.iter().map(|_| origin.source.as_str()).collect();
-        let app: Vec<Option<Uuid>> = rows.iter().map(|_| origin.fleet_app_id).collect();
-        let machine: Vec<Option<&str>> =
-            rows.iter().map(|_| origin.machine_id.as_deref()).collect();
         self.with_client(async |c| {
             c.execute(
                 INSERT,
                 &[
-                    &trader, &user, &symbol, &interval, &open, &price, &volume, &details, &source,
-                    &app, &machine,
+                    &trader,
+                    &user,
+                    &symbol,
+                    &interval,
+                    &open,
+                    &at,
+                    &price,
+                    &volume,
+                    &details,
+                    &CHANGE_PERCENT_UNKNOWN,
+                    &NEW_SIGNAL_STATUS,
+                    &origin.source,
+                    &origin.fleet_app_id,
                 ],
             )
             .await

@@ -1,11 +1,17 @@
 //! SQLite (the local run): the same logical tables as migrations/sqlite, through rusqlite on a blocking thread.
 
-use super::{millis_to_utc, DbError, Scope, SignalOrigin, TraderRow};
+use super::{
+    millis_to_utc, DbError, Scope, SignalOrigin, TraderRow, CHANGE_PERCENT_UNKNOWN,
+    NEW_SIGNAL_STATUS,
+};
 use crate::engine::SignalRow;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use uuid::Uuid;
+
+/// `id, user_id, name, filter, language` as SQLite stores them.
+type RawTrader = (String, Option<String>, String, String, Option<String>);
 
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
@@ -51,14 +57,14 @@ impl SqliteStore {
     }
 
     pub async fn load_traders(&self, scope: Scope) -> Result<Vec<TraderRow>, DbError> {
-        let raw: Vec<(String, Option<String>, String, String, String, String)> = self
+        let raw: Vec<RawTrader> = self
             .run(move |c| {
                 let (cond, user) = scope_sql(scope);
                 let sql = format!(
-                    "SELECT id, user_id, name, filter, timeframes, symbols FROM traders WHERE {cond} ORDER BY id"
+                    "SELECT id, user_id, name, filter, language FROM traders WHERE {cond} ORDER BY id"
                 );
                 let mut stmt = c.prepare(&sql)?;
-                let map = |r: &rusqlite::Row| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?));
+                let map = |r: &rusqlite::Row| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?));
                 let rows = match user {
                     Some(u) => stmt.query_map(params![u], map)?.collect::<Result<Vec<_>, _>>()?,
                     None => stmt.query_map([], map)?.collect::<Result<Vec<_>, _>>()?,
@@ -67,7 +73,7 @@ impl SqliteStore {
             })
             .await?;
         raw.into_iter()
-            .map(|(id, user_id, name, filter, timeframes, symbols)| {
+            .map(|(id, user_id, name, filter, language)| {
                 let bad = |what: &str| DbError::Other(format!("trader {id}: {what}"));
                 Ok(TraderRow {
                     id: Uuid::parse_str(&id).map_err(|_| bad("id is not a uuid"))?,
@@ -79,10 +85,7 @@ impl SqliteStore {
                     // An unparsable filter still loads; validation disables the trader with a reason.
                     filter: serde_json::from_str(&filter)
                         .unwrap_or(serde_json::Value::String(filter)),
-                    timeframes: serde_json::from_str(&timeframes)
-                        .map_err(|_| bad("timeframes is not a JSON array"))?,
-                    symbols: serde_json::from_str(&symbols)
-                        .map_err(|_| bad("symbols is not a JSON array"))?,
+                    language,
                 })
             })
             .collect()
@@ -116,22 +119,27 @@ impl SqliteStore {
             let mut inserted = 0u64;
             {
                 let mut stmt = tx.prepare(
-                    "INSERT OR IGNORE INTO signals (trader_id, user_id, symbol, interval, candle_open_time, price, \
-                     volume, details, source, fly_app_id, machine_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    "INSERT OR IGNORE INTO signals (trader_id, user_id, symbol, interval, candle_open_time, \
+                     timestamp, price_at_signal, change_percent_at_signal, volume_at_signal, count, status, \
+                     source, fly_app_id, indicator_data) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, ?11, ?12, ?13)",
                 )?;
+                let utc = |ms: i64| millis_to_utc(ms).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
                 for r in &rows {
                     inserted += stmt.execute(params![
                         r.trader_id.to_string(),
                         r.user_id.map(|u| u.to_string()),
                         r.symbol,
                         r.interval.name(),
-                        millis_to_utc(r.candle_open_time).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+                        utc(r.candle_open_time),
+                        utc(r.timestamp_ms()),
                         r.price,
+                        CHANGE_PERCENT_UNKNOWN,
                         r.volume,
-                        r.details.to_string(),
+                        NEW_SIGNAL_STATUS,
                         origin.source,
                         origin.fleet_app_id.map(|u| u.to_string()),
-                        origin.machine_id,
+                        r.details.to_string(),
                     ])? as u64;
                 }
             }

@@ -19,9 +19,20 @@ pub fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>
     }
 }
 
-/// A fresh migrated PostgreSQL database; returns its superuser URL.
+/// A fresh database on the platform fixture (Supabase's roles and schemas plus the platform's production
+/// schema, `tests/platform-fixture`) with Fleet's migrations applied; returns a URL for `postgres`, which is not
+/// a superuser there (as on Supabase).
 pub fn migrated_postgres() -> String {
-    let url = fleet_test_support::postgres::cluster().fresh_database();
+    migrate_postgres(fleet_test_support::postgres::cluster().fresh_database())
+}
+
+/// Fleet's "vanilla PostgreSQL" mode: an empty database, Fleet's migrations (which then create their own copies
+/// of the platform's tables, with `numeric` signal columns); returns a superuser URL.
+pub fn migrated_vanilla_postgres() -> String {
+    migrate_postgres(fleet_test_support::postgres::cluster().fresh_vanilla_database())
+}
+
+fn migrate_postgres(url: String) -> String {
     let mut conn = fleet_store::native::NativePostgres::connect(&url)
         .expect("connecting to the test database");
     fleet_store::migrate(&mut conn).expect("applying migrations/postgres");
@@ -43,7 +54,50 @@ pub fn pg(url: &str) -> postgres::Client {
     postgres::Client::connect(url, postgres::NoTls).expect("connecting")
 }
 
-/// Inserts a trader; returns its id.
+/// Signs a user up the platform's way (`auth.users`; the platform's trigger creates the profile and a free
+/// subscription); returns the user's id.
+pub fn sign_up(db: &mut postgres::Client) -> uuid::Uuid {
+    let email = format!("screener-{}@test.invalid", uuid::Uuid::new_v4().simple());
+    let id = fleet_test_support::platform::sign_up(db, &email).unwrap_or_else(|e| {
+        panic!(
+            "signing {email} up: {}",
+            fleet_test_support::postgres::describe(&e)
+        )
+    });
+    uuid::Uuid::parse_str(&id).unwrap()
+}
+
+/// The fixture's two built-in traders (Go code filters) are switched off, for tests that expect only their own
+/// built-ins in shared_backend mode.
+pub fn disable_fixture_built_ins(db: &mut postgres::Client) {
+    db.execute(
+        "UPDATE public.traders SET enabled = false WHERE id::text = ANY($1)",
+        &[&vec![
+            fleet_test_support::platform::BUILT_IN_ANONYMOUS_TRADER,
+            fleet_test_support::platform::BUILT_IN_PRO_TRADER,
+        ]],
+    )
+    .expect("disabling the fixture's built-ins");
+}
+
+/// `filter` with the platform's `requiredTimeframes` (its `timeframe`, else 5m) added when absent, as the
+/// platform stores every trader's filter.
+pub fn platform_filter(filter: &serde_json::Value) -> serde_json::Value {
+    let mut f = filter.clone();
+    if let Some(obj) = f.as_object_mut() {
+        let tf = obj
+            .get("timeframe")
+            .cloned()
+            .unwrap_or_else(|| serde_json::json!("5m"));
+        obj.entry("requiredTimeframes")
+            .or_insert_with(|| serde_json::json!([tf]));
+    }
+    f
+}
+
+/// Inserts a trader with the platform's required columns (`description`, `strategy`, `language`; the filter
+/// gets `requiredTimeframes`); returns its id. `user` must be signed up (the
+/// platform's foreign key to `auth.users`) or None for a built-in.
 pub fn insert_trader(
     db: &mut postgres::Client,
     user: Option<uuid::Uuid>,
@@ -53,18 +107,19 @@ pub fn insert_trader(
 ) -> uuid::Uuid {
     let id = uuid::Uuid::new_v4();
     db.execute(
-        "INSERT INTO public.traders (id, user_id, is_built_in, enabled, name, filter, timeframes) \
-         VALUES ($1, $2, $3, $4, $5, $6, ARRAY['1m'])",
+        "INSERT INTO public.traders (id, user_id, is_built_in, enabled, name, description, filter, strategy, \
+                                     language) \
+         VALUES ($1, $2, $3, $4, $5, 'screener test trader', $6, '{\"instructions\": \"none\"}', 'go')",
         &[
             &id,
             &user,
             &built_in,
             &enabled,
             &format!("trader {id}"),
-            filter,
+            &platform_filter(filter),
         ],
     )
-    .expect("inserting a trader");
+    .unwrap_or_else(|e| panic!("inserting a trader: {}", fleet_test_support::postgres::describe(&e)));
     id
 }
 

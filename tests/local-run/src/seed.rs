@@ -44,13 +44,16 @@ pub const DEMO_USERS: [DemoUser; 4] = [
     },
 ];
 
+// Filters are stored the platform's way: the timeframes a trader needs in `requiredTimeframes` (its first entry
+// is the trigger timeframe) and Fleet's `symbols` (empty: the whole universe) inside `filter`.
+
 /// RSI(14) crossing back above 30 on 1m candles: fires on the replay sample.
-pub const RSI_BOUNCE: &str = r#"{"version": 1, "timeframe": "1m",
+pub const RSI_BOUNCE: &str = r#"{"version": 1, "requiredTimeframes": ["1m"], "symbols": [],
  "when": {"left": {"ind": "rsi", "period": 14}, "op": "crosses_above", "right": {"const": 30}},
  "trigger": {"mode": "once_per_bar"}}"#;
 
 /// EMA 9/21 cross with a volume confirmation.
-pub const EMA_CROSS: &str = r#"{"version": 1, "timeframe": "1m",
+pub const EMA_CROSS: &str = r#"{"version": 1, "requiredTimeframes": ["1m"], "symbols": [],
  "when": {"all": [
    {"left": {"ind": "ema", "period": 9}, "op": "crosses_above", "right": {"ind": "ema", "period": 21}},
    {"left": {"ind": "volume"}, "op": "gt", "right": {"ind": "volume_sma", "period": 20}}
@@ -58,7 +61,7 @@ pub const EMA_CROSS: &str = r#"{"version": 1, "timeframe": "1m",
  "trigger": {"mode": "on_change"}}"#;
 
 /// MACD histogram turning positive, at most once every 5 bars (the shared backend's built-in trader).
-pub const MACD_TURN: &str = r#"{"version": 1, "timeframe": "1m",
+pub const MACD_TURN: &str = r#"{"version": 1, "requiredTimeframes": ["1m"], "symbols": [],
  "when": {"left": {"ind": "macd", "output": "hist"}, "op": "crosses_above", "right": {"const": 0}},
  "trigger": {"mode": "cooldown", "cooldown_bars": 5}}"#;
 
@@ -128,9 +131,16 @@ pub fn seed(database: &Path) -> Result<()> {
     }
     for (id, owner, name, filter) in TRADERS {
         tx.execute(
-            "INSERT INTO traders (id, user_id, is_built_in, enabled, name, filter, timeframes, symbols) \
-             VALUES (?1, ?2, ?3, 1, ?4, ?5, '[\"1m\"]', '[]') ON CONFLICT (id) DO NOTHING",
-            params![id, owner, owner.is_none() as i64, name, filter],
+            "INSERT INTO traders (id, user_id, is_built_in, enabled, name, description, filter, language) \
+             VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, 'go') ON CONFLICT (id) DO NOTHING",
+            params![
+                id,
+                owner,
+                owner.is_none() as i64,
+                name,
+                format!("Demo trader: {name}"),
+                filter
+            ],
         )?;
     }
     tx.commit().context("seeding the demo")?;
@@ -191,6 +201,14 @@ mod tests {
             5
         );
         assert_eq!(user_trader_count(&DEMO_USERS[1]), 2);
+        // The platform's shape: timeframes in filter.requiredTimeframes, language set.
+        assert_eq!(
+            count(
+                "SELECT count(*) FROM traders WHERE json_extract(filter, '$.requiredTimeframes[0]') = '1m' \
+                 AND json_type(filter, '$.symbols') = 'array' AND language = 'go' AND description IS NOT NULL"
+            ),
+            6
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -96,7 +96,7 @@ fn upgrade_runs_a_dedicated_screener_whose_signals_outlive_the_downgrade() {
         .db()
         .query_row(
             "SELECT count(*) FILTER (WHERE user_id = ?2), count(*) FILTER (WHERE user_id IS NOT ?2) \
-             FROM signals WHERE machine_id = ?1",
+             FROM signals WHERE json_extract(indicator_data, '$.machine_id') = ?1",
             [machine.as_str(), ben.id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
