@@ -91,12 +91,12 @@ BEGIN
             id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
             user_id     uuid,
             name        text NOT NULL,
-            description text NOT NULL DEFAULT '',
+            description text NOT NULL,
             enabled     boolean DEFAULT true,
             filter      jsonb NOT NULL,
-            strategy    jsonb NOT NULL DEFAULT '{}'::jsonb,
+            strategy    jsonb NOT NULL,
             is_built_in boolean DEFAULT false,
-            language    text DEFAULT 'go' CHECK (language IN ('javascript', 'go')),
+            language    text DEFAULT 'javascript' CHECK (language IN ('javascript', 'go')),
             created_at  timestamptz DEFAULT now(),
             updated_at  timestamptz DEFAULT now()
         );
@@ -109,23 +109,23 @@ BEGIN
     IF to_regclass('public.signals') IS NULL THEN
         CREATE TABLE public.signals (
             id                       uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-            trader_id                uuid REFERENCES public.traders (id) ON DELETE CASCADE,
             user_id                  uuid,
             symbol                   text NOT NULL,
             interval                 text,
-            timestamp                timestamptz DEFAULT now(),
-            price_at_signal          numeric,
-            change_percent_at_signal numeric,
-            volume_at_signal         numeric,
+            timestamp                timestamptz,
+            price_at_signal          double precision,
+            change_percent_at_signal double precision,
+            volume_at_signal         double precision,
             count                    integer DEFAULT 1,
+            status                   text,
+            closed_at                timestamptz,
+            created_at               timestamptz NOT NULL DEFAULT now(),
+            updated_at               timestamptz DEFAULT now(),
+            trader_id                uuid REFERENCES public.traders (id) ON DELETE CASCADE,
             source                   text NOT NULL DEFAULT 'local'
                 CONSTRAINT signals_source_check CHECK (source IN ('local', 'cloud')),
             fly_app_id               uuid,
-            indicator_data           jsonb,
-            status                   text DEFAULT 'new',
-            closed_at                timestamptz,
-            created_at               timestamptz DEFAULT now(),
-            updated_at               timestamptz DEFAULT now()
+            indicator_data           jsonb
         );
         CREATE INDEX idx_signals_trader_id ON public.signals (trader_id);
     END IF;

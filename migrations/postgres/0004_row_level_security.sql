@@ -5,6 +5,10 @@
 -- middleware: SET LOCAL ROLE authenticated + set_config('request.jwt.claims', '{"sub": ...}', true)). On
 -- Supabase fleet.request_user_id() simply calls auth.uid(); elsewhere it reads the same settings auth.uid()
 -- reads. Fleet never creates or replaces anything in the auth schema, so Supabase's own objects stay intact.
+--
+-- On the platform's user_fly_apps / user_fly_app_events, anon loses every privilege and authenticated keeps only
+-- SELECT: Supabase's default grants had given both full write privileges that the platform's RLS never let
+-- them use. Fleet's read policies repeat the platform's (own row, or admin) next to them.
 
 DO $uid$
 BEGIN

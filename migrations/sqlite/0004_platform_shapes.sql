@@ -55,7 +55,7 @@ BEGIN
     SELECT RAISE(ABORT, 'user_fly_app_events is append-only');
 END;
 
-ALTER TABLE traders ADD COLUMN language TEXT DEFAULT 'go' CONSTRAINT traders_language_check CHECK (language IN ('javascript', 'go'));
+ALTER TABLE traders ADD COLUMN language TEXT DEFAULT 'javascript' CONSTRAINT traders_language_check CHECK (language IN ('javascript', 'go'));
 ALTER TABLE traders ADD COLUMN strategy TEXT NOT NULL DEFAULT '{}' CONSTRAINT traders_strategy_json CHECK (json_valid(strategy));
 UPDATE traders
    SET filter = json_set(filter, '$.requiredTimeframes', json(timeframes))
@@ -73,6 +73,6 @@ ALTER TABLE signals DROP COLUMN machine_id;
 ALTER TABLE signals ADD COLUMN change_percent_at_signal REAL;
 ALTER TABLE signals ADD COLUMN timestamp TEXT;
 ALTER TABLE signals ADD COLUMN count INTEGER DEFAULT 1;
-ALTER TABLE signals ADD COLUMN status TEXT DEFAULT 'new';
+ALTER TABLE signals ADD COLUMN status TEXT;
 ALTER TABLE signals ADD COLUMN updated_at TEXT;
 UPDATE signals SET timestamp = created_at WHERE timestamp IS NULL;
