@@ -432,3 +432,26 @@ fn the_catalog_changes_only_as_documented() {
         );
     }
 }
+
+/// The old health checker's pg_cron job (it would keep writing health for the rows Fleet now owns) is
+/// unscheduled in the transaction that installs Fleet; other jobs stay.
+#[test]
+fn the_old_health_checkers_cron_job_is_unscheduled() {
+    let url = cluster().fresh_database();
+    let mut client = connect(&url);
+    client
+        .batch_execute(
+            "SELECT cron.schedule('check-fly-apps-health', '*/5 * * * *', \
+             $$SELECT net.http_post(url := 'https://project.example.test/functions/v1/check-fly-apps-health')$$); \
+             SELECT cron.schedule('cleanup-execution-history', '0 3 * * *', 'SELECT 1');",
+        )
+        .unwrap();
+    migrate(&url);
+    let jobs: Vec<String> = client
+        .query("SELECT jobname FROM cron.job ORDER BY jobname", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(jobs, vec!["cleanup-execution-history".to_string()]);
+}
