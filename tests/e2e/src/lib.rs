@@ -1,5 +1,11 @@
 //! End-to-end rig: Fleet's real `.wasm` components in the wasmtime host, the Fly simulator, and a real
-//! database (a throwaway PostgreSQL database or a SQLite file).
+//! database: a copy of the platform fixture (`tests/platform-fixture`: a Supabase project holding the
+//! platform's production schema) with Fleet's migrations applied, reached as the non-superuser `postgres` role
+//! as on Supabase, or a SQLite file (the local run's schema).
+//!
+//! On PostgreSQL users exist the platform's way: signed up through `auth.users` (the platform's trigger
+//! creates the profile and a free subscription), then changed by the platform's subscription write (an
+//! UPDATE of `user_subscriptions`). SQLite has no `auth.users`: subscriptions are inserted directly.
 
 pub mod chaos;
 pub mod hostile;
@@ -16,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use fleet_store::native::{NativePostgres, NativeSqlite};
 use fleet_store::{SqlConnection, SqlValue, Store, UserId};
+use fleet_test_support::platform;
+use fleet_test_support::postgres::describe;
 use fly_simulator::{FlySimThread, SimConfig};
 use serde_json::Value;
 use spin_test_host::{HostConfig, OutputSink, RunningHost, Stream};
@@ -23,6 +31,57 @@ use spin_test_host::{HostConfig, OutputSink, RunningHost, Stream};
 pub const WEBHOOK_SECRET: &str = "whsec-e2e-7d1f0c2a9b";
 pub const ADMIN_TOKEN: &str = "admin-e2e-3c9a51f0e2";
 pub const IMAGE: &str = "registry.fly.io/vyx-screener:v1";
+/// What the platform's operator stored in Vault (`project_url`, `service_role_key`); the platform's own
+/// triggers read them. Fleet never does.
+pub const PLATFORM_PROJECT_URL: &str = "https://e2eref.supabase.co";
+pub const PLATFORM_SERVICE_ROLE_KEY: &str = "srk-e2e-platform-5b0d7e";
+
+/// A platform fixture database as production is when Fleet runs: Fleet's migrations applied (as `postgres`,
+/// through the store's runner) and the platform's Vault secrets present. `url` is for the `postgres` role.
+pub fn prepare_platform_database(url: &str) {
+    Store::new(NativePostgres::connect(url).expect("connect as postgres"))
+        .migrate()
+        .expect("Fleet's migrations apply on the platform fixture");
+    let mut db = postgres::Client::connect(url, postgres::NoTls).expect("connect as postgres");
+    platform::set_vault_secrets(&mut db, PLATFORM_PROJECT_URL, PLATFORM_SERVICE_ROLE_KEY)
+        .unwrap_or_else(|e| panic!("storing the platform's Vault secrets: {}", describe(&e)));
+}
+
+/// Signs `user` up the platform's way (GoTrue's INSERT into `auth.users`; the platform's trigger creates the
+/// profile and a free, active subscription), unless that user already exists.
+pub fn sign_up(db: &mut postgres::Client, user: UserId) {
+    let id = user.to_string();
+    let exists: bool = db
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM auth.users WHERE id = $1::text::uuid)",
+            &[&id],
+        )
+        .unwrap_or_else(|e| panic!("reading auth.users: {}", describe(&e)))
+        .get(0);
+    if !exists {
+        db.batch_execute(&platform::sign_up_sql(&id, &format!("{id}@e2e.invalid")))
+            .unwrap_or_else(|e| panic!("signing {id} up: {}", describe(&e)));
+    }
+}
+
+/// The platform's subscription write for a signed-up user (one UPDATE of `user_subscriptions`); panics
+/// unless it updated exactly that user's row. `expires_at` is a timestamptz literal.
+pub fn platform_subscription_write(
+    db: &mut postgres::Client,
+    user: UserId,
+    tier: &str,
+    status: &str,
+    expires_at: Option<&str>,
+) {
+    let sql = platform::set_subscription_sql(&user.to_string(), tier, status, expires_at);
+    let updated = db.execute(sql.as_str(), &[]).unwrap_or_else(|e| {
+        panic!(
+            "the platform's subscription write ({sql}): {}",
+            describe(&e)
+        )
+    });
+    assert_eq!(updated, 1, "{sql} updated {updated} rows");
+}
 
 /// Which database the host's components use.
 pub enum Database {
@@ -60,9 +119,7 @@ impl Fleet {
     /// Like [`Fleet::postgres`], on a given cluster (e.g. a dedicated one with statement logging).
     pub fn postgres_on(cluster: &fleet_test_support::postgres::PgCluster, sim: SimConfig) -> Fleet {
         let url = cluster.fresh_database();
-        Store::new(NativePostgres::connect(&url).unwrap())
-            .migrate()
-            .unwrap();
+        prepare_platform_database(&url);
         let database = Database::Postgres {
             url,
             port: cluster.port(),
@@ -157,8 +214,26 @@ impl Fleet {
         Store::new(conn)
     }
 
-    /// Sets a subscription as billing would (insert or update).
+    /// The database as the `postgres` role (PostgreSQL only).
+    pub fn pg(&self) -> postgres::Client {
+        match &self.database {
+            Database::Postgres { url, .. } => {
+                postgres::Client::connect(url, postgres::NoTls).expect("connect as postgres")
+            }
+            Database::Sqlite { .. } => panic!("this rig runs on SQLite"),
+        }
+    }
+
+    /// Sets a subscription as the platform would. PostgreSQL: the user is signed up first when new, then the
+    /// platform's subscription write (an UPDATE; `status` must be one the platform allows: active, cancelled,
+    /// past_due). SQLite: a direct insert or update.
     pub fn subscribe(&self, user: UserId, tier: &str, status: &str) {
+        if let Database::Postgres { .. } = &self.database {
+            let mut db = self.pg();
+            sign_up(&mut db, user);
+            platform_subscription_write(&mut db, user, tier, status, None);
+            return;
+        }
         let mut store = self.store();
         let conn = store.connection();
         let sql = fleet_store::query::render(

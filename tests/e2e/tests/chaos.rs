@@ -89,6 +89,8 @@ fn chaos_converges_every_user_to_their_entitlement() {
 
     let rig = ChaosRig::postgres(chaos_sim(seed));
     let users: Vec<UserId> = (0..users_n).map(|n| user(9000 + n)).collect();
+    // Users sign up on the platform first; every change is then the platform's subscription write.
+    rig.sign_up(&users);
     let hosts = Hosts::new(vec![rig.start_host("host")]);
     let outbox = Outbox::default();
     let log = FlyLog::default();

@@ -1,12 +1,16 @@
 //! Issue 5 through the real host: the provision and deprovision components (.wasm), the Fly simulator and a
-//! real database. Regression tests for the seed design's bugs included.
+//! real database (the platform fixture with Fleet's migrations, or SQLite). Regression tests for the seed
+//! design's bugs included, and issue 17's: the platform's own subscription write provisions exactly once,
+//! through Fleet, never through the platform's old edge functions.
 
 use std::time::Duration;
 
-use fleet_e2e::{user, Fleet, IMAGE, WEBHOOK_SECRET};
+use fleet_e2e::{user, Fleet, IMAGE, PLATFORM_PROJECT_URL, WEBHOOK_SECRET};
 use fleet_store::AppStatus;
+use fleet_test_support::platform;
+use fleet_test_support::postgres::describe;
 use fly_simulator::SimConfig;
-use serde_json::json;
+use serde_json::{json, Value};
 
 fn quiet() -> SimConfig {
     SimConfig::default().without_rate_limits()
@@ -297,4 +301,197 @@ fn a_429_storm_slows_provisioning_but_it_still_converges() {
     for app in fleet.live_apps() {
         assert_eq!(fleet.live_machines(app["name"].as_str().unwrap()).len(), 1);
     }
+}
+
+/// The platform's old provisioner (its migrations 035/037): edge functions called through pg_net.
+const OLD_PROVISION: &str = "/functions/v1/provision-user-fly-app";
+const OLD_DEPROVISION: &str = "/functions/v1/deprovision-user-fly-app";
+
+/// pg_net requests queued after `after` (id, method, url, body, Authorization header).
+fn queued_since(
+    db: &mut postgres::Client,
+    after: i64,
+) -> Vec<(i64, String, String, Value, Option<String>)> {
+    db.query(
+        "SELECT id, method::text, url, coalesce(body, 'null'::jsonb)::text, headers->>'Authorization' \
+         FROM net.http_request_queue WHERE id > $1 ORDER BY id",
+        &[&after],
+    )
+    .expect("read pg_net's queue")
+    .iter()
+    .map(|r| {
+        let body: String = r.get(3);
+        (
+            r.get(0),
+            r.get(1),
+            r.get(2),
+            serde_json::from_str(&body).unwrap(),
+            r.get(4),
+        )
+    })
+    .collect()
+}
+
+/// The user's subscription as a fresh connection sees it (so only committed writes count).
+fn committed_tier(fleet: &Fleet, who: &str) -> String {
+    fleet
+        .pg()
+        .query_one(
+            "SELECT tier FROM public.user_subscriptions WHERE user_id = $1::text::uuid",
+            &[&who],
+        )
+        .unwrap()
+        .get(0)
+}
+
+/// Fly calls of the simulator's log that match `method` and a path predicate.
+fn fly_calls(fleet: &Fleet, method: &str, path: impl Fn(&str) -> bool) -> usize {
+    fleet
+        .sim
+        .sim()
+        .request_log()
+        .iter()
+        .filter(|e| e.method == method && e.status < 300 && path(&e.path))
+        .count()
+}
+
+/// Delivers one queued pg_net request to Fleet as pg_net's worker would (its URL, headers and body), re-sent
+/// until Fleet answers 200 (converged).
+fn deliver(fleet: &Fleet, url: &str, body: &Value, authorization: Option<&str>) -> Value {
+    let route = url
+        .strip_prefix(&fleet.host.url(""))
+        .unwrap_or_else(|| panic!("{url} is not Fleet's host"));
+    assert_eq!(
+        authorization,
+        Some(format!("Bearer {WEBHOOK_SECRET}").as_str()),
+        "Fleet's hint carries its webhook secret"
+    );
+    fleet.until_converged(route, body, CONVERGE)
+}
+
+#[test]
+fn the_platforms_subscription_write_provisions_once_through_fleet_and_never_the_old_edge_functions()
+{
+    let fleet = Fleet::postgres(quiet());
+    let mut db = fleet.pg();
+    // Production's configuration: Vault holds the platform's project_url and service_role_key (the rig
+    // stores them, see fleet_e2e::prepare_platform_database), which the old provisioner would have used; and
+    // Fleet's hint target in fleet.settings, as README says.
+    let vault: i64 = db
+        .query_one(
+            "SELECT count(*) FROM vault.decrypted_secrets WHERE (name, decrypted_secret) IN \
+             (('project_url', $1), ('service_role_key', $2))",
+            &[&PLATFORM_PROJECT_URL, &fleet_e2e::PLATFORM_SERVICE_ROLE_KEY],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(vault, 2, "Vault holds project_url and service_role_key");
+    db.execute(
+        "INSERT INTO fleet.settings (key, value) VALUES ('webhook_base_url', $1), ('webhook_secret', $2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        &[&fleet.host.url(""), &WEBHOOK_SECRET],
+    )
+    .unwrap();
+
+    // A user signs up (GoTrue's insert; the platform's trigger creates a free subscription): nothing queued.
+    let who = user(17).to_string();
+    db.batch_execute(&platform::sign_up_sql(&who, "upgrader@e2e.invalid"))
+        .unwrap_or_else(|e| panic!("sign-up: {}", describe(&e)));
+    assert!(
+        queued_since(&mut db, 0).is_empty(),
+        "sign-up queues nothing"
+    );
+    assert_eq!(committed_tier(&fleet, &who), "free");
+
+    // Upgrade: the platform's billing write, one UPDATE, autocommitted.
+    let updated = platform::set_subscription(&mut db, &who, "pro", "active", None)
+        .unwrap_or_else(|e| panic!("the platform's upgrade write failed: {}", describe(&e)));
+    assert_eq!(updated, 1);
+    assert_eq!(committed_tier(&fleet, &who), "pro", "the upgrade committed");
+    assert_eq!(
+        platform::http_post_calls(&mut db, OLD_PROVISION).unwrap(),
+        0,
+        "the platform's old provisioner was called"
+    );
+    let queued = queued_since(&mut db, 0);
+    assert_eq!(queued.len(), 1, "exactly one hint, Fleet's: {queued:?}");
+    let (last, method, url, body, auth) = queued[0].clone();
+    assert_eq!(
+        (method.to_uppercase().as_str(), url.as_str()),
+        ("POST", fleet.host.url("/provision").as_str())
+    );
+    assert_eq!(body, json!({"user_id": who, "tier": "pro"}));
+    let (status, due): (String, bool) = {
+        let row = db
+            .query_one(
+                "SELECT status, next_attempt_at IS NOT NULL FROM public.user_fly_apps \
+                 WHERE user_id = $1::text::uuid",
+                &[&who],
+            )
+            .expect("Fleet's trigger created the user's row");
+        (row.get(0), row.get(1))
+    };
+    assert_eq!((status.as_str(), due), ("provisioning", true));
+
+    // pg_net delivers Fleet's hint; Fleet provisions: one app, one machine, one create of each.
+    let answer = deliver(&fleet, &url, &body, auth.as_deref());
+    assert_eq!(answer["status"], "active", "{answer}");
+    let app = answer["app_name"].as_str().unwrap().to_string();
+    assert_eq!(fleet.live_apps().len(), 1, "{:#?}", fleet.apps());
+    assert_eq!(fleet.live_machines(&app).len(), 1);
+    assert_eq!(
+        fly_calls(&fleet, "POST", |p| p == "/v1/apps"),
+        1,
+        "one app create"
+    );
+    assert_eq!(
+        fly_calls(&fleet, "POST", |p| p == format!("/v1/apps/{app}/machines")),
+        1,
+        "one machine create"
+    );
+    assert_eq!(
+        platform::http_post_calls(&mut db, OLD_PROVISION).unwrap(),
+        0
+    );
+
+    // Downgrade: the same write back to free. No old deprovisioner call; Fleet's hint tears the app down.
+    let updated = platform::set_subscription(&mut db, &who, "free", "active", None)
+        .unwrap_or_else(|e| panic!("the platform's downgrade write failed: {}", describe(&e)));
+    assert_eq!(updated, 1);
+    assert_eq!(
+        committed_tier(&fleet, &who),
+        "free",
+        "the downgrade committed"
+    );
+    assert_eq!(
+        platform::http_post_calls(&mut db, OLD_DEPROVISION).unwrap(),
+        0,
+        "the platform's old deprovisioner was called"
+    );
+    let queued = queued_since(&mut db, last);
+    assert_eq!(queued.len(), 1, "exactly one hint, Fleet's: {queued:?}");
+    let (_, method, url, body, auth) = queued[0].clone();
+    assert_eq!(
+        (method.to_uppercase().as_str(), url.as_str()),
+        ("POST", fleet.host.url("/deprovision").as_str())
+    );
+    assert_eq!(body, json!({"user_id": who, "reason": "entitlement_ended"}));
+    let answer = deliver(&fleet, &url, &body, auth.as_deref());
+    assert_eq!(answer["status"], "deleted", "{answer}");
+    assert!(fleet.live_apps().is_empty(), "{:#?}", fleet.apps());
+    assert!(fleet.live_machines(&app).is_empty());
+    let row = fleet.store().app(user(17)).unwrap().unwrap();
+    assert_eq!(row.status, AppStatus::Deleted);
+
+    // Over the whole run: only Fleet's two hints were ever queued, none of the old edge functions'.
+    let all = queued_since(&mut db, 0);
+    assert_eq!(all.len(), 2, "{all:?}");
+    for old in [OLD_PROVISION, OLD_DEPROVISION] {
+        assert_eq!(platform::http_post_calls(&mut db, old).unwrap(), 0, "{old}");
+    }
+    assert_eq!(
+        fly_calls(&fleet, "POST", |p| p == "/v1/apps"),
+        1,
+        "never a second app"
+    );
 }

@@ -77,6 +77,8 @@ fn two_hosts_on_one_database_never_double_provision_nor_lose_a_transition() {
 
     let rig = ChaosRig::postgres(sim(seed));
     let users: Vec<UserId> = (0..users_n).map(|n| user(7000 + n)).collect();
+    // Users sign up on the platform first; every change is then the platform's subscription write.
+    rig.sign_up(&users);
     let hosts = Hosts::new(rig.start_hosts(HOSTS));
     let outbox = Outbox::default();
     let log = FlyLog::default();

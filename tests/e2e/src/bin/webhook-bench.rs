@@ -18,6 +18,8 @@ struct Rig {
     host: RunningHost,
     sim: FlySimThread,
     store: Store<Box<dyn SqlConnection>>,
+    /// PostgreSQL: the platform fixture database, as `postgres`.
+    pg: Option<postgres::Client>,
     _dir: tempfile::TempDir,
 }
 
@@ -33,10 +35,15 @@ fn rig(database: &str) -> Rig {
         .variable("fly_org", sim.sim().org_slug())
         .variable("fly_image", IMAGE)
         .variable("reconcile_budget_ms", "0");
+    let mut pg = None;
     let (config, conn): (HostConfig, Box<dyn SqlConnection>) = match database {
         "postgres" => {
             let cluster = fleet_test_support::postgres::cluster();
             let url = cluster.fresh_database();
+            fleet_e2e::prepare_platform_database(&url);
+            pg = Some(
+                postgres::Client::connect(&url, postgres::NoTls).expect("connect as postgres"),
+            );
             let config = config
                 .variable("database_url", url.clone())
                 .variable("database_host", "127.0.0.1")
@@ -66,11 +73,23 @@ fn rig(database: &str) -> Rig {
         host,
         sim,
         store,
+        pg,
         _dir: dir,
     }
 }
 
-fn subscribe(store: &mut Store<Box<dyn SqlConnection>>, u: UserId) {
+/// Makes `u` a Pro user: on PostgreSQL the platform's way (sign-up, then its subscription write), on SQLite
+/// by a direct insert.
+fn subscribe(
+    pg: &mut Option<postgres::Client>,
+    store: &mut Store<Box<dyn SqlConnection>>,
+    u: UserId,
+) {
+    if let Some(db) = pg {
+        fleet_e2e::sign_up(db, u);
+        fleet_e2e::platform_subscription_write(db, u, "pro", "active", None);
+        return;
+    }
     let conn = store.connection();
     let sql = fleet_store::query::render(
         conn.dialect(),
@@ -136,7 +155,7 @@ fn main() {
         }
         let entitled: Vec<UserId> = (0..requests).map(|n| user(100_000 + n)).collect();
         for u in &entitled {
-            subscribe(&mut rig.store, *u);
+            subscribe(&mut rig.pg, &mut rig.store, *u);
         }
         let before = rig.sim.sim().request_log().len();
         let accepted = sample(requests, 202, |n| {

@@ -39,12 +39,13 @@ pub fn entitled_users(db: &mut postgres::Client) -> HashSet<String> {
     .collect()
 }
 
-/// user id → the latest of provision_completed / deprovision_completed.
+/// user id → the latest of provision_completed / deprovision_completed (by `seq`, the order events were
+/// written in; `id` is a random uuid on the platform's table).
 fn latest_completions(db: &mut postgres::Client) -> HashMap<String, String> {
     db.query(
         "SELECT DISTINCT ON (user_id) user_id::text, event_type FROM user_fly_app_events \
          WHERE event_type IN ('provision_completed', 'deprovision_completed') \
-         ORDER BY user_id, id DESC",
+         ORDER BY user_id, seq DESC",
         &[],
     )
     .expect("read completion events")

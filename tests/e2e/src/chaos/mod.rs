@@ -1,6 +1,7 @@
 //! The rig of the chaos and two-host suites (issue 9): the real spin.toml served by `spin-test-host`
-//! processes (killable, several at once), one real PostgreSQL database, the Fly simulator, and a fake
-//! screener `/health` that answers for every user as their machine would.
+//! processes (killable, several at once), one PostgreSQL database (a copy of the platform fixture with
+//! Fleet's migrations, reached as `postgres`), the Fly simulator, and a fake screener `/health` that answers
+//! for every user as their machine would.
 
 pub mod audit;
 pub mod deliver;
@@ -36,9 +37,7 @@ impl ChaosRig {
     pub fn postgres(sim: SimConfig) -> ChaosRig {
         let cluster = fleet_test_support::postgres::cluster();
         let database_url = cluster.fresh_database();
-        Store::new(NativePostgres::connect(&database_url).expect("connect"))
-            .migrate()
-            .expect("migrate");
+        crate::prepare_platform_database(&database_url);
         let sim = FlySimThread::start(sim).expect("start the Fly simulator");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -114,6 +113,15 @@ impl ChaosRig {
                 .map(|h| h.join().expect("host starts"))
                 .collect()
         })
+    }
+
+    /// Signs every user up the platform's way (each gets the platform's free subscription), so that
+    /// [`subscriptions::apply`] can change their subscriptions with the platform's write.
+    pub fn sign_up(&self, users: &[UserId]) {
+        let mut db = self.db();
+        for user in users {
+            crate::sign_up(&mut db, *user);
+        }
     }
 
     pub fn db(&self) -> postgres::Client {

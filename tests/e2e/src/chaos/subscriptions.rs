@@ -1,6 +1,7 @@
-//! Random entitlement changes written to `user_subscriptions` as billing would, and the hint the database
-//! trigger would send for each (route chosen from the entitlement before and after, like
-//! `fleet.entitlement_transition`), in either payload shape Fleet accepts.
+//! Random entitlement changes written to `user_subscriptions` by the platform's own subscription write (an
+//! UPDATE of a signed-up user's row, whose status the platform limits to active / past_due / cancelled), and
+//! the hint the database trigger would send for each (route chosen from the entitlement before and after,
+//! like `fleet.entitlement_transition`), in either payload shape Fleet accepts.
 
 use std::time::Duration;
 
@@ -35,19 +36,12 @@ fn weighted<R: Rng>(rng: &mut R, items: &[(&'static str, u32)]) -> &'static str 
 
 impl Change {
     /// A random change for one of `users`; weights keep roughly half the changes entitling. `soon` allows
-    /// expiries that pass while the suite runs.
+    /// expiries that pass while the suite runs. Statuses are the platform's (`user_subscriptions_status_check`:
+    /// active, cancelled, past_due); `active` carries the weight `trialing` had before the platform fixture.
     pub fn random<R: Rng>(rng: &mut R, users: &[UserId], soon: bool) -> Change {
         let user = *users.choose(rng).expect("users");
         let tier = weighted(rng, &[("free", 1), ("pro", 2), ("elite", 2)]);
-        let status = weighted(
-            rng,
-            &[
-                ("active", 3),
-                ("trialing", 2),
-                ("past_due", 1),
-                ("cancelled", 1),
-            ],
-        );
+        let status = weighted(rng, &[("active", 5), ("past_due", 1), ("cancelled", 1)]);
         let draw: f64 = rng.gen();
         let expiry = match draw {
             d if d < 0.5 => Expiry::Never,
@@ -82,7 +76,8 @@ fn entitlement_now(db: &mut postgres::Client, user: UserId) -> (bool, Option<Str
     .map_or((false, None), |row| (row.get(0), row.get(1)))
 }
 
-/// Writes the change (insert or update) and returns the hint the trigger would send.
+/// Writes the change with the platform's subscription write (the user must be signed up: see
+/// `ChaosRig::sign_up`) and returns the hint the trigger would send.
 pub fn apply(db: &mut postgres::Client, change: &Change) -> Option<Hint> {
     let (was, old_expiry) = entitlement_now(db, change.user);
     let expires_in: Option<f64> = match change.expiry {
@@ -91,19 +86,21 @@ pub fn apply(db: &mut postgres::Client, change: &Change) -> Option<Hint> {
         Expiry::Future => Some(30.0 * 86_400.0),
         Expiry::Soon(secs) => Some(secs as f64),
     };
-    db.execute(
-        "INSERT INTO user_subscriptions (user_id, tier, status, expires_at) \
-         VALUES ($1::text::uuid, $2, $3, now() + make_interval(secs => $4::float8)) \
-         ON CONFLICT (user_id) DO UPDATE SET tier = excluded.tier, status = excluded.status, \
-         expires_at = excluded.expires_at",
-        &[
-            &change.user.to_string(),
-            &change.tier,
-            &change.status,
-            &expires_in,
-        ],
-    )
-    .expect("write the subscription");
+    // The expiry as the database's own clock puts it, written as the platform's write does (a literal).
+    let expires_at: Option<String> = db
+        .query_one(
+            "SELECT (now() + make_interval(secs => $1::float8))::text",
+            &[&expires_in],
+        )
+        .expect("compute the expiry")
+        .get(0);
+    crate::platform_subscription_write(
+        db,
+        change.user,
+        change.tier,
+        change.status,
+        expires_at.as_deref(),
+    );
     let (now, new_expiry) = entitlement_now(db, change.user);
     if was == now && !(now && old_expiry != new_expiry) {
         return None;
