@@ -334,6 +334,17 @@ fn a_screener_credential_reaches_only_its_own_user_and_dies_with_the_app() {
         revoked_by_first_sweep,
         "A's credential outlived the first sweep: {summary}"
     );
+    // A's open session (ended, or at least stripped of fleet_screener) reads and writes nothing any more.
+    let stale_read = screener_a.query("SELECT id::text FROM public.traders", &[]);
+    assert!(
+        stale_read.is_err(),
+        "A's open session still reads traders: {stale_read:?}"
+    );
+    let stale_write = insert_signal(&mut screener_a, &traders_a[1], a);
+    assert!(
+        stale_write.is_err(),
+        "A's open session still writes signals: {stale_write:?}"
+    );
     // fleet.drop_screener_role ends the sessions with pg_terminate_backend, which needs pg_signal_backend:
     // Supabase grants it to postgres (WITH ADMIN OPTION).
     let open_session = screener_a.query_one("SELECT 1", &[]);
