@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use fleet_reconcile::{CountingTransport, DatabaseAccess, ReconcileConfig, SystemClock};
 use fleet_store::native::NativePostgres;
-use fleet_store::{AppRow, AppStatus, SqlConnection, SqlValue, Store, UserId};
+use fleet_store::{AppRow, AppStatus, SqlConnection, Store, UserId};
 use fleet_sweep::fake_screener::FakeScreener;
 use fleet_sweep::{PriceTable, SweepConfig, SweepSummary, Sweeper};
+use fleet_test_support::platform;
 use fly_api::transport_native::NativeTransport;
 use fly_api::types::Guest;
 use fly_api::{AppName, FlyClient, OrgSlug, Secret};
@@ -90,14 +91,14 @@ fn main() {
 
     let setup = Instant::now();
     let users: Vec<UserId> = (1..=args.apps).map(user).collect();
-    let created: Vec<(UserId, String, String)> = futures::executor::block_on(
+    let created: Vec<Launched> = futures::executor::block_on(
         futures::stream::iter(users.iter().map(|u| create_app(&fly, *u)))
             .buffer_unordered(32)
             .collect(),
     );
-    for (u, app, machine) in &created {
-        seed_row(&mut store, *u, app, machine);
-        screener.know(app, &u.to_string());
+    for launched in &created {
+        seed_row(&mut store, launched);
+        screener.know(&launched.app, &launched.user.to_string());
     }
     eprintln!(
         "setup: {} apps with a started machine in {:.1}s",
@@ -105,14 +106,14 @@ fn main() {
         setup.elapsed().as_secs_f64()
     );
 
-    let probe_user = created[0].0;
+    let probe_user = created[0].user;
     let store_started = Instant::now();
     for _ in 0..200 {
         store.entitlement(probe_user).unwrap();
     }
     let store_round_trip = store_started.elapsed() / 200;
     // The simulator's own cost per call at this fleet size, before any latency is added.
-    let first_app = AppName::parse(created[0].1.clone()).unwrap();
+    let first_app = AppName::parse(created[0].app.clone()).unwrap();
     let sim_started = Instant::now();
     for _ in 0..20 {
         let _ = futures::executor::block_on(fly.get_app(&first_app));
@@ -328,10 +329,7 @@ impl Figures<'_> {
     }
 }
 
-async fn create_app(
-    fly: &FlyClient<&CountingTransport<NativeTransport>>,
-    u: UserId,
-) -> (UserId, String, String) {
+async fn create_app(fly: &FlyClient<&CountingTransport<NativeTransport>>, u: UserId) -> Launched {
     let name = fly_api::NameCandidates::for_user(&fly_api::UserId::new(u.to_string()))
         .first()
         .clone();
@@ -350,13 +348,25 @@ async fn create_app(
         extra_secrets: Default::default(),
         max_attempts_before_error: 5,
     };
-    let request = config.machine_request(&u.to_string(), None, "sin", None);
+    // Tagged with a launch id as Fleet's own launches are: a machine without one is the platform's old
+    // provisioner's, which reconcile replaces.
+    let launch_id = uuid::Uuid::new_v4().to_string();
+    let mut request = config.machine_request(&u.to_string(), None, "sin", None);
+    request
+        .config
+        .metadata
+        .insert(fly_api::LAUNCH_ID_KEY.to_string(), launch_id.clone());
     let machine = fly
         .create_machine(&name, &request)
         .await
         .expect("create machine");
     wait_started(fly, &name, &machine.id).await;
-    (u, name.to_string(), machine.id.as_str().to_string())
+    Launched {
+        user: u,
+        app: name.to_string(),
+        machine: machine.id.as_str().to_string(),
+        launch_id,
+    }
 }
 
 async fn wait_started(
@@ -376,23 +386,40 @@ async fn wait_started(
     panic!("machine {id:?} did not start");
 }
 
-fn seed_row(store: &mut Store<NativePostgres>, u: UserId, app: &str, machine: &str) {
-    store
-        .connection()
-        .execute(
-            "INSERT INTO user_subscriptions (user_id, tier, status) VALUES ($1::text::uuid, 'pro', 'active')",
-            &[SqlValue::from(u.to_string())],
-        )
-        .unwrap();
+/// One app with a started machine, made as Fleet would have made it.
+struct Launched {
+    user: UserId,
+    app: String,
+    machine: String,
+    launch_id: String,
+}
+
+fn seed_row(store: &mut Store<NativePostgres>, launched: &Launched) {
+    let (u, app, machine) = (launched.user, &launched.app, &launched.machine);
+    // The platform's way to a Pro user: sign-up (the platform's trigger creates the profile and a free
+    // subscription), then its subscription write, which Fleet's trigger turns into a due row.
+    let id = u.to_string();
+    let conn = store.connection();
+    conn.execute(
+        &platform::sign_up_sql(&id, &format!("{id}@sweep-bench.invalid")),
+        &[],
+    )
+    .unwrap();
+    conn.execute(
+        &platform::set_subscription_sql(&id, "pro", "active", None),
+        &[],
+    )
+    .unwrap();
     let mut row = store.app(u).unwrap().unwrap_or_else(|| AppRow::new(u));
-    row.fly_app_name = Some(app.into());
+    row.fly_app_name = Some(app.clone());
     row.fly_org_slug = Some("fleet".into());
     row.region = Some("sin".into());
     row.docker_image = Some(IMAGE.into());
     row.cpu_kind = Some("shared".into());
     row.cpus = Some(2);
     row.memory_mb = Some(512);
-    row.machine_id = Some(machine.into());
+    row.machine_id = Some(machine.clone());
+    row.launch_id = Some(launched.launch_id.clone());
     row.status = AppStatus::Active;
     row.secrets_version = Some(1);
     row.next_attempt_at = None;

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use fleet_reconcile::{CountingTransport, DatabaseAccess, ReconcileConfig, SystemClock};
 use fleet_store::native::{NativePostgres, NativeSqlite};
-use fleet_store::{AppRow, SqlConnection, SqlValue, Store, UserId};
+use fleet_store::{AppRow, Dialect, SqlConnection, SqlValue, Store, UserId};
 use fleet_sweep::{PriceTable, SweepConfig, SweepSummary, Sweeper};
+use fleet_test_support::platform;
 use fly_api::transport_native::NativeTransport;
 use fly_api::types::Guest;
 use fly_api::{AppName, FlyClient, OrgSlug, Secret};
@@ -213,21 +214,13 @@ impl<C: SqlConnection> Rig<C> {
         panic!("{what}: not reached after 12 sweeps: {summaries:#?}");
     }
 
-    /// Sets the user's subscription, as billing would (the database trigger marks the user due; the
-    /// webhook that would follow is "lost": no handler runs).
+    /// Sets the user's subscription, as the platform's billing would (the database trigger marks the user due;
+    /// the webhook that would follow is "lost": no handler runs). PostgreSQL (the platform fixture): a new user
+    /// signs up first (GoTrue's INSERT into `auth.users`; the platform's trigger creates the profile and a free,
+    /// active subscription), then the platform's subscription write (an UPDATE) sets tier and status. SQLite
+    /// has no `auth` schema: an upsert of the subscription row.
     pub fn subscribe(&mut self, user: UserId, tier: &str, status: &str) {
-        let conn = self.store.connection();
-        let sql = match conn.dialect() {
-            fleet_store::Dialect::Postgres => "INSERT INTO user_subscriptions (user_id, tier, status) VALUES ($1::text::uuid, $2, $3) \
-                 ON CONFLICT (user_id) DO UPDATE SET tier = excluded.tier, status = excluded.status",
-            fleet_store::Dialect::Sqlite => "INSERT INTO user_subscriptions (user_id, tier, status) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (user_id) DO UPDATE SET tier = excluded.tier, status = excluded.status",
-        };
-        conn.execute(
-            sql,
-            &[SqlValue::from(user.to_string()), tier.into(), status.into()],
-        )
-        .unwrap();
+        subscribe(self.store.connection(), user, tier, status);
     }
 
     pub fn row(&mut self, user: UserId) -> AppRow {
@@ -336,6 +329,48 @@ pub fn run_sweep<C: SqlConnection>(
         fly_calls: &calls,
     };
     futures::executor::block_on(sweeper.run()).expect("the sweep's store work succeeds")
+}
+
+/// See [`Rig::subscribe`].
+pub fn subscribe<C: SqlConnection>(conn: &mut C, user: UserId, tier: &str, status: &str) {
+    let id = user.to_string();
+    match conn.dialect() {
+        Dialect::Postgres => {
+            let rows = conn
+                .query(
+                    "SELECT EXISTS (SELECT 1 FROM auth.users WHERE id = $1::text::uuid) AS known",
+                    &[SqlValue::from(id.clone())],
+                )
+                .unwrap();
+            if !rows[0].bool("known").unwrap() {
+                conn.execute(&platform::sign_up_sql(&id, &email(user)), &[])
+                    .unwrap();
+            }
+            let updated = conn
+                .execute(
+                    &platform::set_subscription_sql(&id, tier, status, None),
+                    &[],
+                )
+                .unwrap();
+            assert_eq!(
+                updated, 1,
+                "the platform's subscription write updates one row"
+            );
+        }
+        Dialect::Sqlite => {
+            conn.execute(
+                "INSERT INTO user_subscriptions (user_id, tier, status) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (user_id) DO UPDATE SET tier = excluded.tier, status = excluded.status",
+                &[SqlValue::from(id), tier.into(), status.into()],
+            )
+            .unwrap();
+        }
+    }
+}
+
+/// The address a test user signs up with.
+pub fn email(user: UserId) -> String {
+    format!("{user}@fleet-tests.invalid")
 }
 
 pub fn user(n: u32) -> UserId {
