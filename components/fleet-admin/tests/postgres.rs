@@ -10,7 +10,9 @@ use fleet_admin::{Admin, AdminConfig, AdminRequest, FlyLimits, Pacing};
 use fleet_http::ApiError;
 use fleet_reconcile::{DatabaseAccess, ReconcileConfig, SystemClock};
 use fleet_store::native::NativePostgres;
+use fleet_store::UserId;
 use fleet_store::{SqlConnection, SqlValue, Store};
+use fleet_test_support::platform;
 use fly_api::transport_native::NativeTransport;
 use fly_api::types::Guest;
 use fly_api::{FlyClient, OrgSlug, Secret};
@@ -22,9 +24,20 @@ fn admin_sql_works_on_postgres() {
     let cluster = fleet_test_support::postgres::cluster();
     let url = cluster.fresh_database();
     let mut store = Store::new(NativePostgres::connect(&url).unwrap());
+    // Before Fleet: the platform's operator configured Vault (its old tier trigger reads it) and a user bought
+    // Pro; the old provisioner never made them an app. After Fleet's migrations that user is a migration
+    // candidate. A user who signs up afterwards (free) is not, and neither is one Fleet provisions.
+    let (early, u) = (user(2), user(3));
+    platform_write(
+        &mut store,
+        &platform::vault_secrets_sql("https://ref.supabase.co", "fixture-service-role-key"),
+    );
+    sign_up(&mut store, early);
+    platform_write(
+        &mut store,
+        &platform::set_subscription_sql(&early.to_string(), "pro", "active", None),
+    );
     store.migrate().unwrap();
-    // Two users entitled before Fleet existed would be migration candidates; here one is subscribed normally
-    // (the trigger creates its row), so the dry run must list only users without a row.
     let sim = FlySimThread::start(SimConfig::default().without_rate_limits()).unwrap();
     let fly = FlyClient::new(
         NativeTransport::new(),
@@ -78,16 +91,23 @@ fn admin_sql_works_on_postgres() {
         (r.status, r.json_body())
     };
 
-    let u = user(3);
-    store
-        .connection()
-        .execute(
-            "INSERT INTO user_subscriptions (user_id, tier) VALUES ($1::text::uuid, 'free')",
-            &[SqlValue::from(u.to_string())],
-        )
-        .unwrap();
+    sign_up(&mut store, u);
     let (s, dry) = call("POST", "/admin/api/migrations", "{\"dry_run\":true}");
-    assert_eq!((s, dry["count"].as_u64()), (200, Some(0)), "{dry}");
+    assert_eq!((s, dry["count"].as_u64()), (200, Some(1)), "{dry}");
+    assert_eq!(
+        dry["users"],
+        serde_json::json!([early.to_string()]),
+        "{dry}"
+    );
+
+    // A user the platform does not know (no auth.users row) cannot be given a tier.
+    let stranger = user(999);
+    let (s, v) = call(
+        "POST",
+        &format!("/admin/api/users/{stranger}/tier"),
+        "{\"tier\":\"pro\"}",
+    );
+    assert_eq!(s, 404, "{v}");
 
     let (s, v) = call(
         "POST",
@@ -115,6 +135,29 @@ fn admin_sql_works_on_postgres() {
     assert_eq!(summary["provision"]["completed"], 1);
     let (s, orphans) = call("GET", "/admin/api/orphans", "");
     assert_eq!((s, orphans["open"].as_u64()), (200, Some(0)));
+    // The override went through the platform's subscription row, which its own read path shows.
+    let rows = store
+        .connection()
+        .query(
+            "SELECT tier, status, (SELECT count(*) FROM user_subscriptions WHERE user_id = $1::text::uuid)::bigint AS n \
+             FROM user_subscriptions WHERE user_id = $1::text::uuid",
+            &[SqlValue::from(u.to_string())],
+        )
+        .unwrap();
+    assert_eq!(
+        (
+            rows[0].text("tier").unwrap(),
+            rows[0].text("status").unwrap(),
+            rows[0].int("n").unwrap()
+        ),
+        ("elite".to_string(), "active".to_string(), 1)
+    );
+    let (s, dry) = call("POST", "/admin/api/migrations", "{\"dry_run\":true}");
+    assert_eq!(
+        (s, dry["users"].clone()),
+        (200, serde_json::json!([early.to_string()])),
+        "{dry}"
+    );
     // An unknown subscription status is refused before touching Postgres.
     let (s, v) = call(
         "POST",
@@ -122,4 +165,20 @@ fn admin_sql_works_on_postgres() {
         "{\"tier\":\"pro\",\"status\":\"gone\"}",
     );
     assert_eq!((s, v["error"].as_str()), (400, Some("invalid_status")));
+}
+
+/// Runs one of the platform's own statements (fleet_test_support::platform) on the store's connection.
+fn platform_write(store: &mut Store<NativePostgres>, sql: &str) {
+    for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        store.connection().execute(statement, &[]).unwrap();
+    }
+}
+
+/// Signs the user up the platform's way (its trigger creates the profile and a free, active subscription).
+fn sign_up(store: &mut Store<NativePostgres>, user: UserId) {
+    let id = user.to_string();
+    platform_write(
+        store,
+        &platform::sign_up_sql(&id, &format!("{id}@fleet-tests.invalid")),
+    );
 }
