@@ -31,6 +31,9 @@ $roles$;
 GRANT anon, authenticated, service_role TO authenticator;
 -- The dashboard's SQL editor runs as postgres and may impersonate the API roles (SET ROLE authenticated).
 GRANT anon, authenticated, service_role TO postgres;
+-- Predefined roles a Supabase project grants postgres (pg_dumpall of real projects: "GRANT pg_signal_backend TO
+-- postgres WITH ADMIN OPTION ...", likewise pg_read_all_data): it may end other roles' sessions.
+GRANT pg_signal_backend, pg_read_all_data TO postgres WITH ADMIN OPTION;
 
 ALTER ROLE postgres SET search_path = "$user", public, extensions;
 ALTER ROLE supabase_auth_admin SET search_path = auth;

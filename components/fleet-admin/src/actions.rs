@@ -254,6 +254,11 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
         let now = self.clock.now();
         set_tier(&mut store, user, tier, status.as_str(), now).map_err(|e| match e {
             SetTierError::UnknownUser => ApiError::not_found("the platform has no such user"),
+            SetTierError::Refused => ApiError::new(
+                400,
+                "invalid_subscription",
+                "the platform's user_subscriptions does not accept this tier/status (Supabase: active, cancelled, past_due)",
+            ),
             SetTierError::Store(e) => internal(e),
         })?;
         let after = store.read_user(user, 0).map_err(internal)?;

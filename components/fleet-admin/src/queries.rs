@@ -70,6 +70,8 @@ pub fn entitled_without_app<C: SqlConnection>(
 pub enum SetTierError {
     /// The platform does not know the user (Supabase: no `auth.users` row).
     UnknownUser,
+    /// The platform's table refuses the value (e.g. its status CHECK has no `trialing`).
+    Refused,
     Store(StoreError),
 }
 
@@ -102,6 +104,10 @@ pub fn set_tier<C: SqlConnection>(
             kind: SqlErrorKind::ForeignKeyViolation,
             ..
         }) => Err(SetTierError::UnknownUser),
+        Err(SqlError {
+            kind: SqlErrorKind::CheckViolation,
+            ..
+        }) => Err(SetTierError::Refused),
         Err(e) => Err(SetTierError::Store(e.into())),
     }
 }

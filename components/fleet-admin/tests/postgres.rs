@@ -165,6 +165,20 @@ fn admin_sql_works_on_postgres() {
         "{\"tier\":\"pro\",\"status\":\"gone\"}",
     );
     assert_eq!((s, v["error"].as_str()), (400, Some("invalid_status")));
+    // A status Fleet knows but the platform's CHECK refuses ('trialing'): a 400 that echoes no row, no change.
+    let (s, v) = call(
+        "POST",
+        &format!("/admin/api/users/{u}/tier"),
+        "{\"tier\":\"pro\",\"status\":\"trialing\"}",
+    );
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (400, Some("invalid_subscription")),
+        "{v}"
+    );
+    assert!(!v.to_string().contains(&u.to_string()), "{v}");
+    let (_, app) = call("GET", &format!("/admin/api/apps/{u}"), "");
+    assert_eq!(app["entitlement"]["tier"], "elite", "{app}");
 }
 
 /// Runs one of the platform's own statements (fleet_test_support::platform) on the store's connection.

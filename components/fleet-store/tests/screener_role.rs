@@ -173,15 +173,10 @@ fn a_screener_role_sees_and_writes_only_its_users_data() {
     // Dropping the role ends its session and its logins.
     assert!(store.drop_screener_role(&role).unwrap());
     assert!(!store.drop_screener_role(&role).unwrap(), "idempotent");
-    // The open session is ended where Fleet may signal it; on Supabase's postgres (no pg_signal_backend) it
-    // stays open but has lost every privilege.
-    if let Ok(rows) = screener.query("SELECT count(*) FROM traders", &[]) {
-        panic!("the dropped role still reads traders: {rows:?}");
-    }
-    let insert_after_drop = screener.execute(INSERT_SIGNAL, &[&a_trader_id, &a_s]);
+    // Supabase's postgres holds pg_signal_backend, so the open session is ended.
     assert!(
-        insert_after_drop.is_err(),
-        "the dropped role still inserts signals"
+        screener.query("SELECT 1", &[]).is_err(),
+        "the open session was ended"
     );
     let err = connect_as(&url, &role, "a-password")
         .err()
