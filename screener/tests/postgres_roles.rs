@@ -438,10 +438,18 @@ fn forged_jwt_claims_give_the_screener_role_nothing_of_another_user() {
     assert_eq!(ids, vec![w.a_custom]);
 }
 
+/// Vanilla PostgreSQL mode works too. Its price columns mirror the fixture (double precision, inferred from the
+/// Go screener); should production hold `numeric` instead, the screener's float8 arrays must still go in
+/// exactly, so the test turns them into numeric first.
 #[test]
 fn vanilla_postgres_takes_float8_values_into_numeric_signal_columns() {
     let url = migrated_vanilla_postgres();
     let mut db = pg(&url);
+    db.batch_execute(
+        "ALTER TABLE public.signals ALTER COLUMN price_at_signal TYPE numeric, \
+         ALTER COLUMN volume_at_signal TYPE numeric, ALTER COLUMN change_percent_at_signal TYPE numeric",
+    )
+    .unwrap();
     let types: Vec<String> = db
         .query(
             "SELECT data_type FROM information_schema.columns WHERE table_schema = 'public' \
