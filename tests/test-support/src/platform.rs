@@ -43,6 +43,39 @@ pub fn sign_up_sql(user_id: &str, email: &str) -> String {
     )
 }
 
+/// The address a test user signs up with.
+pub fn test_email(user_id: &str) -> String {
+    format!("{user_id}@fleet-tests.invalid")
+}
+
+/// What gives a user a subscription the platform's way, as two statements for any connection: sign the user up
+/// if new (a no-op for a known user), then the platform's subscription write, which updates exactly one row.
+pub fn subscribe_sql(
+    user_id: &str,
+    tier: &str,
+    status: &str,
+    expires_at: Option<&str>,
+) -> [String; 2] {
+    [
+        format!(
+            "{} ON CONFLICT (id) DO NOTHING",
+            sign_up_sql(user_id, &test_email(user_id))
+        ),
+        set_subscription_sql(user_id, tier, status, expires_at),
+    ]
+}
+
+/// Fleet's local schemas (SQLite, vanilla PostgreSQL) have no users table: the subscription row is upserted.
+pub fn local_subscription_sql(user_id: &str, tier: &str, status: &str) -> String {
+    format!(
+        "INSERT INTO user_subscriptions (user_id, tier, status) VALUES ({user}, {tier}, {status}) \
+         ON CONFLICT (user_id) DO UPDATE SET tier = excluded.tier, status = excluded.status",
+        user = literal(user_id),
+        tier = literal(tier),
+        status = literal(status),
+    )
+}
+
 /// Signs a new user up (see [`sign_up_sql`]) and returns its id.
 pub fn sign_up(client: &mut Client, email: &str) -> Result<String, postgres::Error> {
     let id: String = client

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use fleet_reconcile::{DatabaseAccess, Outcome, ReconcileConfig, Reconciler, SystemClock};
 use fleet_store::native::{NativePostgres, NativeSqlite};
-use fleet_store::{Dialect, SqlConnection, SqlValue, Store, UserId};
+use fleet_store::{Dialect, SqlConnection, Store, UserId};
 use fleet_test_support::platform;
 use fly_api::transport_native::NativeTransport;
 use fly_api::types::Guest;
@@ -187,43 +187,23 @@ impl<C: SqlConnection> Rig<C> {
 /// See [`Rig::subscribe`].
 pub fn subscribe<C: SqlConnection>(conn: &mut C, user: UserId, tier: &str, status: &str) {
     let id = user.to_string();
-    match conn.dialect() {
-        Dialect::Postgres => {
-            let rows = conn
-                .query(
-                    "SELECT EXISTS (SELECT 1 FROM auth.users WHERE id = $1::text::uuid) AS known",
-                    &[SqlValue::from(id.clone())],
-                )
-                .unwrap();
-            if !rows[0].bool("known").unwrap() {
-                conn.execute(&platform::sign_up_sql(&id, &email(user)), &[])
-                    .unwrap();
-            }
-            let updated = conn
-                .execute(
-                    &platform::set_subscription_sql(&id, tier, status, None),
-                    &[],
-                )
-                .unwrap();
-            assert_eq!(
-                updated, 1,
-                "the platform's subscription write updates one row"
-            );
-        }
-        Dialect::Sqlite => {
-            conn.execute(
-                "INSERT INTO user_subscriptions (user_id, tier, status) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (user_id) DO UPDATE SET tier = excluded.tier, status = excluded.status",
-                &[SqlValue::from(id), tier.into(), status.into()],
-            )
-            .unwrap();
-        }
+    if conn.dialect() == Dialect::Sqlite {
+        let upsert = platform::local_subscription_sql(&id, tier, status);
+        conn.execute(&upsert, &[]).unwrap();
+        return;
     }
+    let [sign_up, write] = platform::subscribe_sql(&id, tier, status, None);
+    conn.execute(&sign_up, &[]).unwrap();
+    let updated = conn.execute(&write, &[]).unwrap();
+    assert_eq!(
+        updated, 1,
+        "the platform's subscription write updates one row"
+    );
 }
 
 /// The address a test user signs up with.
 pub fn email(user: UserId) -> String {
-    format!("{user}@fleet-tests.invalid")
+    platform::test_email(&user.to_string())
 }
 
 pub fn user(n: u32) -> UserId {
