@@ -76,6 +76,28 @@ pub fn local_subscription_sql(user_id: &str, tier: &str, status: &str) -> String
     )
 }
 
+/// Gives a user a subscription through `execute` (any connection; returns rows affected): the platform's way
+/// ([`subscribe_sql`]) on the fixture, the upsert on Fleet's local schemas (`local`).
+pub fn subscribe_with(
+    local: bool,
+    user_id: &str,
+    tier: &str,
+    status: &str,
+    mut execute: impl FnMut(&str) -> u64,
+) {
+    if local {
+        execute(&local_subscription_sql(user_id, tier, status));
+        return;
+    }
+    let [sign_up, write] = subscribe_sql(user_id, tier, status, None);
+    execute(&sign_up);
+    assert_eq!(
+        execute(&write),
+        1,
+        "the platform's subscription write updates one row"
+    );
+}
+
 /// Signs a new user up (see [`sign_up_sql`]) and returns its id.
 pub fn sign_up(client: &mut Client, email: &str) -> Result<String, postgres::Error> {
     let id: String = client

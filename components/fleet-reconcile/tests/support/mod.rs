@@ -186,19 +186,10 @@ impl<C: SqlConnection> Rig<C> {
 
 /// See [`Rig::subscribe`].
 pub fn subscribe<C: SqlConnection>(conn: &mut C, user: UserId, tier: &str, status: &str) {
-    let id = user.to_string();
-    if conn.dialect() == Dialect::Sqlite {
-        let upsert = platform::local_subscription_sql(&id, tier, status);
-        conn.execute(&upsert, &[]).unwrap();
-        return;
-    }
-    let [sign_up, write] = platform::subscribe_sql(&id, tier, status, None);
-    conn.execute(&sign_up, &[]).unwrap();
-    let updated = conn.execute(&write, &[]).unwrap();
-    assert_eq!(
-        updated, 1,
-        "the platform's subscription write updates one row"
-    );
+    let local = conn.dialect() == Dialect::Sqlite;
+    platform::subscribe_with(local, &user.to_string(), tier, status, |sql| {
+        conn.execute(sql, &[]).unwrap()
+    });
 }
 
 /// The address a test user signs up with.
