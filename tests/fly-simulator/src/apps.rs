@@ -44,7 +44,9 @@ struct CreateApp {
     network: Option<String>,
 }
 
-/// `POST /apps` → 201 `{id, created_at}`; 422 `name_taken` for any held name.
+/// `POST /apps` → 201 `{id, created_at}`; 422 `name_taken` for any held name: ours, another org's (Fly's
+/// names are one global namespace and the same 422 comes back whoever holds it — reference §2.1), mid-delete,
+/// or (strict mode) reserved after a completed delete.
 pub async fn create_app(
     State(sim): State<Arc<Sim>>,
     body: Bytes,
@@ -70,7 +72,7 @@ pub async fn create_app(
         Some(_) => {}
     }
     let mut world = sim.world_for(&name);
-    if world.foreign.contains(&name) || world.apps.contains_key(&name) {
+    if world.name_taken(&name, Instant::now()) {
         return Err(
             ApiError::unprocessable("Validation failed: Name has already been taken")
                 .with_status("name_taken"),

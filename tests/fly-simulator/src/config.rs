@@ -31,6 +31,13 @@ pub struct Timings {
     /// How often process-driver health checks probe `/health`.
     #[serde(with = "millis")]
     pub check_interval: Duration,
+    /// Strict mode: after an app's asynchronous delete has completed (GET 404, gone from the list, DELETE
+    /// 404), its global name stays reserved this much longer: create answers 422 `name_taken` while
+    /// `GET /apps/{name}` answers 404. Fly deletes apps asynchronously (`DELETE /apps/{app}` → 202, reference
+    /// §2.1 and §6.7) and app names are one global namespace (§4); when a deleted name becomes free again is
+    /// undocumented, so a stricter stand-in keeps it taken for a while. 0 (the default) = freed at once.
+    #[serde(with = "millis")]
+    pub name_hold_after_delete: Duration,
 }
 
 impl Default for Timings {
@@ -43,6 +50,7 @@ impl Default for Timings {
             list_lag: Duration::ZERO,
             secrets_propagation_delay: Duration::from_millis(500),
             check_interval: Duration::from_millis(200),
+            name_hold_after_delete: Duration::ZERO,
         }
     }
 }
@@ -58,6 +66,12 @@ pub struct RateLimitConfig {
     pub get_machine_per_sec: f64,
     pub get_machine_burst: f64,
     pub app_deletes_per_min: f64,
+    /// Strict mode: the documented per-action rule ("rate limits apply per-action … scoped per identifier",
+    /// 1 req/s burst 3; reads like Get Machine 5 req/s burst 10 — reference §3) applied to the actions for
+    /// which Fly documents no figure (§3: "Nothing documented per org, for app creation specifically, or for
+    /// secrets"): app create and app list per org, `GET /apps/{app}` per app (read limits), secrets writes
+    /// and reads per app (action limits). Off by default (the old behaviour: those are unlimited).
+    pub app_actions: bool,
 }
 
 impl Default for RateLimitConfig {
@@ -69,6 +83,7 @@ impl Default for RateLimitConfig {
             get_machine_per_sec: 5.0,
             get_machine_burst: 10.0,
             app_deletes_per_min: 100.0,
+            app_actions: false,
         }
     }
 }
@@ -129,6 +144,19 @@ impl SimConfig {
     /// Rate limits off (for tests that are not about them).
     pub fn without_rate_limits(mut self) -> Self {
         self.rate_limits.enabled = false;
+        self
+    }
+
+    /// At least as strict as real Fly where Fly's behaviour is documented, and stricter where it is not
+    /// (issue 14): rate limits on for every action including app create, reads and secrets
+    /// ([`RateLimitConfig::app_actions`]), and a deleted app's name held for `name_hold` after its
+    /// asynchronous delete completes ([`Timings::name_hold_after_delete`]). Fault rates (failures before the
+    /// effect, effect-then-5xx/408, effect-then-dropped-connection) and foreign-owned names are per suite:
+    /// set `faults` and `foreign_apps`.
+    pub fn strict(mut self, name_hold: Duration) -> Self {
+        self.rate_limits.enabled = true;
+        self.rate_limits.app_actions = true;
+        self.timings.name_hold_after_delete = name_hold;
         self
     }
 }

@@ -62,7 +62,19 @@ pub fn dump(sim: &Sim) -> Value {
             })
             .collect()
     };
-    let foreign: Vec<String> = sim.world().foreign.iter().cloned().collect();
+    let (foreign, reserved): (Vec<String>, Vec<String>) = {
+        let world = sim.world();
+        let now = std::time::Instant::now();
+        (
+            world.foreign.iter().cloned().collect(),
+            world
+                .reserved
+                .iter()
+                .filter(|(_, until)| **until > now)
+                .map(|(name, _)| name.clone())
+                .collect(),
+        )
+    };
     let mut apps = apps;
     for a in apps.iter_mut() {
         let name = a["name"].as_str().unwrap_or_default().to_string();
@@ -72,6 +84,7 @@ pub fn dump(sim: &Sim) -> Value {
         "org_slug": sim.config.org_slug,
         "apps": apps,
         "foreign_apps": foreign,
+        "reserved_names": reserved,
         "faults": sim.faults().settings,
     })
 }

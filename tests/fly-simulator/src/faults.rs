@@ -12,10 +12,18 @@ use std::time::Duration;
 pub enum FaultKind {
     /// 503 before the effect (nothing changed).
     Before503,
+    /// 429 `rate limit exceeded` with `Retry-After: 1` before the effect (nothing changed), whatever the
+    /// buckets say: a scripted throttle on one exact call (Fly answers 429 per action — reference §3).
+    Before429,
     /// The effect happens, then the reply is 408.
     After408,
     /// The effect happens, then the reply is 502.
     After502,
+    /// The effect happens, then the connection is dropped without any answer (no status line): the
+    /// caller cannot tell whether anything changed. flyctl calls a failed non-idempotent call like
+    /// create-machine "ambiguous — the upstream side-effect may or may not have happened" and counts
+    /// connection resets and EOF as transient (reference §3, flyctl `internal/flapsutil/retry.go`).
+    AfterDrop,
 }
 
 /// A deterministic fault for the next `count` requests matching `method` and a path containing
@@ -40,6 +48,9 @@ pub struct FaultSettings {
     pub fail_before_rate: f64,
     /// Probability that a mutating request takes effect and then answers 408 or 502.
     pub ambiguous_after_rate: f64,
+    /// Probability that a mutating request takes effect and then its connection drops with no answer
+    /// ([`FaultKind::AfterDrop`]). Drawn after the two rates above, so adding it keeps their seeds' plans.
+    pub drop_after_rate: f64,
     /// Added latency per API request, plus a uniform jitter in `[0, latency_jitter_ms]`.
     pub latency_ms: u64,
     pub latency_jitter_ms: u64,
@@ -93,11 +104,12 @@ impl FaultState {
         if method == "GET" {
             return None;
         }
-        let (before, after) = (
+        let (before, after, drop) = (
             self.settings.fail_before_rate,
             self.settings.ambiguous_after_rate,
+            self.settings.drop_after_rate,
         );
-        if before <= 0.0 && after <= 0.0 {
+        if before <= 0.0 && after <= 0.0 && drop <= 0.0 {
             return None;
         }
         let draw = self.rng.unit();
@@ -109,6 +121,8 @@ impl FaultState {
             } else {
                 FaultKind::After502
             })
+        } else if draw < before + after + drop {
+            Some(FaultKind::AfterDrop)
         } else {
             None
         }
@@ -140,6 +154,47 @@ mod tests {
             .iter()
             .any(|x| matches!(x, Some(FaultKind::After408 | FaultKind::After502))));
         assert!(a.iter().any(|x| x.is_none()));
+    }
+
+    #[test]
+    fn dropped_answers_come_from_their_own_rate_and_keep_old_plans() {
+        let base = FaultSettings {
+            seed: 7,
+            fail_before_rate: 0.1,
+            ambiguous_after_rate: 0.1,
+            ..Default::default()
+        };
+        let plan = |settings: &FaultSettings| {
+            let mut f = FaultState::new(settings.clone());
+            (0..400)
+                .map(|_| f.decide("POST", "/v1/apps/a/machines"))
+                .collect::<Vec<_>>()
+        };
+        let old = plan(&base);
+        assert!(!old.contains(&Some(FaultKind::AfterDrop)));
+        let new = plan(&FaultSettings {
+            drop_after_rate: 0.1,
+            ..base.clone()
+        });
+        let drops = new
+            .iter()
+            .filter(|f| **f == Some(FaultKind::AfterDrop))
+            .count();
+        assert!((20..=60).contains(&drops), "{drops} drops in 400");
+        // Every request the old plan failed fails the same way; drops only replace successes.
+        for (o, n) in old.iter().zip(&new) {
+            match o {
+                Some(kind) => assert_eq!(n, &Some(*kind)),
+                None => assert!(matches!(n, None | Some(FaultKind::AfterDrop))),
+            }
+        }
+        // Reads never fail at random.
+        let mut f = FaultState::new(FaultSettings {
+            drop_after_rate: 1.0,
+            ..Default::default()
+        });
+        assert_eq!(f.decide("GET", "/v1/apps/a"), None);
+        assert_eq!(f.decide("DELETE", "/v1/apps/a"), Some(FaultKind::AfterDrop));
     }
 
     #[test]

@@ -9,9 +9,15 @@ use std::borrow::Cow;
 use std::time::Instant;
 
 pub fn advance(state: &mut SimState, now: Instant, config: &SimConfig, faults: &FaultSettings) {
-    state
+    let gone: Vec<String> = state
         .apps
-        .retain(|_, a| a.deleting_until.is_none_or(|t| t > now));
+        .values()
+        .filter(|a| a.deleting_until.is_some_and(|t| t <= now))
+        .map(|a| a.name.clone())
+        .collect();
+    for name in gone {
+        finish_delete(state, &name, now, config);
+    }
     for (app_name, app) in state.apps.iter_mut() {
         advance_machines(app_name, app, now, config, faults);
     }
@@ -31,11 +37,25 @@ pub fn advance_app(
         .get(app_name)
         .is_some_and(|a| a.deleting_until.is_some_and(|t| t <= now));
     if gone {
-        state.apps.remove(app_name);
+        finish_delete(state, app_name, now, config);
     }
     if let Some(app) = state.apps.get_mut(app_name) {
         advance_machines(app_name, app, now, config, faults);
     }
+}
+
+/// Removes an app whose asynchronous delete has completed; in strict mode its name stays reserved for
+/// `name_hold_after_delete` from the moment the delete completed.
+fn finish_delete(state: &mut SimState, app_name: &str, now: Instant, config: &SimConfig) {
+    let Some(app) = state.apps.remove(app_name) else {
+        return;
+    };
+    let hold = config.timings.name_hold_after_delete;
+    if !hold.is_zero() {
+        let completed = app.deleting_until.unwrap_or(now);
+        state.reserved.insert(app.name, completed + hold);
+    }
+    state.reserved.retain(|_, until| *until > now);
 }
 
 fn advance_machines(

@@ -47,7 +47,13 @@ pub async fn api_layer(State(sim): State<Arc<Sim>>, req: Request, next: Next) ->
     // Like a real API, finish (and log) a request whose caller hung up mid-flight: dropping the handler
     // would leave an effect without its log entry.
     match tokio::spawn(serve_and_log(sim, req, next)).await {
-        Ok(response) => response,
+        // The effect happened and is logged; now lose the answer: unwinding out of the connection's
+        // task makes hyper drop the socket without a status line. `resume_unwind` skips the panic hook,
+        // so nothing is printed; tokio contains the unwind to this one connection task.
+        Ok((_, Some(FaultKind::AfterDrop))) => {
+            std::panic::resume_unwind(Box::new("fly-simulator: answer dropped after the effect"))
+        }
+        Ok((response, _)) => response,
         Err(_) => fly_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "simulator handler failed",
@@ -55,7 +61,7 @@ pub async fn api_layer(State(sim): State<Arc<Sim>>, req: Request, next: Next) ->
     }
 }
 
-async fn serve_and_log(sim: Arc<Sim>, req: Request, next: Next) -> Response {
+async fn serve_and_log(sim: Arc<Sim>, req: Request, next: Next) -> (Response, Option<FaultKind>) {
     let method = req.method().as_str().to_string();
     // Inside the nested `/v1` router the URI has lost its prefix; log and limit on the full one.
     let uri = req
@@ -92,7 +98,7 @@ async fn serve_and_log(sim: Arc<Sim>, req: Request, next: Next) -> Response {
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("fly-request-id", v);
     }
-    response
+    (response, fault)
 }
 
 async fn handle(
@@ -123,6 +129,12 @@ async fn handle(
         return (r, None);
     }
     let fault = sim.faults().decide(method, path);
+    if fault == Some(FaultKind::Before429) {
+        let mut r = fly_error(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded");
+        r.headers_mut()
+            .insert("retry-after", HeaderValue::from(1u64));
+        return (r, fault);
+    }
     if fault == Some(FaultKind::Before503) {
         return (
             fly_error(StatusCode::SERVICE_UNAVAILABLE, "service unavailable"),

@@ -67,7 +67,8 @@ impl RateLimiter {
     }
 
     /// Maps `/v1/apps/{app}/machines[/{id}[/{action}]]` and app deletion to a limit; everything
-    /// else (app create/get/list, secrets) has no documented limit.
+    /// else (app create/get/list, secrets) has no documented limit, and is limited only in strict mode
+    /// (`app_actions`).
     fn classify(&self, method: &str, path: &str) -> Option<Limit> {
         let c = &self.config;
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -107,6 +108,26 @@ impl RateLimiter {
                 c.action_per_sec,
                 c.action_burst,
             ),
+            // Strict mode only (issue 14): the documented per-action rule for the undocumented actions.
+            _ if !c.app_actions => None,
+            ("POST", ["v1", "apps"]) => {
+                limit("create_app".into(), "org", c.action_per_sec, c.action_burst)
+            }
+            ("GET", ["v1", "apps"]) => {
+                limit("list_apps".into(), "org", c.action_per_sec, c.action_burst)
+            }
+            ("GET", ["v1", "apps", app]) => limit(
+                "get_app".into(),
+                app,
+                c.get_machine_per_sec,
+                c.get_machine_burst,
+            ),
+            (m, ["v1", "apps", app, "secrets", ..]) => limit(
+                format!("{m} secrets"),
+                app,
+                c.action_per_sec,
+                c.action_burst,
+            ),
             _ => None,
         }
     }
@@ -141,5 +162,42 @@ mod tests {
         }
         assert!(r.check("GET", "/v1/apps/a/machines/m1", t0).is_err());
         assert!(r.check("GET", "/v1/apps/a", t0).is_ok());
+    }
+
+    #[test]
+    fn app_actions_are_unlimited_unless_strict() {
+        let t0 = Instant::now();
+        let mut lax = RateLimiter::new(RateLimitConfig::default());
+        for _ in 0..20 {
+            assert!(lax.check("POST", "/v1/apps", t0).is_ok());
+            assert!(lax.check("GET", "/v1/apps/a", t0).is_ok());
+            assert!(lax.check("POST", "/v1/apps/a/secrets", t0).is_ok());
+        }
+        let mut strict = RateLimiter::new(RateLimitConfig {
+            app_actions: true,
+            ..RateLimitConfig::default()
+        });
+        // App create: 1/s burst 3 per org, whatever the name.
+        for name in ["a", "b", "c"] {
+            assert!(strict.check("POST", "/v1/apps", t0).is_ok(), "{name}");
+        }
+        let wait = strict.check("POST", "/v1/apps", t0).unwrap_err();
+        assert!(wait > Duration::from_millis(900) && wait <= Duration::from_secs(1));
+        assert!(strict
+            .check("POST", "/v1/apps", t0 + Duration::from_secs(1))
+            .is_ok());
+        // GET app: a read, 5/s burst 10 per app; other apps have their own bucket.
+        for _ in 0..10 {
+            assert!(strict.check("GET", "/v1/apps/a", t0).is_ok());
+        }
+        assert!(strict.check("GET", "/v1/apps/a", t0).is_err());
+        assert!(strict.check("GET", "/v1/apps/b", t0).is_ok());
+        // Secrets writes: 1/s burst 3 per app, apart from reads.
+        for _ in 0..3 {
+            assert!(strict.check("POST", "/v1/apps/a/secrets", t0).is_ok());
+        }
+        assert!(strict.check("POST", "/v1/apps/a/secrets", t0).is_err());
+        assert!(strict.check("GET", "/v1/apps/a/secrets", t0).is_ok());
+        assert!(strict.check("POST", "/v1/apps/b/secrets", t0).is_ok());
     }
 }

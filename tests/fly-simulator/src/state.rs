@@ -15,6 +15,8 @@ pub struct SimState {
     pub apps: BTreeMap<String, AppRec>,
     /// Names held by other orgs.
     pub foreign: BTreeSet<String>,
+    /// Names of our deleted apps still reserved (strict mode's `name_hold_after_delete`), until when.
+    pub reserved: BTreeMap<String, Instant>,
     pub rng: SimRng,
 }
 
@@ -23,8 +25,17 @@ impl SimState {
         SimState {
             apps: BTreeMap::new(),
             foreign: foreign.into_iter().collect(),
+            reserved: BTreeMap::new(),
             rng: SimRng::seeded(seed ^ 0x5EED),
         }
+    }
+
+    /// Whether a create of `name` must answer 422 `name_taken`: ours (live or mid-deletion), foreign, or
+    /// still reserved after its delete completed.
+    pub fn name_taken(&self, name: &str, now: Instant) -> bool {
+        self.foreign.contains(name)
+            || self.apps.contains_key(name)
+            || self.reserved.get(name).is_some_and(|until| *until > now)
     }
 
     /// Machine ids are unique across apps, so look them up globally too.
