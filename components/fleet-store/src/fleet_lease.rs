@@ -20,7 +20,7 @@ impl<C: SqlConnection> Store<C> {
         now: DateTime<Utc>,
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        let expires = now + chrono::TimeDelta::from_std(ttl).unwrap_or(chrono::TimeDelta::MAX);
+        let expires = crate::time::after(now, ttl);
         let changed = self.execute(
             "INSERT INTO fleet_leases (name, owner, expires_at) VALUES ({text:1}, {text:2}, {ts:4}) \
              ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at \

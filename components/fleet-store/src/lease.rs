@@ -12,7 +12,7 @@ use crate::sql::SqlConnection;
 use crate::store::Store;
 use crate::types::{format_time, UserId};
 
-/// Which rows a sweep should look at.
+/// Which rows a sweep should look at (see `DUE_AND_FREE`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DueQuery {
     pub now: DateTime<Utc>,
@@ -21,14 +21,31 @@ pub struct DueQuery {
     pub limit: u32,
 }
 
+/// How long a row lease lasts before it must be renewed. Workers renew it before every step, so a worker
+/// that trapped or was killed holds a row for at most this long.
+pub const ROW_LEASE_TTL: Duration = Duration::from_secs(30);
+
 fn expiry(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
-    now + chrono::TimeDelta::from_std(ttl).unwrap_or(chrono::TimeDelta::MAX)
+    crate::time::after(now, ttl)
 }
 
-/// Rows that are due: `next_attempt_at` has passed, or active and not checked since `checked_before`; and not
-/// leased by anyone. Parameters: 1 = now, 2 = checked_before.
+/// Rows a sweep must look at, and not leased by anyone (a lease that expired is free). Level-triggered: a row
+/// is considered when
+/// * it is marked due (`next_attempt_at` has passed), or
+/// * it is active and its last health check is older than `checked_before` (even while backing off: health is
+///   still judged), or
+/// * it has no due mark and is not where the entitlement wants it: in a transitional or failed state
+///   (`provisioning`, `deprovisioning`, `error`), live but not entitled, or deleted but entitled.
+///
+/// A row backing off (`next_attempt_at` in the future) waits, except for its health check.
+/// Parameters: 1 = now, 2 = checked_before.
 const DUE_AND_FREE: &str = "((next_attempt_at IS NOT NULL AND next_attempt_at <= {ts:1}) \
-     OR (status = 'active' AND (last_health_check IS NULL OR last_health_check < {ts:2}))) \
+     OR (status = 'active' AND (last_health_check IS NULL OR last_health_check < {ts:2})) \
+     OR (next_attempt_at IS NULL AND (status IN ('provisioning', 'deprovisioning', 'error') \
+         OR (status <> 'deleted' AND NOT EXISTS (SELECT 1 FROM fleet_entitlements e \
+             WHERE e.user_id = user_fly_apps.user_id AND e.entitled)) \
+         OR (status = 'deleted' AND EXISTS (SELECT 1 FROM fleet_entitlements e \
+             WHERE e.user_id = user_fly_apps.user_id AND e.entitled))))) \
      AND (lease_expires_at IS NULL OR lease_expires_at < {ts:1})";
 
 const DUE_ORDER: &str = "COALESCE(next_attempt_at, last_health_check, created_at), user_id";

@@ -16,6 +16,7 @@ mod sanitize;
 mod screener_role;
 pub mod sql;
 mod store;
+pub mod time;
 mod types;
 mod writes;
 
@@ -26,7 +27,7 @@ pub mod spin;
 
 pub use app_row::AppRow;
 pub use error::StoreError;
-pub use lease::DueQuery;
+pub use lease::{DueQuery, ROW_LEASE_TTL};
 pub use migrate::{migrate, MigrateError, MigrationReport};
 pub use sanitize::{backoff_delay, sanitize_error, BACKOFF_BASE, BACKOFF_CAP, MAX_ERROR_LEN};
 pub use screener_role::{scram_sha256_verifier, screener_role_name, SCRAM_ITERATIONS};
@@ -36,4 +37,4 @@ pub use types::{
     format_time, parse_time, truncate_to_millis, AppStatus, EventType, HealthStatus, ParseError,
     SubscriptionStatus, Tier, UserId,
 };
-pub use writes::Failure;
+pub use writes::{Failure, Wait};

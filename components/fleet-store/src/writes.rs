@@ -29,6 +29,21 @@ pub struct Failure<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// A reason to wait that is not a failed attempt (a 429 with its `Retry-After`): the row records why and when
+/// it is looked at again, and its attempt count stays.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Wait<'a> {
+    pub user_id: UserId,
+    /// The lease owner; the write is refused when the lease is no longer theirs.
+    pub lease_owner: &'a str,
+    /// `due_generation` of the row as the worker read it.
+    pub seen_generation: i64,
+    /// Stored after [`sanitize_error`] in `error_message`.
+    pub reason: &'a str,
+    pub next_attempt_at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+}
+
 const WRITABLE: &[(&str, &str)] = &[
     ("fly_app_name", "text"),
     ("fly_org_slug", "text"),
@@ -153,6 +168,27 @@ impl<C: SqlConnection> Store<C> {
             .map(|r| r.int("retry_count"))
             .transpose()
             .map_err(Into::into)
+    }
+
+    /// Records a reason to wait (see [`Wait`]): the sanitized reason and the next attempt time; attempts stay.
+    /// Returns `false` when the lease is no longer the caller's (nothing written). A newer due mark keeps its
+    /// time only when it is later than the wait: a rate limit is honoured even against a hint.
+    pub fn record_wait(&mut self, wait: &Wait<'_>) -> Result<bool, StoreError> {
+        let changed = self.execute(
+            "UPDATE user_fly_apps SET error_message = {text:3}, \
+             next_attempt_at = CASE WHEN due_generation > {int:4} AND next_attempt_at > {ts:5} \
+             THEN next_attempt_at ELSE {ts:5} END, updated_at = {ts:6} \
+             WHERE user_id = {uuid:1} AND lease_owner = {text:2}",
+            &[
+                wait.user_id.to_string().into(),
+                wait.lease_owner.into(),
+                sanitize_error(wait.reason).into(),
+                wait.seen_generation.into(),
+                format_time(wait.next_attempt_at).into(),
+                format_time(wait.now).into(),
+            ],
+        )?;
+        Ok(changed == 1)
     }
 
     /// Marks a user due now (a webhook hint, an admin action). Creates a provisioning row when the user has

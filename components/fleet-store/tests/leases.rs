@@ -92,11 +92,11 @@ fn sweeps_split_due_rows(mut store: AnyStore, location: String) {
         insert_subscription(&mut store, user, "elite", "active", None); // trigger marks it due
         due_users.insert(user);
     }
-    let quiet = new_user(); // has a row, but is neither due nor active
+    let quiet = new_user(); // has a row, but is where its entitlement wants it (deleted, not entitled)
     store.mark_due(quiet, now(), true).unwrap();
     common::exec(
         &mut store,
-        "UPDATE user_fly_apps SET next_attempt_at = NULL WHERE user_id = {uuid:1}",
+        "UPDATE user_fly_apps SET next_attempt_at = NULL, status = 'deleted' WHERE user_id = {uuid:1}",
         &[quiet.to_string().into()],
     );
 
@@ -167,10 +167,16 @@ fn active_rows_become_due_when_their_check_is_stale() {
     for (mut store, _) in [pg_store(), sqlite_store(&dir)] {
         let user = new_user();
         let t0 = now();
+        insert_subscription(&mut store, user, "pro", "active", None);
         let mut row = fleet_store::AppRow::new(user);
         row.status = fleet_store::AppStatus::Active;
         row.last_health_check = Some(t0);
         assert!(store.upsert_app(&row, None, t0).unwrap());
+        common::exec(
+            &mut store,
+            "UPDATE user_fly_apps SET next_attempt_at = NULL WHERE user_id = {uuid:1}",
+            &[user.to_string().into()],
+        );
         let fresh = DueQuery {
             now: t0,
             checked_before: t0 - chrono::Duration::minutes(5),
@@ -189,5 +195,160 @@ fn active_rows_become_due_when_their_check_is_stale() {
         let due = store.select_due(stale).unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].user_id, user);
+    }
+}
+
+/// Level-triggered: a row is considered when it is not where its entitlement wants it, whether or not anything
+/// marked it due; a row backing off waits; a converged row is left alone.
+#[test]
+fn rows_that_disagree_with_their_entitlement_are_due_without_a_due_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    for (mut store, _) in [pg_store(), sqlite_store(&dir)] {
+        let dialect = store.dialect();
+        let t0 = now();
+        let row_as = |store: &mut AnyStore, user, status: &str, next: Option<&str>| {
+            store.mark_due(user, t0, true).unwrap();
+            common::exec(
+                store,
+                &format!(
+                    "UPDATE user_fly_apps SET status = {{text:2}}, next_attempt_at = {}, \
+                     last_health_check = {{ts:3}} WHERE user_id = {{uuid:1}}",
+                    next.unwrap_or("NULL")
+                ),
+                &[
+                    user.to_string().into(),
+                    status.into(),
+                    fleet_store::format_time(t0).into(),
+                ],
+            );
+        };
+        let entitled = |store: &mut AnyStore| {
+            let user = new_user();
+            insert_subscription(store, user, "pro", "active", None);
+            user
+        };
+        let future = format!(
+            "'{}'",
+            fleet_store::format_time(t0 + chrono::Duration::hours(1))
+        );
+
+        // Entitled, stuck provisioning with no due mark (a due flag cleared by a request that then failed).
+        let stuck = entitled(&mut store);
+        row_as(&mut store, stuck, "provisioning", None);
+        // Not entitled, mid-deprovision, no due mark.
+        let leaving = new_user();
+        row_as(&mut store, leaving, "deprovisioning", None);
+        // Not entitled but still active (a lost deprovision hint whose due mark was cleared).
+        let lingering = new_user();
+        row_as(&mut store, lingering, "active", None);
+        // Entitled but deleted (a lost provision hint).
+        let returning = entitled(&mut store);
+        row_as(&mut store, returning, "deleted", None);
+        // In error without a due mark.
+        let failed = entitled(&mut store);
+        row_as(&mut store, failed, "error", None);
+        // Backing off: waits even though provisioning.
+        let backing_off = entitled(&mut store);
+        row_as(&mut store, backing_off, "provisioning", Some(&future));
+        // Converged: entitled and active (checked recently), not entitled and deleted.
+        let fine = entitled(&mut store);
+        row_as(&mut store, fine, "active", None);
+        let gone = new_user();
+        row_as(&mut store, gone, "deleted", None);
+
+        let query = DueQuery {
+            now: t0,
+            checked_before: t0 - chrono::Duration::minutes(5),
+            limit: 100,
+        };
+        let due: HashSet<_> = store
+            .select_due(query)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.user_id)
+            .collect();
+        let expected: HashSet<_> = [stuck, leaving, lingering, returning, failed].into();
+        assert_eq!(due, expected, "{dialect:?}");
+        let claimed: HashSet<_> = store
+            .claim_due(query, "sweep", TTL)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.user_id)
+            .collect();
+        assert_eq!(claimed, expected, "{dialect:?}");
+    }
+}
+
+/// A sweep that trapped or was killed leaves its row leases behind; once they expire the next sweep claims
+/// the rows.
+#[test]
+fn a_dead_sweeps_expired_leases_are_taken_by_the_next_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    for (mut store, _) in [pg_store(), sqlite_store(&dir)] {
+        let dialect = store.dialect();
+        let user = new_user();
+        insert_subscription(&mut store, user, "pro", "active", None);
+        let t0 = now();
+        let query = |at| DueQuery {
+            now: at,
+            checked_before: at,
+            limit: 10,
+        };
+        let dead = store
+            .claim_due(query(t0), "dead-sweep", fleet_store::ROW_LEASE_TTL)
+            .unwrap();
+        assert_eq!(dead.len(), 1, "{dialect:?}");
+        // While the lease lives nobody else gets the row ...
+        let soon = t0 + chrono::Duration::seconds(5);
+        assert!(store
+            .claim_due(query(soon), "next-sweep", fleet_store::ROW_LEASE_TTL)
+            .unwrap()
+            .is_empty());
+        // ... and right after its short expiry the next sweep does.
+        let after = t0
+            + chrono::TimeDelta::from_std(fleet_store::ROW_LEASE_TTL).unwrap()
+            + chrono::Duration::milliseconds(1);
+        let taken = store
+            .claim_due(query(after), "next-sweep", fleet_store::ROW_LEASE_TTL)
+            .unwrap();
+        assert_eq!(taken.len(), 1, "{dialect:?}");
+        assert_eq!(taken[0].lease_owner.as_deref(), Some("next-sweep"));
+        assert!(fleet_store::ROW_LEASE_TTL <= Duration::from_secs(30));
+    }
+}
+
+/// A reason to wait (a 429) is recorded without counting an attempt, under the lease only.
+#[test]
+fn a_wait_records_its_reason_and_time_without_an_attempt() {
+    let dir = tempfile::tempdir().unwrap();
+    for (mut store, _) in [pg_store(), sqlite_store(&dir)] {
+        let user = new_user();
+        insert_subscription(&mut store, user, "pro", "active", None);
+        let t0 = now();
+        let row = store.claim_lease(user, "w", t0, TTL).unwrap().unwrap();
+        let until = t0 + chrono::Duration::seconds(7);
+        let wait = fleet_store::Wait {
+            user_id: user,
+            lease_owner: "w",
+            seen_generation: row.due_generation,
+            reason: "fly api: rate limited (HTTP 429); retry after 7s token=abc",
+            next_attempt_at: until,
+            now: t0,
+        };
+        assert!(store.record_wait(&wait).unwrap());
+        let stored = store.app(user).unwrap().unwrap();
+        assert_eq!(stored.next_attempt_at, Some(until));
+        assert_eq!(stored.attempts, 0);
+        let message = stored.error_message.unwrap();
+        assert!(
+            message.contains("rate limited") && !message.contains("abc"),
+            "{message}"
+        );
+        assert!(!store
+            .record_wait(&fleet_store::Wait {
+                lease_owner: "other",
+                ..wait
+            })
+            .unwrap());
     }
 }
