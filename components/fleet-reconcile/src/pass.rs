@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use fleet_store::time::after as later;
 use fleet_store::{
     backoff_delay, format_time, sanitize_error, AppRow, AppStatus, EventType, Failure, NewEvent,
-    SqlConnection, Store, StoreError, UserId,
+    SqlConnection, Store, StoreError, UserId, Wait, ROW_LEASE_TTL,
 };
 use fly_api::{ErrorClass, FlyClient, FlyError, Transport};
 
@@ -28,6 +29,9 @@ pub(crate) enum StepError {
     /// A condition Fleet cannot fix by retrying at once (e.g. every name candidate is foreign).
     Stuck(String),
 }
+
+/// How long to wait after a 429 without a usable `Retry-After`.
+pub(crate) const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(1);
 
 impl From<FlyError> for StepError {
     fn from(e: FlyError) -> Self {
@@ -67,7 +71,7 @@ impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
         budget: Duration,
     ) -> Result<Outcome, StoreError> {
         let started = self.clock.now();
-        let deadline = started + to_delta(budget);
+        let deadline = later(started, budget);
         let mut outcome = Outcome {
             user_id: user_id.to_string(),
             app_name: None,
@@ -79,10 +83,11 @@ impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
             error: None,
             fly_calls: 0,
         };
-        let lease_ttl = budget + Duration::from_secs(60);
+        // A short lease, renewed before every step: a worker that trapped or was killed holds the row for at
+        // most `ROW_LEASE_TTL`.
         let Some(mut row) = self
             .store
-            .claim_lease(user_id, self.owner, started, lease_ttl)?
+            .claim_lease(user_id, self.owner, started, ROW_LEASE_TTL)?
         else {
             // No row: a user who never had an app needs nothing unless entitled (handlers create the row).
             let existing = self.store.app(user_id)?;
@@ -110,11 +115,22 @@ impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
             self.config.database,
             crate::config::DatabaseAccess::PerUserRole { .. }
         );
+        // Whether a step changed something (waiting for a machine is not progress).
+        let mut progressed = false;
+        let mut last_step = "observe";
+        let mut entitled_now = None;
         for _ in 0..MAX_STEPS_PER_PASS {
             if self.clock.now() >= deadline {
                 break;
             }
+            if !self
+                .store
+                .renew_lease(row.user_id, self.owner, self.clock.now(), ROW_LEASE_TTL)?
+            {
+                return Ok(()); // Another worker took the row over: it owns the outcome now.
+            }
             let entitled = self.store.entitlement(row.user_id)?.entitled;
+            entitled_now = Some(entitled);
             let app_name = row
                 .fly_app_name
                 .as_deref()
@@ -138,15 +154,28 @@ impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
                 outcome.converged = true;
                 return only_store_errors(self.settle(row));
             }
-            outcome.actions.push(action_label(&action).to_string());
+            last_step = action_label(&action);
+            outcome.actions.push(last_step.to_string());
             match self.execute(&action, row, deadline).await {
-                Ok(StepResult::Continue) => {}
+                Ok(StepResult::Continue) => {
+                    progressed |= !matches!(action, Action::WaitForMachine { .. });
+                }
                 Ok(StepResult::Pause(after)) => return only_store_errors(self.requeue(row, after)),
                 Err(e) => return self.stop_after(e, row, entitled, outcome),
             }
         }
-        // Out of time or steps: due again at once, for the sweep to finish.
-        only_store_errors(self.requeue(row, Duration::ZERO))
+        // Out of time or steps. After progress the row is due again at once, for the next worker to finish;
+        // a pass that only waited counts as a failed attempt, so a step that never completes backs off and
+        // ends in `error` with its reason instead of looping unseen.
+        if progressed {
+            return only_store_errors(self.requeue(row, Duration::ZERO));
+        }
+        let entitled = match entitled_now {
+            Some(entitled) => entitled,
+            None => self.store.entitlement(row.user_id)?.entitled,
+        };
+        let reason = format!("no progress within the pass budget (last step: {last_step})");
+        self.stop_after(StepError::Stuck(reason), row, entitled, outcome)
     }
 
     /// Saves the row under our lease.
@@ -185,8 +214,38 @@ impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
     }
 
     fn requeue(&mut self, row: &mut AppRow, after: Duration) -> Result<(), StepError> {
-        row.next_attempt_at = Some(self.clock.now() + to_delta(after));
+        row.next_attempt_at = Some(later(self.clock.now(), after));
         self.save(row)
+    }
+
+    /// A 429: the row waits out `Retry-After` with the reason recorded; it is not a failed attempt.
+    fn wait_out(
+        &mut self,
+        row: &mut AppRow,
+        retry_after: Option<Duration>,
+        error: &FlyError,
+        outcome: &mut Outcome,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let after = retry_after.unwrap_or(DEFAULT_RATE_LIMIT_WAIT);
+        let reason = format!(
+            "waiting {}s for Fly's rate limit (Retry-After): {error}",
+            after.as_secs_f64().ceil() as u64
+        );
+        let wait = Wait {
+            user_id: row.user_id,
+            lease_owner: self.owner,
+            seen_generation: row.due_generation,
+            reason: &reason,
+            next_attempt_at: later(now, after),
+            now,
+        };
+        if self.store.record_wait(&wait)? {
+            row.error_message = Some(sanitize_error(&reason));
+            row.next_attempt_at = Some(wait.next_attempt_at);
+        }
+        outcome.error = Some(sanitize_error(&reason));
+        Ok(())
     }
 
     /// Ends the pass after a failed step: 429s only slow the row down; other failures count as attempts.
@@ -200,13 +259,12 @@ impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
         let message = match error {
             StepError::Store(e) => return Err(e),
             StepError::LeaseLost => return Ok(()),
-            StepError::Fly(FlyError {
-                class: ErrorClass::RateLimited { retry_after },
-                ..
-            }) => {
-                let after = retry_after.unwrap_or(Duration::from_secs(1));
-                return only_store_errors(self.requeue(row, after));
-            }
+            StepError::Fly(
+                ref e @ FlyError {
+                    class: ErrorClass::RateLimited { retry_after },
+                    ..
+                },
+            ) => return self.wait_out(row, retry_after, e, outcome),
             StepError::Fly(e) => e.to_string(),
             StepError::Stuck(message) => message,
         };
@@ -219,7 +277,7 @@ impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
             lease_owner: self.owner,
             seen_generation: row.due_generation,
             error: &message,
-            next_attempt_at: now + to_delta(delay),
+            next_attempt_at: later(now, delay),
             status: give_up.then_some(AppStatus::Error),
             now,
         };
@@ -259,10 +317,6 @@ fn fill_from_row(outcome: &mut Outcome, row: Option<&AppRow>) {
         outcome.status = Some(row.status.as_str().to_string());
         outcome.next_attempt_at = row.next_attempt_at.map(format_time);
     }
-}
-
-pub(crate) fn to_delta(duration: Duration) -> chrono::TimeDelta {
-    chrono::TimeDelta::from_std(duration).unwrap_or(chrono::TimeDelta::MAX)
 }
 
 /// Uniform in [0, 1) from the OS random source (wasi random inside Spin).

@@ -15,10 +15,24 @@ use serde_json::json;
 use crate::clock::Clock;
 use crate::config::DatabaseAccess;
 use crate::decide::Action;
-use crate::pass::{action_label, to_delta, Reconciler, StepError, StepResult};
+use crate::pass::{action_label, Reconciler, StepError, StepResult};
 
 /// How long to wait before looking again at an app Fly is still deleting.
 const DELETION_RECHECK: Duration = Duration::from_secs(1);
+/// The longest single wait for a machine state within one step (the row lease is renewed between steps).
+const MAX_MACHINE_WAIT: Duration = Duration::from_secs(15);
+/// Machine creation retries quickly and within the row lease; a longer `Retry-After` ends the pass as a wait.
+fn launch_options() -> LaunchOptions {
+    LaunchOptions {
+        policy: fly_api::RetryPolicy {
+            base: Duration::from_millis(200),
+            cap: Duration::from_secs(2),
+            max_attempts: 3,
+            max_retry_after: Duration::from_secs(5),
+        },
+        settle: Duration::from_secs(2),
+    }
+}
 /// How long a freshly created app may stay invisible (eventual consistency) before we stop waiting.
 const APP_VISIBILITY_POLLS: u32 = 20;
 
@@ -246,15 +260,18 @@ impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
                     self.event(row, EventType::ProvisionStarted, json!({"action": "rename_app", "taken": app.as_str(), "app_name": next.as_str()}))?;
                     return Ok(StepResult::Continue);
                 }
-                // Mid-deletion (e.g. a reprovision right after a deprovision): Fly frees the name soon.
-                // An ambiguous create that Fly does not show counts as a failed attempt (backoff, then
-                // `error`), else a Fly outage would loop every 5 s unseen. Repeating it is safe: it either
-                // creates the app or answers name_taken and we adopt.
-                CollisionOutcome::RetryLater(_) if ambiguous.is_some() => {
-                    return Err(ambiguous.expect("checked").into())
-                }
+                // Mid-deletion (e.g. a reprovision right after a deprovision): Fly frees the name soon. Either
+                // way this pass made no progress, so it counts as a failed attempt with its reason (backoff,
+                // then `error`), else a name held invisibly would loop unseen. An ambiguous create that Fly does
+                // not show yet reports the ambiguous error. Repeating the create is safe: it either creates the
+                // app or answers name_taken and we adopt.
                 CollisionOutcome::RetryLater(_) => {
-                    return Ok(StepResult::Pause(Duration::from_secs(5)))
+                    return Err(match ambiguous {
+                        Some(e) => e.into(),
+                        None => StepError::Stuck(format!(
+                            "app name {app} is taken but not visible at Fly (still being deleted?); retrying later"
+                        )),
+                    })
                 }
                 CollisionOutcome::Exhausted => {
                     return Err(StepError::Stuck(
@@ -364,7 +381,7 @@ impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
                 &app,
                 &request,
                 &launch_id,
-                &LaunchOptions::default(),
+                &launch_options(),
                 &mut jitter,
                 |d| clock.sleep(d),
             )
@@ -395,7 +412,11 @@ impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
         deadline: DateTime<Utc>,
     ) -> Result<StepResult, StepError> {
         let app = self.app(row)?;
-        let remaining = (deadline - self.clock.now()).to_std().unwrap_or_default();
+        // Bounded well inside the row lease, which is renewed before the next step.
+        let remaining = (deadline - self.clock.now())
+            .to_std()
+            .unwrap_or_default()
+            .min(MAX_MACHINE_WAIT);
         if remaining < Duration::from_secs(1) {
             return Ok(StepResult::Pause(Duration::ZERO));
         }
@@ -419,7 +440,7 @@ impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
         deadline: DateTime<Utc>,
         pause: Duration,
     ) -> Result<StepResult, StepError> {
-        if self.clock.now() + to_delta(pause) < deadline {
+        if fleet_store::time::after(self.clock.now(), pause) < deadline {
             self.clock.sleep(pause).await;
             Ok(StepResult::Continue)
         } else {

@@ -1,6 +1,7 @@
 //! The reconciler against the Fly simulator and a real database: the provision/deprovision flows, their
 //! idempotency, and the seed design's bugs as regressions.
 
+#[allow(dead_code)] // the rig also serves other suites
 mod support;
 
 use std::collections::BTreeMap;

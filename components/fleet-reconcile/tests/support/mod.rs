@@ -151,6 +151,46 @@ impl<C: SqlConnection> Rig<C> {
         futures::executor::block_on(reconciler.reconcile(user, Duration::from_secs(20))).unwrap()
     }
 
+    /// One reconcile pass through `fly` (e.g. a client over a fault-injecting transport), without marking the
+    /// user due first (as the sweep runs it).
+    pub fn pass_through<T: fly_api::Transport>(
+        &mut self,
+        fly: &FlyClient<T>,
+        user: UserId,
+        owner: &str,
+    ) -> Outcome {
+        self.pass_within(fly, user, owner, Duration::from_secs(20))
+    }
+
+    /// [`Rig::pass_through`] with a chosen budget.
+    pub fn pass_within<T: fly_api::Transport>(
+        &mut self,
+        fly: &FlyClient<T>,
+        user: UserId,
+        owner: &str,
+        budget: Duration,
+    ) -> Outcome {
+        let _guard = self.runtime.enter();
+        let mut reconciler = Reconciler {
+            store: &mut self.store,
+            fly,
+            config: &self.config,
+            clock: &SystemClock,
+            owner,
+        };
+        futures::executor::block_on(reconciler.reconcile(user, budget)).unwrap()
+    }
+
+    /// A client for the rig's simulator over another transport.
+    pub fn client_over<T: fly_api::Transport>(&self, transport: T) -> FlyClient<T> {
+        FlyClient::new(
+            transport,
+            self.sim.sim().base_url(),
+            Secret::new(self.sim.sim().token().to_string()),
+            OrgSlug::new(self.sim.sim().org_slug()),
+        )
+    }
+
     /// Passes until converged (bounded).
     pub fn converge(&mut self, user: UserId) -> Vec<Outcome> {
         let mut outcomes = Vec::new();
@@ -199,4 +239,94 @@ pub fn email(user: UserId) -> String {
 
 pub fn user(n: u32) -> UserId {
     UserId::parse(&format!("aaaaaaaa-0000-4000-8000-{n:012}")).unwrap()
+}
+
+/// How an injected fault answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Injected {
+    /// This HTTP status (with a Fly-style JSON error body; 429 carries `Retry-After: 1`), before the effect.
+    Status(u16),
+    /// The request reaches Fly (its effect happens), then the connection drops without an answer.
+    DropAfter,
+}
+
+/// Every error class the issue names: 400/401/403/404/408/409/412/422/429/500/502/503 and a dropped connection.
+pub const EVERY_ERROR: [Injected; 13] = [
+    Injected::Status(400),
+    Injected::Status(401),
+    Injected::Status(403),
+    Injected::Status(404),
+    Injected::Status(408),
+    Injected::Status(409),
+    Injected::Status(412),
+    Injected::Status(422),
+    Injected::Status(429),
+    Injected::Status(500),
+    Injected::Status(502),
+    Injected::Status(503),
+    Injected::DropAfter,
+];
+
+type Matcher = Box<dyn Fn(&http::Request<Vec<u8>>) -> bool>;
+
+/// A transport that answers the first `count` requests `matches` accepts with `fault`, and forwards the rest.
+pub struct FaultOnce<T> {
+    pub inner: T,
+    matches: Matcher,
+    fault: Injected,
+    left: std::cell::Cell<u32>,
+    hits: std::cell::Cell<u32>,
+}
+
+impl<T> FaultOnce<T> {
+    pub fn new(
+        inner: T,
+        fault: Injected,
+        count: u32,
+        matches: impl Fn(&http::Request<Vec<u8>>) -> bool + 'static,
+    ) -> Self {
+        FaultOnce {
+            inner,
+            matches: Box::new(matches),
+            fault,
+            left: std::cell::Cell::new(count),
+            hits: std::cell::Cell::new(0),
+        }
+    }
+
+    /// How many requests were answered with the fault.
+    pub fn hits(&self) -> u32 {
+        self.hits.get()
+    }
+}
+
+impl<T: fly_api::Transport> fly_api::Transport for FaultOnce<T> {
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, fly_api::TransportError> {
+        if self.left.get() == 0 || !(self.matches)(&request) {
+            return self.inner.send(request).await;
+        }
+        self.left.set(self.left.get() - 1);
+        self.hits.set(self.hits.get() + 1);
+        match self.fault {
+            Injected::DropAfter => {
+                let _ = self.inner.send(request).await;
+                Err(fly_api::TransportError::Interrupted(
+                    "connection closed before a response arrived".into(),
+                ))
+            }
+            Injected::Status(status) => {
+                let body = serde_json::json!({"error": format!("injected {status}")});
+                let mut response = http::Response::builder()
+                    .status(status)
+                    .header("content-type", "application/json");
+                if status == 429 {
+                    response = response.header("retry-after", "1");
+                }
+                Ok(response.body(body.to_string().into_bytes()).unwrap())
+            }
+        }
+    }
 }
