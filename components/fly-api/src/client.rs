@@ -97,7 +97,9 @@ impl<T: Transport> FlyClient<T> {
         }
     }
 
-    fn build(&self, req: &ApiRequest) -> http::Request<Vec<u8>> {
+    /// The HTTP request. A header value that cannot be sent (a token or a lease nonce from a Fly answer with
+    /// control characters) is an invalid request, never a panic.
+    fn build(&self, req: &ApiRequest) -> Result<http::Request<Vec<u8>>, FlyError> {
         let mut uri = format!("{}{}", self.base_url, req.path);
         if !req.query.is_empty() {
             let q = form_urlencoded::Serializer::new(String::new())
@@ -119,12 +121,17 @@ impl<T: Transport> FlyClient<T> {
             b = b.header(LEASE_NONCE_HEADER, n);
         }
         b.body(req.body.clone().unwrap_or_default())
-            .expect("validated paths and header values build a request")
+            .map_err(|e| FlyError {
+                class: ErrorClass::Invalid,
+                status: None,
+                message: self.scrub(&format!("request not built: {e}")),
+                request_id: None,
+            })
     }
 
     /// Sends and returns the raw successful response, or a classified error.
     async fn send(&self, req: ApiRequest) -> Result<http::Response<Vec<u8>>, FlyError> {
-        let response = match self.transport.send(self.build(&req)).await {
+        let response = match self.transport.send(self.build(&req)?).await {
             Ok(r) => r,
             Err(e) => return Err(self.transport_error(e, req.idempotency)),
         };

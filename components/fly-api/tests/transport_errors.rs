@@ -52,3 +52,32 @@ async fn timeout_after_sending_is_ambiguous_for_create_and_transient_for_get() {
     let err = impatient.get_app(&app).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Transient, "{err}");
 }
+
+/// A header value that cannot be sent (a token, or a lease nonce taken from a Fly answer, with control
+/// characters) is an invalid request, never a panic, and the error does not show the token.
+#[tokio::test]
+async fn an_unsendable_header_value_is_an_invalid_request_not_a_panic() {
+    let c = FlyClient::new(
+        NativeTransport::new(),
+        "http://127.0.0.1:9/v1",
+        Secret::from("tok\nsecret"),
+        OrgSlug::new("fleet"),
+    );
+    let app = fly_api::AppName::parse("vyx-user-t3").unwrap();
+    let err = c.get_app(&app).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::Invalid, "{err}");
+    assert!(!err.to_string().contains("secret"), "{err}");
+
+    let c = FlyClient::new(
+        NativeTransport::new(),
+        "http://127.0.0.1:9/v1",
+        Secret::from("tok"),
+        OrgSlug::new("fleet"),
+    );
+    let machine = fly_api::MachineId::parse("m1").unwrap();
+    let err = c
+        .start_machine(&app, &machine, Some("nonce\r\nx-injected: 1"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Invalid, "{err}");
+}
