@@ -131,7 +131,7 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
 
     /// A reconcile pass (the provision/deprovision path) under the lease we already hold; the reconciler
     /// releases it.
-    async fn reconcile_pass(
+    pub(crate) async fn reconcile_pass(
         &mut self,
         run: &mut Run,
         user_id: UserId,

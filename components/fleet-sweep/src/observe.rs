@@ -26,6 +26,8 @@ pub enum Observed {
     Failed {
         error: String,
         rate_limited: bool,
+        /// Fly's `Retry-After` on a 429.
+        retry_after: Option<Duration>,
     },
     /// The budget ran out before the app could be looked at.
     OutOfTime,
@@ -59,6 +61,7 @@ impl<T: Transport, P: Transport, K: Clock> Observer<'_, T, P, K> {
                 return Observed::Failed {
                     error: format!("stored app name is invalid: {e}"),
                     rate_limited: false,
+                    retry_after: None,
                 }
             }
         };
@@ -89,34 +92,51 @@ impl<T: Transport, P: Transport, K: Clock> Observer<'_, T, P, K> {
         Observed::Seen(observation)
     }
 
-    /// The app's machines, `None` when the app does not exist.
+    /// The app's machines, `None` when the app does not exist for us: 404, or 403 (the name belongs to another
+    /// organisation), exactly as the reconciler observes it, so the repair moves on to the next name candidate.
     async fn list_machines(&self, app: &AppName) -> Result<Option<Vec<Machine>>, Observed> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let error = match self.fly.list_machines(app, &ListMachines::default()).await {
                 Ok(machines) => return Ok(Some(machines)),
-                Err(e) if e.class == ErrorClass::NotFound => return Ok(None),
+                Err(e) if matches!(e.class, ErrorClass::NotFound | ErrorClass::Forbidden) => {
+                    return Ok(None)
+                }
                 Err(e) => e,
             };
-            let (wait, rate_limited) = match error.class {
-                ErrorClass::RateLimited { retry_after } => {
-                    (retry_after.unwrap_or(Duration::from_secs(1)), true)
-                }
-                ErrorClass::Transient => (Duration::from_millis(200 * u64::from(attempt)), false),
-                _ => (Duration::MAX, false),
+            let retry = retry_wait(&error.class, attempt);
+            let failed = || Observed::Failed {
+                error: error.to_string(),
+                rate_limited: matches!(error.class, ErrorClass::RateLimited { .. }),
+                retry_after: match error.class {
+                    ErrorClass::RateLimited { retry_after } => retry_after,
+                    _ => None,
+                },
             };
-            let fits = self.clock.now()
-                + chrono::TimeDelta::from_std(wait).unwrap_or(chrono::TimeDelta::MAX)
-                < self.deadline;
-            if attempt >= LIST_ATTEMPTS || wait == Duration::MAX || !fits {
-                return Err(Observed::Failed {
-                    error: error.to_string(),
-                    rate_limited,
-                });
+            // Non-retryable classes are not waited for at all; a wait must end before the deadline.
+            let Some(wait) = retry else {
+                return Err(failed());
+            };
+            let fits = fleet_store::time::after(self.clock.now(), wait) < self.deadline;
+            if attempt >= LIST_ATTEMPTS || !fits {
+                return Err(failed());
             }
             self.clock.sleep(wait).await;
         }
+    }
+}
+
+/// How long to wait before listing again after `class`, or `None` when repeating the call cannot help.
+pub fn retry_wait(class: &ErrorClass, attempt: u32) -> Option<Duration> {
+    match class {
+        ErrorClass::RateLimited { retry_after } => {
+            Some(retry_after.unwrap_or(Duration::from_secs(1)))
+        }
+        ErrorClass::Transient | ErrorClass::Ambiguous => {
+            Some(Duration::from_millis(200).saturating_mul(attempt.max(1)))
+        }
+        _ => None,
     }
 }
 
@@ -132,5 +152,44 @@ pub fn machine_checks(machine: &Machine) -> MachineChecks {
             .filter(|c| !c.name.starts_with("bg_deployments_compat") && c.status != "passing")
             .map(|c| c.name.clone())
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A non-retryable answer is never waited for (it used to become `Duration::MAX`, which overflowed
+    /// `now + wait` and trapped the health component); only 429s and transient failures wait.
+    #[test]
+    fn only_rate_limits_and_transient_failures_are_waited_for() {
+        for class in [
+            ErrorClass::NameTaken,
+            ErrorClass::NotFound,
+            ErrorClass::Forbidden,
+            ErrorClass::Unauthorized,
+            ErrorClass::InsufficientCapacity,
+            ErrorClass::Invalid,
+        ] {
+            assert_eq!(retry_wait(&class, 1), None, "{class:?}");
+        }
+        assert_eq!(
+            retry_wait(&ErrorClass::RateLimited { retry_after: None }, 1),
+            Some(Duration::from_secs(1))
+        );
+        let huge = ErrorClass::RateLimited {
+            retry_after: Some(Duration::MAX),
+        };
+        let wait = retry_wait(&huge, 1).unwrap();
+        // Whatever the wait, the deadline check saturates instead of overflowing.
+        let now = chrono::Utc::now();
+        assert_eq!(
+            fleet_store::time::after(now, wait),
+            fleet_store::time::latest()
+        );
+        assert_eq!(
+            retry_wait(&ErrorClass::Transient, u32::MAX),
+            Some(Duration::from_millis(200).saturating_mul(u32::MAX))
+        );
     }
 }

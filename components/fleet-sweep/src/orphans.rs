@@ -49,7 +49,6 @@ pub fn plan_orphans(
     policy: OrphanPolicy,
     grace: Duration,
 ) -> OrphanPlan {
-    let grace = TimeDelta::from_std(grace).unwrap_or(TimeDelta::MAX);
     let mut plan = OrphanPlan::default();
     for name in org_apps {
         if !name.starts_with(prefix) || claimed.contains(name) {
@@ -63,7 +62,9 @@ pub fn plan_orphans(
                 now
             }
         };
-        if policy == OrphanPolicy::Delete && now - first_seen >= grace {
+        if policy == OrphanPolicy::Delete
+            && fleet_store::time::elapsed_at_least(first_seen, now, grace)
+        {
             plan.delete.push(name.clone());
         }
         // Apps no longer listed (deleted, or claimed again) drop out of the map.

@@ -168,11 +168,11 @@ pub fn next_recovery_step(
     now: DateTime<Utc>,
     grace: Duration,
 ) -> Option<RecoveryStep> {
-    let grace = chrono::TimeDelta::from_std(grace).unwrap_or(chrono::TimeDelta::MAX);
+    let waited = |since: DateTime<Utc>| fleet_store::time::elapsed_at_least(since, now, grace);
     match last {
-        None if now - unhealthy_since >= grace => Some(RecoveryStep::Restart),
-        Some((RecoveryStep::Restart, at)) if now - *at >= grace => Some(RecoveryStep::Recreate),
-        Some((RecoveryStep::Recreate, at)) if now - *at >= grace => Some(RecoveryStep::Restart),
+        None if waited(unhealthy_since) => Some(RecoveryStep::Restart),
+        Some((RecoveryStep::Restart, at)) if waited(*at) => Some(RecoveryStep::Recreate),
+        Some((RecoveryStep::Recreate, at)) if waited(*at) => Some(RecoveryStep::Restart),
         _ => None,
     }
 }

@@ -171,7 +171,7 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             .config
             .rollout_wait
             .min(left(self.clock.now(), run.deadline));
-        let until = self.clock.now() + crate::sweep::delta(wait);
+        let until = fleet_store::time::after(self.clock.now(), wait);
         loop {
             let seen = self.fly.get_machine(app, machine).await?;
             match seen.state.as_str() {

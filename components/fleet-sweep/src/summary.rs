@@ -5,6 +5,8 @@ use serde::Serialize;
 /// Counts of one sweep. `remaining` is the number of rows still due when it ended (work for the next one).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SweepSummary {
+    /// Rows this sweep looked at: due, at odds with their entitlement, or in a transitional state.
+    pub considered: u32,
     /// Apps observed.
     pub checked: u32,
     pub healthy: u32,

@@ -7,13 +7,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use fleet_reconcile::{Clock, ReconcileConfig};
-use fleet_store::{AppRow, DueQuery, SqlConnection, Store, StoreError, UserId};
+use fleet_store::time::{after, before};
+use fleet_store::{
+    AppRow, AppStatus, DueQuery, SqlConnection, Store, StoreError, UserId, Wait, ROW_LEASE_TTL,
+};
 use fly_api::{FlyClient, Transport};
 use futures::StreamExt;
 
 use crate::config::SweepConfig;
 use crate::cost::PriceTable;
 use crate::observe::{Observed, Observer};
+use crate::plan::RepairKind;
 use crate::rollout::RolloutState;
 use crate::summary::SweepSummary;
 
@@ -72,7 +76,7 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             .to_string();
         let mut run = Run {
             started,
-            deadline: started + delta(self.config.budget),
+            deadline: after(started, self.config.budget),
             summary: SweepSummary::default(),
             rollout,
             repair_config,
@@ -97,23 +101,25 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
         Ok(run.summary)
     }
 
-    /// Long enough to cover the whole sweep; a lease whose holder died expires on its own.
+    /// The fleet-wide lease covers the whole sweep; a lease whose holder died expires on its own.
     fn lease_ttl(&self) -> Duration {
-        self.config.budget + Duration::from_secs(60)
+        self.config.budget.saturating_add(Duration::from_secs(60))
     }
 
-    /// The claim → observe → apply rounds. Returns the rows still leased to us (to release).
+    /// The claim → observe → apply rounds. Returns the rows still leased to us (to release). Row leases are
+    /// short ([`ROW_LEASE_TTL`]) and renewed before each row is applied, so rows of a sweep that trapped or
+    /// was killed are free again soon.
     async fn sweep_due_rows(&mut self, run: &mut Run) -> Result<Vec<UserId>, StoreError> {
-        let due = DueQuery {
-            now: run.started,
-            checked_before: run.started - delta(self.config.check_interval),
-            limit: self.config.claim_batch(),
-        };
-        let lease_ttl = self.lease_ttl();
+        let checked_before = before(run.started, self.config.check_interval);
         let mut seen = HashSet::new();
         let mut held = Vec::new();
         while self.clock.now() < run.deadline {
-            let claimed = self.store.claim_due(due, self.owner, lease_ttl)?;
+            let due = DueQuery {
+                now: self.clock.now(),
+                checked_before,
+                limit: self.config.claim_batch(),
+            };
+            let claimed = self.store.claim_due(due, self.owner, ROW_LEASE_TTL)?;
             if claimed.is_empty() {
                 break;
             }
@@ -124,22 +130,83 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
                 .partition(|row| !seen.contains(&row.user_id));
             held.extend(again.iter().map(|row| row.user_id));
             seen.extend(fresh.iter().map(|row| row.user_id));
+            run.summary.considered += fresh.len() as u32;
             for (row, observed) in self.observe_round(fresh, run.deadline).await {
-                match observed {
+                if matches!(observed, Observed::OutOfTime) {
+                    held.push(row.user_id);
+                    continue;
+                }
+                // Observing may have taken a while: the row is still ours only if the lease renews.
+                if !self.store.renew_lease(
+                    row.user_id,
+                    self.owner,
+                    self.clock.now(),
+                    ROW_LEASE_TTL,
+                )? {
+                    continue;
+                }
+                let handed_back = match observed {
                     Observed::Seen(observation) => {
-                        if !self.apply(run, row.clone(), observation).await? {
-                            held.push(row.user_id);
-                        }
+                        self.apply(run, row.clone(), observation).await?
                     }
-                    Observed::Failed { .. } => {
+                    Observed::Failed {
+                        error,
+                        rate_limited,
+                        retry_after,
+                    } => {
                         run.summary.observe_failures += 1;
-                        held.push(row.user_id);
+                        self.observe_failed(run, &row, &error, rate_limited, retry_after)
+                            .await?
                     }
-                    Observed::OutOfTime => held.push(row.user_id),
+                    Observed::OutOfTime => false,
+                };
+                if !handed_back {
+                    held.push(row.user_id);
                 }
             }
         }
         Ok(held)
+    }
+
+    /// Fly could not be asked about a row. A row at its desired state (entitled and active) is simply looked
+    /// at again by the next sweep. Any other row gets an outcome: a 429 records its reason and waits out
+    /// `Retry-After`; other failures go to a reconcile pass, which observes again and either progresses or
+    /// counts the attempt with its reason and backs off. Returns whether the lease was handed back.
+    async fn observe_failed(
+        &mut self,
+        run: &mut Run,
+        row: &AppRow,
+        error: &str,
+        rate_limited: bool,
+        retry_after: Option<Duration>,
+    ) -> Result<bool, StoreError> {
+        let entitled = self.store.entitlement(row.user_id)?.entitled;
+        if entitled && row.status == AppStatus::Active {
+            return Ok(false);
+        }
+        if rate_limited {
+            let now = self.clock.now();
+            let wait = retry_after.unwrap_or(Duration::from_secs(1));
+            let reason = format!(
+                "waiting {}s for Fly's rate limit (Retry-After): {error}",
+                wait.as_secs_f64().ceil() as u64
+            );
+            self.store.record_wait(&Wait {
+                user_id: row.user_id,
+                lease_owner: self.owner,
+                seen_generation: row.due_generation,
+                reason: &reason,
+                next_attempt_at: after(now, wait),
+                now,
+            })?;
+            return Ok(false);
+        }
+        let kind = match (entitled, row.status) {
+            (false, _) => RepairKind::Deprovision,
+            (true, AppStatus::Active) => RepairKind::Repair,
+            (true, _) => RepairKind::Provision,
+        };
+        self.reconcile_pass(run, row.user_id, kind).await
     }
 
     /// Observes a round of rows, at most `concurrency` at a time (plain futures combinators, so the same
@@ -178,15 +245,11 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
     fn remaining(&mut self, run: &Run) -> Result<u32, StoreError> {
         let due = DueQuery {
             now: self.clock.now(),
-            checked_before: run.started - delta(self.config.check_interval),
+            checked_before: before(run.started, self.config.check_interval),
             limit: REMAINING_COUNT_LIMIT,
         };
         Ok(self.store.select_due(due)?.len() as u32)
     }
-}
-
-pub(crate) fn delta(duration: Duration) -> chrono::TimeDelta {
-    chrono::TimeDelta::from_std(duration).unwrap_or(chrono::TimeDelta::MAX)
 }
 
 /// Time left before `deadline`, zero when past.

@@ -59,7 +59,12 @@ fn live(observed: &Observed) -> Value {
         Observed::Failed {
             error,
             rate_limited,
-        } => json!({"error": error, "rate_limited": rate_limited}),
+            retry_after,
+        } => json!({
+            "error": error,
+            "rate_limited": rate_limited,
+            "retry_after_secs": retry_after.map(|d| d.as_secs_f64()),
+        }),
         Observed::OutOfTime => json!({"error": "out of time"}),
     }
 }

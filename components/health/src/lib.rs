@@ -116,7 +116,7 @@ async fn app_view(req: &Request, user: &str) -> Result<Response, ApiError> {
         probe: &SpinTransport,
         clock: &SystemClock,
         config: &sweep_config,
-        deadline: chrono::Utc::now() + chrono::TimeDelta::seconds(20),
+        deadline: fleet_store::time::after(chrono::Utc::now(), std::time::Duration::from_secs(20)),
     };
     let observed = observer.observe(&row).await;
     let verdict = match (&observed, state.entitlement.entitled) {

@@ -149,6 +149,39 @@ impl<C: SqlConnection> Rig<C> {
         )
     }
 
+    /// One sweep whose Fly calls go through `transport` (e.g. a fault-injecting wrapper).
+    pub fn sweep_over<T: fly_api::Transport>(&mut self, transport: &T) -> SweepSummary {
+        let _guard = self.runtime.enter();
+        let owner = format!("sweep:{}", uuid::Uuid::new_v4());
+        let target = self.fly_target();
+        let fly = FlyClient::new(
+            transport,
+            target.base_url.clone(),
+            Secret::new(target.token.clone()),
+            OrgSlug::new(target.org.clone()),
+        );
+        let calls = || 0;
+        let probe = NativeTransport::with_timeout(Duration::from_secs(3));
+        let prices = PriceTable::embedded();
+        let mut sweeper = Sweeper {
+            store: &mut self.store,
+            fly: &fly,
+            probe: &probe,
+            reconcile: &self.reconcile,
+            config: &self.config,
+            prices: &prices,
+            clock: &SystemClock,
+            owner: &owner,
+            fly_calls: &calls,
+        };
+        futures::executor::block_on(sweeper.run()).expect("the sweep's store work succeeds")
+    }
+
+    /// Runs a statement on the rig's database (test setup).
+    pub fn exec(&mut self, sql: &str) -> u64 {
+        self.store.connection().execute(sql, &[]).unwrap()
+    }
+
     /// Where (and as whom) the simulator is reached.
     pub fn fly_target(&self) -> FlyTarget {
         FlyTarget {
@@ -346,4 +379,103 @@ pub fn email(user: UserId) -> String {
 
 pub fn user(n: u32) -> UserId {
     UserId::parse(&format!("aaaaaaaa-0000-4000-8000-{n:012}")).unwrap()
+}
+
+/// How an injected fault answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Injected {
+    /// This HTTP status (Fly-style JSON error body; 429 carries `Retry-After: 1`), before the effect.
+    Status(u16),
+    /// The request reaches Fly (its effect happens), then the connection drops without an answer.
+    DropAfter,
+    /// The component traps (a panic in the middle of the sweep).
+    Trap,
+}
+
+/// Every error class the issue names: 400/401/403/404/408/409/412/422/429/500/502/503 and a dropped connection.
+pub const EVERY_ERROR: [Injected; 13] = [
+    Injected::Status(400),
+    Injected::Status(401),
+    Injected::Status(403),
+    Injected::Status(404),
+    Injected::Status(408),
+    Injected::Status(409),
+    Injected::Status(412),
+    Injected::Status(422),
+    Injected::Status(429),
+    Injected::Status(500),
+    Injected::Status(502),
+    Injected::Status(503),
+    Injected::DropAfter,
+];
+
+type Matcher = Box<dyn Fn(&http::Request<Vec<u8>>) -> bool>;
+
+/// A transport that answers the first `count` requests `matches` accepts with `fault`, and forwards the rest.
+pub struct FaultOnce<T> {
+    pub inner: T,
+    matches: Matcher,
+    fault: Injected,
+    left: std::cell::Cell<u32>,
+    hits: std::cell::Cell<u32>,
+}
+
+impl<T> FaultOnce<T> {
+    pub fn new(
+        inner: T,
+        fault: Injected,
+        count: u32,
+        matches: impl Fn(&http::Request<Vec<u8>>) -> bool + 'static,
+    ) -> Self {
+        FaultOnce {
+            inner,
+            matches: Box::new(matches),
+            fault,
+            left: std::cell::Cell::new(count),
+            hits: std::cell::Cell::new(0),
+        }
+    }
+
+    pub fn hits(&self) -> u32 {
+        self.hits.get()
+    }
+}
+
+impl<T: fly_api::Transport> fly_api::Transport for FaultOnce<T> {
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, fly_api::TransportError> {
+        if self.left.get() == 0 || !(self.matches)(&request) {
+            return self.inner.send(request).await;
+        }
+        self.left.set(self.left.get() - 1);
+        self.hits.set(self.hits.get() + 1);
+        match self.fault {
+            Injected::Trap => panic!("injected trap on {}", request.uri().path()),
+            Injected::DropAfter => {
+                let _ = self.inner.send(request).await;
+                Err(fly_api::TransportError::Interrupted(
+                    "connection closed before a response arrived".into(),
+                ))
+            }
+            Injected::Status(status) => {
+                let body = serde_json::json!({"error": format!("injected {status}")});
+                let mut response = http::Response::builder()
+                    .status(status)
+                    .header("content-type", "application/json");
+                if status == 429 {
+                    response = response.header("retry-after", "1");
+                }
+                Ok(response.body(body.to_string().into_bytes()).unwrap())
+            }
+        }
+    }
+}
+
+/// The user's app name candidate of `hex_len` hex digits.
+pub fn candidate(user: UserId, hex_len: usize) -> String {
+    use sha2::Digest;
+    let hex = hex::encode(sha2::Sha256::digest(user.to_string().as_bytes()));
+    format!("vyx-user-{}", &hex[..hex_len])
 }
