@@ -352,3 +352,31 @@ fn a_wait_records_its_reason_and_time_without_an_attempt() {
             .unwrap());
     }
 }
+
+/// Lease expiry is checked arithmetic: an unbounded TTL (`Duration::MAX`, which used to overflow `now + ttl`)
+/// stores the latest storable instant instead of panicking, for row and fleet-wide leases alike.
+#[test]
+fn an_unbounded_ttl_does_not_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    for (mut store, _) in [pg_store(), sqlite_store(&dir)] {
+        let user = new_user();
+        insert_subscription(&mut store, user, "pro", "active", None);
+        let t0 = now();
+        let row = store
+            .claim_lease(user, "w", t0, Duration::MAX)
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.lease_expires_at, Some(fleet_store::time::latest()));
+        assert!(store.renew_lease(user, "w", t0, Duration::MAX).unwrap());
+        assert!(store
+            .claim_fleet_lease("test.unbounded", "w", t0, Duration::MAX)
+            .unwrap());
+        let query = DueQuery {
+            now: t0,
+            checked_before: t0,
+            limit: 10,
+        };
+        assert!(store.release_lease(user, "w").unwrap());
+        assert_eq!(store.claim_due(query, "s", Duration::MAX).unwrap().len(), 1);
+    }
+}
