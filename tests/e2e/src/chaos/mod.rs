@@ -7,6 +7,7 @@ pub mod audit;
 pub mod deliver;
 pub mod fly_log;
 pub mod host_process;
+pub mod stalls;
 pub mod subscriptions;
 
 use std::collections::BTreeMap;
@@ -90,6 +91,11 @@ impl ChaosRig {
             variables,
             _runtime: runtime,
         }
+    }
+
+    /// Overrides one of the host's Spin variables for hosts started from now on.
+    pub fn set_variable(&mut self, key: &str, value: impl Into<String>) {
+        self.variables.insert(key.to_string(), value.into());
     }
 
     /// Starts a host process; its log is `<rig dir>/<name>.log`.
@@ -177,6 +183,15 @@ impl ChaosRig {
         }
         out
     }
+}
+
+/// A user's app-name candidates in Fleet's order (`vyx-user-<8|12|16 hex>`).
+pub fn name_candidates(user: UserId) -> Vec<String> {
+    fly_api::NameCandidates::for_user(&fly_api::UserId::new(user.to_string()))
+        .all()
+        .iter()
+        .map(|n| n.as_str().to_string())
+        .collect()
 }
 
 /// A sweep's summary field, 0 when absent.
