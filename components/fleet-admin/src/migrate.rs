@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use fleet_http::ApiError;
 use fleet_reconcile::Clock;
+use fleet_store::time::after;
 use fleet_store::{AppRow, AppStatus, EventType, NewEvent, SqlConnection, UserId};
 use fly_api::Transport;
 use futures::future::join_all;
@@ -127,7 +128,7 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
         let Some(mut state) = self.load_migration()? else {
             return Err(ApiError::not_found("no migration has been started"));
         };
-        let deadline = self.clock.now() + delta(self.config.budget);
+        let deadline = after(self.clock.now(), self.config.budget);
         for _ in 0..MAX_ROUNDS {
             if state.completed_at.is_some() {
                 break;
@@ -235,15 +236,11 @@ fn next_wake(
         .into_iter()
         .chain(rows_due)
         .min()
-        .unwrap_or(now + delta(Duration::from_secs(1)));
+        .unwrap_or(after(now, Duration::from_secs(1)));
     soonest
         .clamp(
-            now + delta(Duration::from_millis(50)),
-            now + delta(Duration::from_secs(1)),
+            after(now, Duration::from_millis(50)),
+            after(now, Duration::from_secs(1)),
         )
         .min(deadline)
-}
-
-fn delta(d: Duration) -> chrono::TimeDelta {
-    chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::MAX)
 }
