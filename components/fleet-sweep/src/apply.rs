@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use fleet_reconcile::{decide, Action, Clock, DatabaseAccess, Reconciler, Situation};
-use fleet_store::{AppRow, EventType, NewEvent, SqlConnection, StoreError, UserId};
+use fleet_store::{
+    AppRow, EventType, NewEvent, SqlConnection, StoreError, UserId, Wait, BACKOFF_BASE,
+};
 use fly_api::types::StopRequest;
 use fly_api::{AppName, ErrorClass, FlyError, MachineId, Transport};
 use serde_json::json;
@@ -103,22 +105,13 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             Repair::Restart { machine_id } => {
                 let result = self.restart(&updated, &machine_id, run).await;
                 run.summary.repaired += u32::from(result.is_ok());
-                let error = result.err().map(|e| e.to_string());
-                self.event(
-                    &updated,
-                    EventType::RecoveryAttempted,
-                    json!({"step": "restart", "machine_id": machine_id, "error": error}),
-                )?;
+                self.recovery_attempted(&updated, "restart", &machine_id, result.err())?;
             }
             Repair::Recreate { machine_id } => {
                 let destroyed = self.destroy(&updated, &machine_id).await;
-                let error = destroyed.as_ref().err().map(|e| e.to_string());
-                self.event(
-                    &updated,
-                    EventType::RecoveryAttempted,
-                    json!({"step": "recreate", "machine_id": machine_id, "error": error}),
-                )?;
-                if destroyed.is_ok() {
+                let ok = destroyed.is_ok();
+                self.recovery_attempted(&updated, "recreate", &machine_id, destroyed.err())?;
+                if ok {
                     return self
                         .reconcile_pass(run, row.user_id, RepairKind::Repair)
                         .await;
@@ -188,6 +181,44 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             Err(e) if e.class != ErrorClass::NotFound => Err(e),
             _ => Ok(()),
         }
+    }
+
+    /// Records a recovery step: a `recovery_attempted` event, and when Fly failed it, the reason on the event
+    /// (`error_details`) and on the row (`error_message`) with a backoff (`Retry-After` for a 429), so the
+    /// failed repair is visible and tried again, never silently dropped. A failed repair of an active app
+    /// counts no attempt: the app stays active while the recovery steps go on.
+    fn recovery_attempted(
+        &mut self,
+        row: &AppRow,
+        step: &str,
+        machine_id: &str,
+        error: Option<FlyError>,
+    ) -> Result<(), StoreError> {
+        let reason = error
+            .as_ref()
+            .map(|e| format!("{step} of machine {machine_id} failed: {e}"));
+        let mut event = NewEvent::for_app(row, EventType::RecoveryAttempted);
+        event.metadata = json!({"step": step, "machine_id": machine_id, "error": reason});
+        event.error_details = reason.clone();
+        let now = self.clock.now();
+        self.store.append_event(&event, now)?;
+        if let (Some(error), Some(reason)) = (error, reason) {
+            let wait = match error.class {
+                ErrorClass::RateLimited { retry_after } => {
+                    retry_after.unwrap_or(Duration::from_secs(1))
+                }
+                _ => BACKOFF_BASE,
+            };
+            self.store.record_wait(&Wait {
+                user_id: row.user_id,
+                lease_owner: self.owner,
+                seen_generation: row.due_generation,
+                reason: &reason,
+                next_attempt_at: fleet_store::time::after(now, wait),
+                now,
+            })?;
+        }
+        Ok(())
     }
 
     pub(crate) fn event(

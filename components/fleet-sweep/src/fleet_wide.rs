@@ -2,7 +2,7 @@
 //! rollout has completed.
 
 use fleet_reconcile::Clock;
-use fleet_store::{AppStatus, EventType, NewEvent, SqlConnection, StoreError};
+use fleet_store::{format_time, AppStatus, EventType, NewEvent, SqlConnection, StoreError};
 use fly_api::{AppName, ErrorClass, Transport};
 use serde_json::json;
 
@@ -11,6 +11,9 @@ use crate::orphans::{
 };
 use crate::rollout::{RolloutStatus, ROLLOUT_STATE_KEY};
 use crate::sweep::{Run, Sweeper};
+
+/// The `fleet_state` key of the last sweep's fleet-wide failures: `{"at": RFC 3339, "errors": [reason]}`.
+pub const FLEET_WIDE_ERRORS_KEY: &str = "health.fleet_wide_errors";
 
 impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P, K> {
     pub(crate) async fn fleet_wide(&mut self, run: &mut Run) -> Result<(), StoreError> {
@@ -31,9 +34,13 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
                 )?;
             }
         }
-        // Fly trouble only postpones orphan detection to the next sweep.
-        let Ok(listed) = self.fly.list_apps().await else {
-            return Ok(());
+        // Fly trouble postpones orphan detection to the next sweep, with its reason recorded.
+        let listed = match self.fly.list_apps().await {
+            Ok(listed) => listed,
+            Err(e) => {
+                run.fleet_wide_error(format!("orphan scan: listing the org's apps failed: {e}"));
+                return Ok(());
+            }
         };
         let names: Vec<String> = listed.apps.iter().map(|a| a.name.clone()).collect();
         let previous = first_seen_from_json(self.store.state(ORPHAN_STATE_KEY)?.as_ref());
@@ -62,7 +69,11 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             match self.fly.delete_app(&app, true).await {
                 Ok(()) => {}
                 Err(e) if e.class == ErrorClass::NotFound => {}
-                Err(_) => continue,
+                Err(e) => {
+                    // Still an orphan: the next sweep deletes it.
+                    run.fleet_wide_error(format!("deleting orphan {name} failed: {e}"));
+                    continue;
+                }
             }
             first_seen.remove(name);
             self.orphan_event(name, EventType::OrphanDeleted, json!({}))?;
@@ -72,6 +83,22 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
                 .put_state(ORPHAN_STATE_KEY, &first_seen_to_json(&first_seen), now)?;
         }
         Ok(())
+    }
+
+    /// Keeps this sweep's fleet-wide failures in `fleet_state` (the summary is only the sweep's answer);
+    /// a sweep without any clears the record.
+    pub(crate) fn record_fleet_wide_errors(&mut self, run: &Run) -> Result<(), StoreError> {
+        let stored = self.store.state(FLEET_WIDE_ERRORS_KEY)?;
+        let had_errors = stored
+            .as_ref()
+            .and_then(|v| v["errors"].as_array())
+            .is_some_and(|e| !e.is_empty());
+        if run.summary.fleet_wide_errors.is_empty() && !had_errors {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let value = json!({"at": format_time(now), "errors": run.summary.fleet_wide_errors});
+        self.store.put_state(FLEET_WIDE_ERRORS_KEY, &value, now)
     }
 
     fn orphan_event(

@@ -26,6 +26,7 @@ pub mod fake_screener;
 
 pub use config::{OrphanPolicy, SweepConfig};
 pub use cost::PriceTable;
+pub use fleet_wide::FLEET_WIDE_ERRORS_KEY;
 pub use rollout::{RolloutState, RolloutStatus, ROLLOUT_STATE_KEY};
 pub use summary::SweepSummary;
 pub use sweep::{Sweeper, FLEET_WIDE_LEASE};

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use fleet_reconcile::Clock;
 use fleet_store::{AppRow, EventType, NewEvent, SqlConnection, StoreError};
 use fly_api::types::{MachineConfig, UpdateMachineRequest};
-use fly_api::{AppName, FlyError, MachineId, Transport};
+use fly_api::{AppName, ErrorClass, FlyError, MachineId, Transport};
 use serde_json::json;
 
 use crate::apply::ids;
@@ -15,6 +15,19 @@ use crate::health::judge_probe;
 use crate::probe::probe_health;
 use crate::rollout::{start_rollout, RolloutStart, RolloutState, ROLLOUT_STATE_KEY};
 use crate::sweep::{left, Run, Sweeper};
+
+/// A Fly failure that says nothing about the image being rolled out: try again later. A 409 is a lease held
+/// elsewhere — or our own, acquired by a request whose answer was lost (its nonce unknown), until it expires.
+fn passing(error: &FlyError) -> bool {
+    error.is_conflict()
+        || matches!(
+            error.class,
+            ErrorClass::RateLimited { .. }
+                | ErrorClass::Transient
+                | ErrorClass::Ambiguous
+                | ErrorClass::InsufficientCapacity
+        )
+}
 
 /// How often a rolled machine is looked at while it boots.
 const BOOT_POLL: Duration = Duration::from_millis(250);
@@ -67,6 +80,10 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             Ok(false) => Some("the machine did not become healthy on the new image".to_string()),
             Err(e) => Some(e.to_string()),
         };
+        if let Err(e) = &result {
+            let app = row.fly_app_name.clone().unwrap_or_default();
+            run.fleet_wide_error(format!("rolling machine {machine_id} of {app} failed: {e}"));
+        }
         if healthy {
             run.summary.rolled += 1;
             row.docker_image = Some(target.clone());
@@ -78,11 +95,19 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
                 json!({"machine_id": machine_id, "image": target}),
             )?;
         } else {
-            self.event(
-                row,
-                EventType::RolloutMachineFailed,
-                json!({"machine_id": machine_id, "image": target, "error": error}),
-            )?;
+            let mut event = NewEvent::for_app(row, EventType::RolloutMachineFailed);
+            event.metadata = json!({"machine_id": machine_id, "image": target, "error": error});
+            event.error_details = error;
+            self.store.append_event(&event, self.clock.now())?;
+        }
+        if let Err(e) = &result {
+            if passing(e) {
+                // Fly was busy or unreachable: nothing is known about the image. The machine is rolled by a
+                // later sweep (it is still behind), and this sweep rolls no more; a rate limit never halts
+                // the rollout.
+                run.rolled_this_sweep = run.rolled_this_sweep.max(self.config.rollout_batch_size);
+                return Ok(());
+            }
         }
         let halted = run
             .rollout

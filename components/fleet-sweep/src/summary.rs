@@ -26,4 +26,8 @@ pub struct SweepSummary {
     pub remaining: u32,
     /// Apps Fly could not be asked about (rate limits beyond the budget, errors); still due.
     pub observe_failures: u32,
+    /// Fleet-wide work Fly failed this sweep (the orphan scan, an orphan's deletion, a machine's rollout),
+    /// each with its sanitised reason; the next sweep that drives the fleet tries again. Also kept in
+    /// `fleet_state` under `health.fleet_wide_errors`.
+    pub fleet_wide_errors: Vec<String>,
 }

@@ -92,6 +92,7 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             if self.clock.now() < run.deadline {
                 self.fleet_wide(&mut run).await?;
             }
+            self.record_fleet_wide_errors(&run)?;
             self.store
                 .release_fleet_lease(FLEET_WIDE_LEASE, self.owner)?;
         }
@@ -249,6 +250,15 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             limit: REMAINING_COUNT_LIMIT,
         };
         Ok(self.store.select_due(due)?.len() as u32)
+    }
+}
+
+impl Run {
+    /// Records fleet-wide work Fly failed (sanitised; the next sweep tries again).
+    pub(crate) fn fleet_wide_error(&mut self, reason: String) {
+        self.summary
+            .fleet_wide_errors
+            .push(fleet_store::sanitize_error(&reason));
     }
 }
 
