@@ -7,19 +7,14 @@
 #[allow(dead_code)] // this suite uses part of the rig
 mod support;
 
-use fleet_store::{AppStatus, UserId};
+use fleet_store::AppStatus;
+use fleet_test_support::fly_faults::{name_candidates, FaultOnce, Injected, EVERY_ERROR};
 use fly_api::transport_native::NativeTransport;
 use fly_simulator::{FaultKind, FaultSettings, ScriptedFault, SimConfig};
-use sha2::Digest;
-use support::{user, FaultOnce, Injected, Rig, EVERY_ERROR};
+use support::{user, Rig};
 
 fn quiet_sim() -> SimConfig {
     SimConfig::default().without_rate_limits()
-}
-
-fn candidate(user: UserId, hex_len: usize) -> String {
-    let hex = hex::encode(sha2::Sha256::digest(user.to_string().as_bytes()));
-    format!("vyx-user-{}", &hex[..hex_len])
 }
 
 /// Which request of provisioning a fault hits, given the user's first app name.
@@ -61,7 +56,7 @@ fn every_error_on(call: Call, first_user: u32) {
     let mut rig = Rig::sqlite(quiet_sim());
     for (i, fault) in EVERY_ERROR.into_iter().enumerate() {
         let u = user(first_user + i as u32);
-        let app = candidate(u, 8);
+        let app = name_candidates(&u.to_string())[0].clone();
         rig.subscribe(u, "pro", "active");
         let transport = FaultOnce::new(NativeTransport::new(), fault, 1, call.matcher(app.clone()));
         let fly = rig.client_over(&transport);
@@ -138,7 +133,7 @@ fn every_error_on_wait_machine_leaves_a_reason_or_progress() {
 #[test]
 fn foreign_names_and_rate_limits_reach_the_last_candidate_and_end_in_error() {
     let u = user(700);
-    let names: Vec<String> = [8, 12, 16].iter().map(|&n| candidate(u, n)).collect();
+    let names = name_candidates(&u.to_string());
     let mut sim = quiet_sim();
     sim.foreign_apps = names.clone();
     sim.faults = FaultSettings {

@@ -15,9 +15,10 @@ use std::time::Duration;
 
 use fleet_store::{AppStatus, EventType, HealthStatus, SqlConnection, UserId};
 use fleet_sweep::{OrphanPolicy, SweepSummary, FLEET_WIDE_ERRORS_KEY, ROLLOUT_STATE_KEY};
+use fleet_test_support::fly_faults::{FaultOnce, Injected, EVERY_ERROR};
 use fly_api::transport_native::NativeTransport;
 use fly_api::{AppName, MachineId};
-use support::{quiet_sim, user, Answer, FaultOnce, Injected, Rig, EVERY_ERROR};
+use support::{quiet_sim, user, Answer, Rig};
 
 type Matcher = Box<dyn Fn(&http::Request<Vec<u8>>) -> bool + 'static>;
 

@@ -8,9 +8,10 @@ mod support;
 use std::time::Duration;
 
 use fleet_store::AppStatus;
+use fleet_test_support::fly_faults::{name_candidates, FaultOnce, Injected, EVERY_ERROR};
 use fly_api::transport_native::NativeTransport;
 use fly_simulator::{FaultKind, FaultSettings, ScriptedFault};
-use support::{candidate, quiet_sim, user, FaultOnce, Injected, Rig, EVERY_ERROR};
+use support::{quiet_sim, user, Rig};
 
 /// The short row lease (fleet_store::ROW_LEASE_TTL).
 const ROW_LEASE: Duration = Duration::from_secs(30);
@@ -67,7 +68,7 @@ fn a_live_row_of_a_user_no_longer_entitled_is_deprovisioned_without_a_due_mark()
 #[test]
 fn a_foreign_app_name_does_not_trap_the_sweep_and_the_last_candidate_is_tried() {
     let carol = user(3);
-    let names: Vec<String> = [8, 12, 16].iter().map(|&n| candidate(carol, n)).collect();
+    let names = name_candidates(&carol.to_string());
     let mut sim = quiet_sim();
     sim.foreign_apps = names.clone();
     sim.faults = FaultSettings {
@@ -118,7 +119,7 @@ fn every_error_on_the_sweeps_list_call_leaves_an_outcome() {
     let active_app = rig.row(active).fly_app_name.unwrap();
     for (i, fault) in EVERY_ERROR.into_iter().enumerate() {
         let u = user(100 + i as u32);
-        let app = candidate(u, 8);
+        let app = name_candidates(&u.to_string())[0].clone();
         rig.subscribe(u, "pro", "active");
         rig.exec(&format!(
             "UPDATE user_fly_apps SET fly_app_name = '{app}', next_attempt_at = NULL WHERE user_id = '{u}'"
@@ -161,7 +162,7 @@ fn a_trapped_sweeps_leases_expire_within_the_short_row_lease() {
     let mut rig = Rig::postgres(quiet_sim());
     let dave = user(4);
     rig.subscribe(dave, "pro", "active");
-    let app = candidate(dave, 8);
+    let app = name_candidates(&dave.to_string())[0].clone();
     rig.exec(&format!(
         "UPDATE user_fly_apps SET fly_app_name = '{app}' WHERE user_id = '{dave}'"
     ));

@@ -2,6 +2,7 @@
 //! built WebAssembly components.
 
 pub mod figures;
+pub mod fly_faults;
 pub mod platform;
 pub mod postgres;
 pub mod wasm;

@@ -187,11 +187,7 @@ impl ChaosRig {
 
 /// A user's app-name candidates in Fleet's order (`vyx-user-<8|12|16 hex>`).
 pub fn name_candidates(user: UserId) -> Vec<String> {
-    fly_api::NameCandidates::for_user(&fly_api::UserId::new(user.to_string()))
-        .all()
-        .iter()
-        .map(|n| n.as_str().to_string())
-        .collect()
+    fleet_test_support::fly_faults::name_candidates(&user.to_string())
 }
 
 /// A sweep's summary field, 0 when absent.
