@@ -1,0 +1,69 @@
+// Evaluated once in the worker's data realm, where every shared value lives (klines rows, timeframes,
+// ticker, indicator results). Its intrinsics are frozen so no program can change how shared values behave.
+(function () {
+  "use strict";
+  const freeze = Object.freeze;
+  const parse = JSON.parse;
+  const setProto = Object.setPrototypeOf;
+  const ArrayProto = Array.prototype;
+
+  // Freeze everything reachable from the global object: prototypes, constructors, accessors.
+  const seen = new Set();
+  const harden = (value) => {
+    if ((typeof value !== "object" && typeof value !== "function") || value === null || seen.has(value)) return;
+    seen.add(value);
+    freeze(value);
+    harden(Object.getPrototypeOf(value));
+    for (const key of Reflect.ownKeys(value)) {
+      const d = Object.getOwnPropertyDescriptor(value, key);
+      if ("value" in d) harden(d.value);
+      harden(d.get);
+      harden(d.set);
+    }
+  };
+
+  // Indicator results: plain data, plus valueOf so `atr * 2` works as well as `atr.value`.
+  const scalarProto = freeze({ valueOf() { return this.value; } });
+
+  const api = {
+    // A series of raw Binance kline rows given as JSON text: each row and the array are frozen.
+    series(text) {
+      const rows = parse(text);
+      for (let i = 0; i < rows.length; i++) freeze(rows[i]);
+      return freeze(rows);
+    },
+    // An array built by Rust in a program's realm becomes a shared, frozen data-realm array.
+    seal(a) {
+      setProto(a, ArrayProto);
+      return freeze(a);
+    },
+    record(text) {
+      return freeze(parse(text));
+    },
+    freeze,
+    line(value, previous, values) {
+      const r = Object.create(scalarProto);
+      r.value = value;
+      r.previous = previous;
+      r.increasing = value !== null && previous !== null && value > previous;
+      r.values = values;
+      return r;
+    },
+    macd(macd, signal, histogram) {
+      const n = macd.length;
+      const r = Object.create(scalarProto);
+      r.value = n ? macd[n - 1] : null;
+      r.macd = macd;
+      r.signal = signal;
+      r.histogram = histogram;
+      r.signalValue = n ? signal[n - 1] : null;
+      r.histogramValue = n ? histogram[n - 1] : null;
+      return r;
+    },
+    bands(upper, middle, lower, values) {
+      return { upper, middle, lower, value: middle, values };
+    },
+  };
+  harden(globalThis);
+  return freeze(api);
+})()

@@ -1,0 +1,129 @@
+//! State of one `evaluate_many` call (one symbol at one close), shared by the native indicator functions of
+//! every program: the indicator cache, the series converted to JS, and JS results already built for them.
+
+use filter_core::{CacheKey, IndicatorCache, Kline};
+use rquickjs::{Array, Function, Object, Persistent, Value};
+use std::cell::OnceCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A frozen JS array of raw kline rows that programs may pass back to `indicators.*`, recognised by identity.
+pub struct SharedSeries {
+    /// Index into `MarketData::klines` (for a derived series: of the series it was aggregated from).
+    pub timeframe: u16,
+    /// 0 for a `MarketData` series; for a `convertTimeframe` result, a code naming its origin, so cache keys of
+    /// indicators on it never collide with the raw series' (see `derived_code`).
+    pub origin: u64,
+    pub klines: Arc<[Kline]>,
+    pub array: Persistent<Array<'static>>,
+    /// The array's object address: `indicators.rsi(klines)` is recognised without touching its elements.
+    pub address: usize,
+    /// Row object addresses, computed on first need: a `klines.slice(a, b)` argument is recognised by
+    /// comparing its elements with these.
+    pub rows: OnceCell<Vec<usize>>,
+}
+
+/// The data-realm functions (`data_realm.js`) building shared values.
+pub struct DataApi {
+    pub series: Persistent<Function<'static>>,
+    pub seal: Persistent<Function<'static>>,
+    pub record: Persistent<Function<'static>>,
+    pub freeze: Persistent<Function<'static>>,
+    pub line: Persistent<Function<'static>>,
+    pub macd: Persistent<Function<'static>>,
+    pub bands: Persistent<Function<'static>>,
+}
+
+#[derive(Default)]
+pub struct Session {
+    pub cache: IndicatorCache,
+    pub timestamp_ms: i64,
+    pub series: Vec<SharedSeries>,
+    /// Frozen JS arrays of cached indicator outputs, by cache key and output field.
+    pub arrays: HashMap<(CacheKey, u8), Persistent<Array<'static>>>,
+    /// `convertTimeframe` results: cache key → index in `series`.
+    pub derived: HashMap<CacheKey, usize>,
+    pub ticker: Option<Persistent<Value<'static>>>,
+    pub timeframes: Option<Persistent<Object<'static>>>,
+    pub api: Option<DataApi>,
+}
+
+impl Session {
+    pub fn api(&self) -> &DataApi {
+        self.api
+            .as_ref()
+            .expect("the data realm lives as long as the worker")
+    }
+
+    /// Drops every JS value of this close. Must run while the runtime is alive.
+    pub fn clear_js(&mut self) {
+        self.series.clear();
+        self.arrays.clear();
+        self.derived.clear();
+        self.ticker = None;
+        self.timeframes = None;
+    }
+}
+
+/// The address of an object value (0 for non-objects); stable while the object is alive.
+pub fn address(v: &Value) -> usize {
+    if v.is_object() {
+        unsafe { rquickjs::qjs::JS_VALUE_GET_PTR(v.as_raw()) as usize }
+    } else {
+        0
+    }
+}
+
+/// Renders a series as Binance's raw kline rows (JSON text), numbers as Binance sends them and decimal
+/// fields as strings. `{}` gives the shortest text that parses back to the same f64, so `parseFloat(k[4])`
+/// in a filter equals the close Rust computes with.
+pub fn klines_json(klines: &[Kline]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(klines.len() * 120 + 2);
+    s.push('[');
+    for (i, k) in klines.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(
+            s,
+            "[{},\"{}\",\"{}\",\"{}\",\"{}\",\"{}\",{},\"{}\",{},\"{}\",\"{}\",\"0\"]",
+            k.open_time,
+            Num(k.open),
+            Num(k.high),
+            Num(k.low),
+            Num(k.close),
+            Num(k.volume),
+            k.close_time,
+            Num(k.quote_volume),
+            k.trades,
+            Num(k.buy_volume),
+            Num(k.buy_quote_volume)
+        );
+    }
+    s.push(']');
+    s
+}
+
+/// A float as Binance-style decimal text (no exponent); non-finite values as JS spells them.
+pub struct Num(pub f64);
+
+impl std::fmt::Display for Num {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let x = self.0;
+        if x.is_nan() {
+            f.write_str("NaN")
+        } else if x.is_infinite() {
+            f.write_str(if x > 0.0 { "Infinity" } else { "-Infinity" })
+        } else {
+            write!(f, "{x}")
+        }
+    }
+}
+
+/// Names the origin of a `convertTimeframe` result: the target interval in minutes and the range of the
+/// source series it was built from (20 bits each, enough for any kline history the screener keeps).
+pub fn derived_code(target_ms: i64, start: u32, end: u32) -> u64 {
+    let minutes = (target_ms / 60_000).max(1) as u64;
+    (minutes << 40) | ((start as u64 & 0xF_FFFF) << 20) | (end as u64 & 0xF_FFFF)
+}
