@@ -732,7 +732,7 @@ impl Compiler {
                         let (kt, vt) = (kt.clone(), vt.clone());
                         let k = self.expr(idx)?;
                         let k = self.convert_to(k, &kt, idx.pos, "map index")?;
-                        Ok((P::Map(b.e, k.e), (*vt).clone()))
+                        Ok((P::Map(b.e, k.e, vt.clone(), pos), (*vt).clone()))
                     }
                     Ty::String => Err(err(pos, format!("cannot assign to {} (neither addressable nor a map index expression)", describe(e)))),
                     t => Err(err(pos, format!("invalid operation: cannot index {} (variable of type {t})", describe(base)))),

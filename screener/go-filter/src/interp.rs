@@ -773,13 +773,13 @@ impl<'a> Interp<'a> {
                     None => return Err(index_err(i, 0, *pos)),
                 }
             }
-            P::Map(m, k) => {
+            P::Map(m, k, zt, pos) => {
                 let m = self.eval(f, m)?;
                 let k = self.eval(f, k)?;
                 let key = Key::from_value(&k).unwrap_or(Key::Bool(false));
                 match m {
-                    Value::Map(Some(m)) => LV::MapKey(Some(m), key),
-                    _ => LV::MapKey(None, key),
+                    Value::Map(Some(m)) => LV::MapKey(Some(m), key, zt.clone(), *pos),
+                    _ => LV::MapKey(None, key, zt.clone(), *pos),
                 }
             }
             P::Field(b, fr) => LV::Field(Box::new(self.resolve(f, b)?), *fr),
@@ -800,7 +800,7 @@ impl<'a> Interp<'a> {
             LV::Cell(b) => b.borrow().clone(),
             LV::Blank => Value::Nil,
             LV::Elem(a, i) => a.borrow().get(*i),
-            LV::MapKey(m, k) => m.as_ref().and_then(|m| m.borrow().get(k).cloned()).unwrap_or(Value::Nil),
+            LV::MapKey(m, k, zt, _) => m.as_ref().and_then(|m| m.borrow().get(k).cloned()).unwrap_or_else(|| zero(zt)),
             LV::Field(b, fr) => {
                 let v = self.lv_get(f, b)?;
                 field_of(&v, *fr)
@@ -823,14 +823,14 @@ impl<'a> Interp<'a> {
                 }
                 a.borrow_mut().set(i, v);
             }
-            LV::MapKey(m, k) => match m {
+            LV::MapKey(m, k, _, pos) => match m {
                 Some(m) => {
                     if !m.borrow().contains_key(&k) {
                         self.alloc(64)?;
                     }
                     m.borrow_mut().insert(k, v);
                 }
-                None => return Err(EvalError::Runtime { line: 0, column: 0, message: "assignment to entry in nil map".into() }),
+                None => return Err(rt(pos, "assignment to entry in nil map")),
             },
             LV::Field(b, fr) => {
                 let mut cur = self.lv_get(f, &b)?;
@@ -850,7 +850,7 @@ pub enum LV {
     Cell(Rc<RefCell<Value>>),
     Blank,
     Elem(Rc<RefCell<Arr>>, usize),
-    MapKey(Option<MapRef>, Key),
+    MapKey(Option<MapRef>, Key, Arc<Ty>, crate::lexer::Pos),
     Field(Box<LV>, FieldRef),
     PtrField(Rc<RefCell<Value>>, FieldRef),
 }

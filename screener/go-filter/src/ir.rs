@@ -252,7 +252,7 @@ pub enum P {
     Local(u32),
     Capture(u32),
     Index(E, E, Pos),
-    Map(E, E),
+    Map(E, E, Arc<Ty>, Pos),
     Field(Box<P>, FieldRef),
     /// `p.field = v` through a pointer.
     PtrField(E, FieldRef, Pos),

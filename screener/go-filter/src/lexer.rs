@@ -72,13 +72,20 @@ const SYMBOLS: &[&str] = &[
     ">", "=", "!", "(", ")", "[", "]", "{", "}", ",", ";", ".", ":", "~",
 ];
 
-/// Upper bound on tokens, so a huge input cannot make the parser allocate without bound.
-const MAX_TOKENS: usize = 200_000;
+/// Upper bounds on input and tokens (filters are a few KB), so a huge input cannot make compilation
+/// allocate without bound.
+const MAX_SOURCE: usize = 512 * 1024;
+const MAX_TOKENS: usize = 512 * 1024;
 
 pub fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
+    if src.len() > MAX_SOURCE {
+        return Err(err(Pos { line: 1, col: 1 }, format!("program too large (more than {MAX_SOURCE} bytes)")));
+    }
     let bytes = src.as_bytes();
     let mut out: Vec<Token> = Vec::new();
     let (mut i, mut line, mut col) = (0usize, 1u32, 1u32);
+    // Bracket depth, checked here so that a huge nested input fails before it is even tokenised.
+    let mut depth = 0u32;
     let needs_semi = |out: &Vec<Token>| match out.last().map(|t| &t.tok) {
         Some(Tok::Ident(_) | Tok::Int(_) | Tok::Float(_) | Tok::Char(_) | Tok::Str(_)) => true,
         Some(Tok::Kw(k)) => matches!(*k, "break" | "continue" | "fallthrough" | "return"),
@@ -225,7 +232,18 @@ pub fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
             Some(s) => {
                 i += s.len();
                 col += s.len() as u32;
-                out.push(Token { tok: Tok::Sym(s), pos });
+                match *s {
+                    "(" | "[" | "{" => {
+                        depth += 1;
+                        if depth > crate::parser::MAX_NESTING {
+                            return Err(err(pos, format!("nesting too deep (more than {} levels)", crate::parser::MAX_NESTING)));
+                        }
+                    }
+                    ")" | "]" | "}" => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                let tok = if *s == ";" { Tok::Semi } else { Tok::Sym(s) };
+                out.push(Token { tok, pos });
             }
             None => {
                 let ch = src[i..].chars().next().unwrap_or('?');

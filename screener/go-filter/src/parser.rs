@@ -49,6 +49,9 @@ impl Parser {
         t
     }
     fn is_sym(&self, s: &str) -> bool {
+        if s == ";" {
+            return matches!(self.peek(), Tok::Semi);
+        }
         matches!(self.peek(), Tok::Sym(x) if *x == s)
     }
     fn is_kw(&self, s: &str) -> bool {
@@ -154,10 +157,8 @@ impl Parser {
     }
 
     fn stmt(&mut self) -> R<Stmt> {
-        self.enter()?;
-        let s = self.stmt_inner();
-        self.leave();
-        s
+        // Statements nest only through blocks, which count.
+        self.stmt_inner()
     }
 
     fn stmt_inner(&mut self) -> R<Stmt> {
@@ -304,7 +305,11 @@ impl Parser {
         let els = if self.is_kw("else") {
             self.bump();
             if self.is_kw("if") {
-                Some(Box::new(self.if_stmt()?))
+                // else-if chains nest.
+                self.enter()?;
+                let s = self.if_stmt();
+                self.leave();
+                Some(Box::new(s?))
             } else {
                 let p = self.pos();
                 Some(Box::new(Stmt {
@@ -548,26 +553,36 @@ impl Parser {
 
     fn binary(&mut self, min_prec: u8) -> R<Expr> {
         let mut left = self.unary()?;
-        loop {
+        // A chain `a + b + c ...` nests to the left: every operator counts as a level.
+        let mut levels = 0;
+        let r = loop {
             let (op, prec) = match self.peek() {
                 Tok::Sym(s) => match binary_prec(s) {
                     Some(p) => (*s, p),
-                    None => break,
+                    None => break Ok(left),
                 },
-                _ => break,
+                _ => break Ok(left),
             };
             if prec < min_prec {
-                break;
+                break Ok(left);
             }
             let pos = self.pos();
             self.bump();
-            let right = self.binary(prec + 1)?;
+            if let Err(e) = self.enter() {
+                break Err(e);
+            }
+            levels += 1;
+            let right = match self.binary(prec + 1) {
+                Ok(r) => r,
+                Err(e) => break Err(e),
+            };
             left = Expr {
                 pos,
                 kind: ExprKind::Binary(op, Box::new(left), Box::new(right)),
             };
-        }
-        Ok(left)
+        };
+        self.depth -= levels;
+        r
     }
 
     fn unary(&mut self) -> R<Expr> {
@@ -679,14 +694,14 @@ impl Parser {
                         let max = if self.eat_sym(":") { Some(Box::new(self.expr()?)) } else { None };
                         self.expect_sym("]")?;
                         e = Expr {
-                            pos: p,
+                            pos: e.pos,
                             kind: ExprKind::SliceExpr(Box::new(e), lo, hi, max),
                         };
                     } else {
                         self.expect_sym("]")?;
                         let idx = lo.ok_or_else(|| err(p, "syntax error: missing index"))?;
                         e = Expr {
-                            pos: p,
+                            pos: e.pos,
                             kind: ExprKind::Index(Box::new(e), idx),
                         };
                     }
@@ -712,7 +727,7 @@ impl Parser {
                     self.expect_sym(")")?;
                     self.no_lit = saved;
                     e = Expr {
-                        pos: p,
+                        pos: e.pos,
                         kind: ExprKind::Call(Box::new(e), args, spread),
                     };
                 }
