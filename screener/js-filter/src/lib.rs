@@ -7,6 +7,7 @@ mod compile;
 mod meter;
 mod natives;
 mod outcome;
+mod rows;
 mod session;
 mod ta;
 mod timeframe;

@@ -116,7 +116,15 @@ impl std::fmt::Display for Num {
         } else if x.is_infinite() {
             f.write_str(if x > 0.0 { "Infinity" } else { "-Infinity" })
         } else {
-            write!(f, "{x}")
+            // ryu is several times faster than `{}`; it switches to exponent notation outside ~1e-5..1e16,
+            // where the decimal form Binance uses is kept.
+            let mut buf = ryu::Buffer::new();
+            let text = buf.format_finite(x);
+            if text.contains('e') {
+                write!(f, "{x}")
+            } else {
+                f.write_str(text.strip_suffix(".0").unwrap_or(text))
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ use crate::compile;
 use crate::meter::{Meter, MeteredAllocator};
 use crate::natives::{self, Natives};
 use crate::outcome;
+use crate::rows;
 use crate::session::{self, address, DataApi, Session, SharedSeries};
 use filter_core::{CompileError, EvalError, IndicatorCache, Limits, MarketData};
 use rquickjs::context::intrinsic::{
@@ -263,13 +264,12 @@ fn data_api(ctx: &Ctx) -> rquickjs::Result<DataApi> {
 /// Converts the close's market data to frozen data-realm values, once for every program.
 fn prepare(ctx: &Ctx, data: &MarketData, s: &mut Session) -> rquickjs::Result<()> {
     let api = s.api();
-    let series_fn = api.series.clone().restore(ctx)?;
     let record = api.record.clone().restore(ctx)?;
     let freeze = api.freeze.clone().restore(ctx)?;
     let timeframes = Object::new(ctx.clone())?;
     let mut series = Vec::with_capacity(data.klines.len());
     for (i, (name, klines)) in data.klines.iter().enumerate() {
-        let array: Array = series_fn.call((session::klines_json(klines),))?;
+        let array = Array::from_value(rows::frozen_rows(ctx, klines)?)?;
         timeframes.set(name.as_str(), array.clone())?;
         series.push(SharedSeries {
             timeframe: i as u16,

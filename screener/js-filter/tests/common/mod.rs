@@ -194,3 +194,33 @@ pub fn aggregate(k: &[Kline], minutes: i64) -> Vec<Kline> {
     flush(&mut group, &mut out);
     out
 }
+
+use filter_core::{EvalError, IndicatorCache, Limits};
+use js_filter::Worker;
+
+/// Compiles and evaluates one program on `data` with `klines` bound to `timeframe`.
+pub fn eval(
+    worker: &mut Worker,
+    code: &str,
+    timeframe: &str,
+    data: &MarketData,
+) -> Result<bool, EvalError> {
+    let id = worker
+        .compile(code)
+        .unwrap_or_else(|e| panic!("compile failed: {e}\n{code}"));
+    let out = worker.evaluate_many(&[(id, timeframe)], data, &mut IndicatorCache::new());
+    worker.remove(id);
+    out.into_iter().next().unwrap()
+}
+
+pub fn worker() -> Worker {
+    Worker::new(Limits::default()).unwrap()
+}
+
+/// A filter body asserting `cond` (JS), throwing `detail` (JS expression) when it does not hold.
+pub fn expect_js(setup: &str, cond: &str, detail: &str) -> String {
+    format!(
+        "{setup}\nif (!({cond})) throw new Error('expected {}: ' + ({detail}));\nreturn true;",
+        cond.replace('\'', "\\'").replace('\n', " ")
+    )
+}

@@ -1,0 +1,64 @@
+//! Building the frozen JS kline rows directly through the QuickJS C API: the conversion runs for every
+//! (symbol, close), and going through JSON text or per-element rquickjs calls costs several times more.
+
+use crate::session::Num;
+use filter_core::Kline;
+use rquickjs::{qjs, Ctx, Error, Value};
+use std::fmt::Write;
+
+/// A frozen array of frozen Binance raw rows:
+/// `[openTime, "open", "high", "low", "close", "volume", closeTime, "quoteVolume", trades,
+///   "takerBuyBase", "takerBuyQuote", "0"]`.
+pub fn frozen_rows<'js>(ctx: &Ctx<'js>, klines: &[Kline]) -> rquickjs::Result<Value<'js>> {
+    let raw = ctx.as_raw().as_ptr();
+    let mut text = String::with_capacity(32);
+    let mut rows: Vec<qjs::JSValue> = Vec::with_capacity(klines.len());
+    // SAFETY: every JSValue created here is either handed to JS_NewArrayFrom (which takes ownership) or
+    // freed on the error path; `raw` is the live context of `ctx`.
+    unsafe {
+        let mut string = |x: f64| {
+            text.clear();
+            let _ = write!(text, "{}", Num(x));
+            qjs::JS_NewStringLen(raw, text.as_ptr().cast(), text.len() as _)
+        };
+        for k in klines {
+            let fields = [
+                qjs::JS_NewFloat64(k.open_time as f64),
+                string(k.open),
+                string(k.high),
+                string(k.low),
+                string(k.close),
+                string(k.volume),
+                qjs::JS_NewFloat64(k.close_time as f64),
+                string(k.quote_volume),
+                qjs::JS_NewFloat64(k.trades as f64),
+                string(k.buy_volume),
+                string(k.buy_quote_volume),
+                qjs::JS_NewStringLen(raw, c"0".as_ptr(), 1),
+            ];
+            if fields.iter().any(|v| qjs::JS_IsException(*v)) {
+                for v in fields {
+                    qjs::JS_FreeValue(raw, v);
+                }
+                return Err(fail(rows, raw));
+            }
+            let row = qjs::JS_NewArrayFrom(raw, fields.len() as _, fields.as_ptr());
+            if qjs::JS_IsException(row) || qjs::JS_FreezeObject(raw, row) < 0 {
+                return Err(fail(rows, raw));
+            }
+            rows.push(row);
+        }
+        let array = qjs::JS_NewArrayFrom(raw, rows.len() as _, rows.as_ptr());
+        if qjs::JS_IsException(array) || qjs::JS_FreezeObject(raw, array) < 0 {
+            return Err(Error::Allocation);
+        }
+        Ok(Value::from_raw(ctx.clone(), array))
+    }
+}
+
+unsafe fn fail(rows: Vec<qjs::JSValue>, raw: *mut qjs::JSContext) -> Error {
+    for r in rows {
+        qjs::JS_FreeValue(raw, r);
+    }
+    Error::Allocation
+}

@@ -1,0 +1,89 @@
+//! The calling convention: what a filter sees (`ticker, timeframes, helpers, hvnNodes, klines, indicators`),
+//! in the shape the platform's executors and seed traders use.
+
+mod common;
+
+use common::*;
+use filter_core::IndicatorCache;
+
+#[test]
+fn klines_are_binance_raw_rows() {
+    let k = klines(250, MINUTE, 1, 0.0);
+    let first = k[0];
+    let data = market(vec![("1m", k), ("5m", klines(100, 5 * MINUTE, 2, 0.0))]);
+    let cond = [
+        "Array.isArray(klines) && klines.length === 250 && klines[0].length === 12".to_string(),
+        format!("klines[0][0] === {} && klines[0][6] === {}", first.open_time, first.close_time),
+        "['number','string','string','string','string','string','number','string','number','string','string','string']
+            .every((t, i) => typeof klines[0][i] === t)"
+            .into(),
+        format!("parseFloat(klines[0][4]) === {} && klines[0][11] === '0'", first.close),
+        format!("klines[0][8] === {}", first.trades),
+        "Object.keys(timeframes).join() === '1m,5m' && timeframes['1m'] === klines && timeframes['5m'].length === 100".into(),
+        "ticker.s === 'TESTUSDT' && ticker.P === '1.25' && ticker.q === '123456.5' && typeof ticker.c === 'string'".into(),
+        "Array.isArray(hvnNodes) && typeof helpers.getLatestRSI === 'function'".into(),
+        // Destructuring and iteration work on the rows.
+        "(() => { const [t, o, h, l, c] = klines[1]; return parseFloat(h) >= parseFloat(l); })()".into(),
+    ]
+    .join(" && ");
+    let mut w = worker();
+    assert_eq!(
+        eval(
+            &mut w,
+            &expect_js("", &cond, "JSON.stringify(klines[0])"),
+            "1m",
+            &data
+        ),
+        Ok(true)
+    );
+    // `klines` is the program's primary timeframe.
+    assert_eq!(
+        eval(&mut w, "return klines === timeframes['5m'];", "5m", &data),
+        Ok(true)
+    );
+}
+
+#[test]
+fn legacy_synchronous_bodies_run() {
+    // The fly-machine worker's style: a synchronous body over `timeframes` and `helpers`.
+    let data = market(vec![("1m", klines(250, MINUTE, 3, 0.0))]);
+    let code = "const k = timeframes['1m'];
+if (!k || k.length < 30) return false;
+const rsi = helpers.getLatestRSI(k, 14);
+const price = parseFloat(ticker.c);
+return rsi !== null && price > 0;";
+    let mut w = worker();
+    assert_eq!(eval(&mut w, code, "1m", &data), Ok(true));
+}
+
+#[test]
+fn a_missing_ticker_is_null() {
+    let mut data = market(vec![("1m", klines(50, MINUTE, 3, 0.0))]);
+    data.ticker = None;
+    let mut w = worker();
+    assert_eq!(
+        eval(&mut w, "return ticker === null;", "1m", &data),
+        Ok(true)
+    );
+}
+
+#[test]
+fn evaluate_many_keeps_program_order_and_primary_timeframes() {
+    let data = market(vec![
+        ("1m", klines(60, MINUTE, 1, 0.0)),
+        ("5m", klines(40, 5 * MINUTE, 2, 0.0)),
+    ]);
+    let mut w = worker();
+    let a = w.compile("return klines.length === 60;").unwrap();
+    let b = w.compile("return klines.length === 40;").unwrap();
+    let c = w.compile("throw new Error('x');").unwrap();
+    let out = w.evaluate_many(
+        &[(a, "1m"), (b, "5m"), (c, "1m"), (a, "5m")],
+        &data,
+        &mut IndicatorCache::new(),
+    );
+    assert_eq!(out[0], Ok(true));
+    assert_eq!(out[1], Ok(true));
+    assert!(out[2].is_err());
+    assert_eq!(out[3], Ok(false));
+}
