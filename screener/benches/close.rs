@@ -3,6 +3,10 @@
 //!
 //! `cargo bench -p screener --bench close` (CLOSES=50 by default; RSI_BASE=0 makes no trader match, which
 //! isolates parse + indicator + evaluation cost).
+//!
+//! A second phase runs 100 code traders (50 Go, 50 JavaScript, in the platform generator's style) on the same
+//! 300 symbols through the real code runner (one worker per core): close → every code trader evaluated, and
+//! the cost of one evaluation, printed next to the declarative figures.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -83,6 +87,7 @@ fn candle(bar: usize, prev: f64, w: &mut Walk) -> Candle {
         close,
         volume: 100.0 + 80.0 * w.next(),
         quote_volume: 0.0,
+        ..Default::default()
     }
 }
 
@@ -99,6 +104,7 @@ fn message(symbol: &str, c: &Candle) -> String {
             close: c.close,
             volume: c.volume,
             quote_volume: 0.0,
+            ..Default::default()
         },
         true,
     )
@@ -128,7 +134,7 @@ fn main() {
         .unwrap();
     rt.block_on(async move {
         let store = Store::open(&config).unwrap();
-        let set = screener::traders::compile_rows(store.load_traders(Scope::BuiltIn).await.unwrap());
+        let set = screener::traders::compile_rows(store.load_traders(Scope::BuiltIn).await.unwrap(), &mut screener::code::CodeCache::default());
         assert_eq!(set.valid.len(), TRADERS, "{:?}", set.invalid);
         let symbols: Vec<String> = (0..SYMBOLS).map(|i| format!("SYM{i:03}USDT")).collect();
         let mut engine = Engine::new(serde_json::Map::new());
@@ -185,5 +191,123 @@ fn main() {
         println!("  parse + indicators + evaluation:      p50 {:.3} ms  p99 {:.3} ms", ms(pct(&mut eval, 0.5)), ms(pct(&mut eval, 0.99)));
         println!("  CPU time of the screener process per close: mean {:.2} ms (p99 {:.2} ms)", ms(mean_cpu), ms(pct(&mut cpu, 0.99)));
         println!("  peak RSS: {:.1} MiB", peak_rss_kib() as f64 / 1024.0);
+        code_phase(closes, &symbols);
     });
+}
+
+/// Go filters as the platform's generator writes them; `i` varies the parameters.
+fn go_code(i: usize) -> String {
+    let p = 10 + i % 10;
+    match i % 5 {
+        0 => format!("klines := data.Klines[\"1m\"]\nif len(klines) < 30 {{\n    return false\n}}\nrsi := indicators.GetLatestRSI(klines, 14)\navgVol := indicators.CalculateAvgVolume(klines, 20)\nif rsi == nil || avgVol == nil {{\n    return false\n}}\ncurrentVol := klines[len(klines)-1].Volume\nreturn *rsi < {}.0 && currentVol > *avgVol", 40 + i % 20),
+        1 => format!("klines := data.Klines[\"1m\"]\nif len(klines) < 60 {{\n    return false\n}}\nema := indicators.CalculateEMA(klines, {p})\nma := indicators.CalculateMA(klines, 50)\nif ema == nil || ma == nil {{\n    return false\n}}\nlastClose := klines[len(klines)-1].Close\nreturn lastClose > *ema && *ema > *ma"),
+        2 => "klines := data.Klines[\"1m\"]\nif len(klines) < 35 {\n    return false\n}\nmacd := indicators.GetLatestMACD(klines, 12, 26, 9)\nbb := indicators.GetLatestBollingerBands(klines, 20, 2.0)\nif macd == nil || bb == nil {\n    return false\n}\nlastClose := klines[len(klines)-1].Close\nreturn macd.Histogram > 0 && lastClose < bb.Middle".to_string(),
+        3 => format!("klines := data.Klines[\"1m\"]\nif len(klines) < 20 {{\n    return false\n}}\nmomentum := 0.0\nfor i := len(klines) - {p}; i < len(klines); i++ {{\n    change := (klines[i].Close - klines[i].Open) / klines[i].Open\n    weight := klines[i].Volume / klines[i-1].Volume\n    momentum += change * weight\n}}\nreturn math.Abs(momentum) > 0.01"),
+        _ => "klines := data.Klines[\"1m\"]\nif len(klines) < 3 {\n    return false\n}\ncandle1 := klines[len(klines)-3]\ncandle2 := klines[len(klines)-2]\ncandle3 := klines[len(klines)-1]\nreturn candle1.Close > candle1.Open && candle2.Close > candle2.Open && candle3.Close > candle3.Open".to_string(),
+    }
+}
+
+/// Legacy JavaScript filters in the style of the platform's seed traders.
+fn js_code(i: usize) -> String {
+    match i % 4 {
+        0 => format!("const rsi = await indicators.rsi(klines, 14);\nreturn rsi.value < {} && rsi.increasing;", 40 + i % 20),
+        1 => "const volumeMA = await indicators.sma(klines.map(k => parseFloat(k[5])), 20);\nconst currentVolume = parseFloat(klines[klines.length - 1][5]);\nreturn currentVolume > volumeMA.value * 1.5;".to_string(),
+        2 => "const macd = await indicators.macd(klines);\nconst h = macd.histogram;\nreturn h[h.length - 1] > 0 && h[h.length - 2] <= 0;".to_string(),
+        _ => "const bb = await indicators.bollingerBands(klines, 20, 2);\nconst price = parseFloat(klines[klines.length - 1][4]);\nreturn price < bb.lower || price > bb.upper;".to_string(),
+    }
+}
+
+fn code_phase(closes: usize, symbols: &[String]) {
+    use screener::code::{CodeCache, CodeRunner, CodeSet};
+    use screener::store::TraderRow;
+    let rows: Vec<TraderRow> = (0..TRADERS)
+        .map(|i| {
+            let (language, code) = if i % 2 == 0 {
+                ("go", go_code(i / 2))
+            } else {
+                ("javascript", js_code(i / 2))
+            };
+            TraderRow {
+                id: uuid::Uuid::new_v4(),
+                user_id: None,
+                name: format!("code {i}"),
+                filter: json!({"code": code, "requiredTimeframes": ["1m"]}),
+                language: Some(language.into()),
+            }
+        })
+        .collect();
+    let set = screener::traders::compile_rows(rows, &mut CodeCache::default());
+    assert!(set.invalid.is_empty(), "{:?}", set.invalid);
+    let code = Arc::new(CodeSet::new(1, set.code, Default::default()));
+    let mut engine = Engine::new(serde_json::Map::new());
+    engine.configure_with_code(symbols.to_vec(), Vec::new(), code.clone());
+    let tf = Interval::parse("1m").unwrap();
+    let mut walks: Vec<Walk> = (0..symbols.len())
+        .map(|i| Walk(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1)))
+        .collect();
+    let mut last: Vec<f64> = vec![100.0; symbols.len()];
+    let mut sink = Vec::new();
+    for bar in 0..WARMUP_BARS {
+        for (s, sym) in symbols.iter().enumerate() {
+            let c = candle(bar, last[s], &mut walks[s]);
+            last[s] = c.close;
+            engine.apply(sym, tf, &c, false, &mut sink);
+        }
+    }
+    let metrics = Arc::new(Metrics::default());
+    let (signals_tx, mut signals_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let runner = CodeRunner::start(workers, signals_tx, metrics.clone(), Some(done_tx));
+    let (mut latency, mut matches, mut evaluations, mut hits, mut misses) =
+        (Vec::new(), 0u64, 0u64, 0u64, 0u64);
+    let mut worker_nanos_before = 0;
+    // One close more than measured: the first primes each worker's JavaScript engine (compilation).
+    for k in 0..=closes {
+        let bar = WARMUP_BARS + k;
+        let start = Instant::now();
+        for (s, sym) in symbols.iter().enumerate() {
+            let c = candle(bar, last[s], &mut walks[s]);
+            last[s] = c.close;
+            engine.apply(sym, tf, &c, true, &mut sink);
+            for job in engine.take_code_jobs() {
+                runner.submit(job);
+            }
+        }
+        for _ in 0..symbols.len() {
+            let (_, outcome) = done_rx.blocking_recv().expect("a worker answers");
+            if k > 0 {
+                matches += outcome.matches;
+                evaluations += outcome.evaluations;
+                hits += outcome.cache_hits;
+                misses += outcome.cache_misses;
+            }
+        }
+        if k > 0 {
+            latency.push(start.elapsed());
+        } else {
+            worker_nanos_before = Metrics::get(&metrics.code_eval_nanos_total);
+        }
+        while signals_rx.try_recv().is_ok() {}
+    }
+    assert_eq!(
+        Metrics::get(&metrics.code_failures),
+        0,
+        "{:?}",
+        code.failures().first().map(|f| &f.1)
+    );
+    let pct = |v: &mut Vec<Duration>, p: f64| {
+        v.sort();
+        v[((v.len() as f64 - 1.0) * p).round() as usize]
+    };
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let worker_nanos = Metrics::get(&metrics.code_eval_nanos_total) - worker_nanos_before;
+    let per_eval_us = worker_nanos as f64 / 1e3 / evaluations.max(1) as f64;
+    println!("code traders: {TRADERS} (50 Go, 50 JavaScript) x {} symbols, {closes} closes, {workers} workers, {:.0} matches/close", symbols.len(), matches as f64 / closes as f64);
+    println!(
+        "  close -> every code trader evaluated: p50 {:.2} ms  p99 {:.2} ms",
+        ms(pct(&mut latency, 0.5)),
+        ms(pct(&mut latency, 0.99))
+    );
+    println!("  per evaluation (worker time / evaluations): {per_eval_us:.2} us; indicator cache {hits} hits / {misses} computations");
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// One closed OHLCV candle. Times are Unix milliseconds (UTC), as Binance sends them.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Candle {
     pub open_time: i64,
     pub close_time: i64,
@@ -14,6 +14,15 @@ pub struct Candle {
     pub close: f64,
     pub volume: f64,
     pub quote_volume: f64,
+    /// Taker buy base-asset volume (Binance `V`, REST field 9): the platform's `Kline.BuyVolume`.
+    #[serde(default)]
+    pub taker_buy_volume: f64,
+    /// Taker buy quote-asset volume (`Q`, REST field 10).
+    #[serde(default)]
+    pub taker_buy_quote_volume: f64,
+    /// Number of trades (`n`, REST field 8).
+    #[serde(default)]
+    pub trades: i64,
 }
 
 /// The kline intervals a filter may use. `1s` and `1M` (variable length) are deliberately excluded.

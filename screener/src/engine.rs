@@ -2,11 +2,18 @@
 //! and their trigger memory. Pure and synchronous; the market task feeds it closed candles in order.
 
 use crate::candle::{Candle, Interval};
+use crate::code::snapshot::{kline, market_data};
+use crate::code::{CodeJob, CodeSet};
 use crate::filter::{decide, eval, CompiledFilter, Expr, TriggerState, Value};
 use crate::indicators::{IndicatorState, Spec};
 use serde_json::{json, Map};
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
 use uuid::Uuid;
+
+/// Candles of history a code trader sees per timeframe: what the platform's Go screener fetched (250).
+pub const CODE_HISTORY_BARS: usize = 250;
 
 /// A loaded, valid trader.
 #[derive(Clone, Debug, PartialEq)]
@@ -92,6 +99,13 @@ pub struct Engine {
     series: Vec<Vec<Series>>,
     traders: Vec<Trader>,
     meta: Map<String, serde_json::Value>,
+    code: Arc<CodeSet>,
+    /// Per code trader: does it screen symbol i?
+    code_screens: Vec<Vec<bool>>,
+    /// Per timeframe index: whether a code trader needs its history.
+    code_tfs: Vec<bool>,
+    code_jobs: Vec<CodeJob>,
+    shared_meta: Arc<Map<String, serde_json::Value>>,
 }
 
 impl Engine {
@@ -104,14 +118,46 @@ impl Engine {
             symbol_index: HashMap::new(),
             series: Vec::new(),
             traders: Vec::new(),
+            shared_meta: Arc::new(meta.clone()),
             meta,
+            code: Arc::new(CodeSet::new(0, Vec::new(), Default::default())),
+            code_screens: Vec::new(),
+            code_tfs: Vec::new(),
+            code_jobs: Vec::new(),
         }
+    }
+
+    /// Like [`Engine::configure`], with the code traders of the same reload.
+    pub fn configure_with_code(
+        &mut self,
+        symbols: Vec<String>,
+        traders: Vec<TraderDef>,
+        code: Arc<CodeSet>,
+    ) {
+        self.code = code;
+        self.configure(symbols, traders);
+    }
+
+    /// Closes whose code traders are due, for the code runner.
+    pub fn take_code_jobs(&mut self) -> Vec<CodeJob> {
+        std::mem::take(&mut self.code_jobs)
+    }
+
+    pub fn code_traders(&self) -> &Arc<CodeSet> {
+        &self.code
     }
 
     /// Replaces the symbol universe and the traders. Candle history is kept for surviving series and every
     /// indicator is rebuilt by replaying it; trigger memory survives for traders whose filter did not change.
     pub fn configure(&mut self, symbols: Vec<String>, traders: Vec<TraderDef>) {
         let mut tfs: Vec<Interval> = traders.iter().map(|t| t.filter.timeframe).collect();
+        let code_timeframes: Vec<Interval> = self
+            .code
+            .traders
+            .iter()
+            .flat_map(|t| t.timeframes.iter().copied())
+            .collect();
+        tfs.extend(code_timeframes.iter().copied());
         let mut specs: Vec<(Interval, Spec)> =
             traders.iter().flat_map(|t| t.filter.indicators()).collect();
         tfs.extend(specs.iter().map(|(tf, _)| *tf));
@@ -161,6 +207,19 @@ impl Engine {
             .enumerate()
             .map(|(i, s)| (s.clone(), i))
             .collect();
+        self.code_screens = self
+            .code
+            .traders
+            .iter()
+            .map(|t| {
+                symbols
+                    .iter()
+                    .map(|s| t.symbols.is_empty() || t.symbols.contains(s))
+                    .collect()
+            })
+            .collect();
+        self.code_tfs = tfs.iter().map(|tf| code_timeframes.contains(tf)).collect();
+        self.code_jobs.clear();
         self.symbols = symbols;
         self.tfs = tfs;
         self.registry = registry;
@@ -256,7 +315,7 @@ impl Engine {
     }
 
     pub fn trader_count(&self) -> usize {
-        self.traders.len()
+        self.traders.len() + self.code.traders.len()
     }
 
     /// Bars of history a timeframe needs before its indicators are trustworthy (2..=1000).
@@ -271,7 +330,11 @@ impl Engine {
                     .unwrap_or(1)
             })
             .unwrap_or(1);
-        need.clamp(2, 1000)
+        let code = self
+            .tf_index(tf)
+            .filter(|t| self.code_tfs[*t])
+            .map_or(0, |_| CODE_HISTORY_BARS);
+        need.max(code).clamp(2, 1000)
     }
 
     pub fn last_open_time(&self, symbol: &str, tf: Interval) -> Option<i64> {
@@ -355,7 +418,49 @@ impl Engine {
                 });
             }
         }
+        if emit {
+            self.queue_code_job(s, t, symbol, tf, c);
+        }
         Applied::Applied
+    }
+
+    /// Queues the code traders triggered by this close (none during warm-up: they keep no memory between
+    /// closes, so history needs no replay through them).
+    fn queue_code_job(&mut self, s: usize, t: usize, symbol: &str, tf: Interval, c: &Candle) {
+        let due: Vec<usize> = (0..self.code.traders.len())
+            .filter(|&i| {
+                self.code.traders[i].trigger_timeframe() == tf
+                    && self.code_screens[i][s]
+                    && !self.code.is_disabled(i)
+            })
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        let mut needed: Vec<Interval> = due
+            .iter()
+            .flat_map(|&i| self.code.traders[i].timeframes.iter().copied())
+            .collect();
+        needed.sort();
+        needed.dedup();
+        let series = needed
+            .into_iter()
+            .filter_map(|need| {
+                let history = &self.series[s][self.tf_index(need)?].history;
+                Some((need, history.iter().map(kline).collect()))
+            })
+            .collect();
+        debug_assert!(self.tf_index(tf) == Some(t));
+        self.code_jobs.push(CodeJob {
+            set: self.code.clone(),
+            traders: due,
+            symbol: symbol.to_string(),
+            interval: tf,
+            candle: *c,
+            data: market_data(symbol, c.close_time.saturating_add(1), series),
+            queued: Instant::now(),
+            meta: self.shared_meta.clone(),
+        });
     }
 }
 

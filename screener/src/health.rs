@@ -1,13 +1,14 @@
 //! What `/health` reports: database reachability (auth failures named clearly), market data freshness, and
 //! identity. 200 for ok/degraded, 503 for failing.
 
+use crate::code::CodeSet;
 use crate::config::{Config, MarketData};
 use crate::store::DbError;
 use crate::traders::InvalidTrader;
 use crate::util::now_ms;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,7 +33,7 @@ struct Dynamic {
     /// None until the first database round trip; Some(None) after a success.
     db: Option<Option<DbError>>,
     invalid: Vec<InvalidTrader>,
-    skipped: Vec<InvalidTrader>,
+    code: Option<Arc<CodeSet>>,
     symbols: Vec<String>,
     /// Shortest followed interval, for staleness.
     min_interval_ms: Option<i64>,
@@ -80,14 +81,14 @@ impl Health {
         &self,
         count: usize,
         invalid: Vec<InvalidTrader>,
-        skipped: Vec<InvalidTrader>,
+        code: Arc<CodeSet>,
         symbols: Vec<String>,
         min_interval_ms: Option<i64>,
     ) {
         self.trader_count.store(count as u64, Ordering::Relaxed);
         let mut d = self.dynamic();
         d.invalid = invalid;
-        d.skipped = skipped;
+        d.code = Some(code);
         d.symbols = symbols;
         d.min_interval_ms = min_interval_ms;
     }
@@ -131,10 +132,19 @@ impl Health {
         for t in &d.invalid {
             degraded.push(format!("trader {} disabled: {}", t.id, t.reason));
         }
-        // A trader this screener cannot run yet is not screened, so the user misses its signals: degraded.
-        for t in &d.skipped {
-            degraded.push(format!("trader {} skipped: {}", t.id, t.reason));
-        }
+        // A code trader that stopped at a sandbox limit or keeps failing misses signals: degraded.
+        let failing_traders: Vec<Value> = d
+            .code
+            .iter()
+            .flat_map(|set| set.failures())
+            .map(|(t, f)| {
+                let state = if f.disabled { "disabled" } else { "failing" };
+                degraded.push(format!("trader {} {state}: {}", t.id, f.reason));
+                json!({"id": t.id, "name": t.name, "language": t.language, "reason": f.reason,
+                       "disabled": f.disabled, "symbol": f.symbol, "failures": f.count,
+                       "last_failure_at": chrono::DateTime::from_timestamp_millis(f.at_ms).map(|t| t.to_rfc3339())})
+            })
+            .collect();
         let status = if !failing.is_empty() {
             Status::Failing
         } else if !degraded.is_empty() {
@@ -153,7 +163,8 @@ impl Health {
             "user_id": self.user_id,
             "trader_count": self.trader_count.load(Ordering::Relaxed),
             "disabled_traders": d.invalid,
-            "skipped_traders": d.skipped,
+            "failing_traders": failing_traders,
+            "code_traders": d.code.as_ref().map_or(0, |c| c.traders.len()),
             "symbols": d.symbols.len(),
             "last_candle_at": last_candle_at,
             "version": env!("CARGO_PKG_VERSION"),

@@ -1,6 +1,7 @@
 //! The screener service every user app runs: traders, Binance klines, filters, signals and /health.
 
 pub mod candle;
+pub mod code;
 pub mod config;
 pub mod engine;
 pub mod filter;

@@ -24,6 +24,11 @@ pub struct Metrics {
     pub traders_active: AtomicU64,
     pub traders_invalid: AtomicU64,
     pub eval_nanos_total: AtomicU64,
+    pub code_closes: AtomicU64,
+    pub code_evaluations: AtomicU64,
+    pub code_failures: AtomicU64,
+    pub code_eval_nanos_total: AtomicU64,
+    pub code_traders_disabled: AtomicU64,
 }
 
 impl Metrics {
@@ -41,7 +46,7 @@ impl Metrics {
     }
 
     pub fn render(&self, uptime_secs: f64, healthy: u8) -> String {
-        let counters: [(&str, &AtomicU64, &str); 15] = [
+        let counters: [(&str, &AtomicU64, &str); 18] = [
             (
                 "screener_ws_messages_total",
                 &self.ws_messages,
@@ -117,8 +122,23 @@ impl Metrics {
                 &self.trader_reloads,
                 "Trader set reloads",
             ),
+            (
+                "screener_code_closes_total",
+                &self.code_closes,
+                "Symbol closes the code workers finished (all due code traders evaluated)",
+            ),
+            (
+                "screener_code_evaluations_total",
+                &self.code_evaluations,
+                "Code trader (Go/JavaScript) evaluations, one per trader per symbol per close",
+            ),
+            (
+                "screener_code_failures_total",
+                &self.code_failures,
+                "Code trader evaluations that stopped with an error or at a sandbox limit",
+            ),
         ];
-        let gauges: [(&str, u64, &str); 4] = [
+        let gauges: [(&str, u64, &str); 5] = [
             (
                 "screener_signals_pending",
                 Self::get(&self.signals_pending),
@@ -133,6 +153,11 @@ impl Metrics {
                 "screener_traders_invalid",
                 Self::get(&self.traders_invalid),
                 "Traders disabled by an invalid filter",
+            ),
+            (
+                "screener_code_traders_disabled",
+                Self::get(&self.code_traders_disabled),
+                "Code traders stopped at a sandbox limit until their code changes",
             ),
             (
                 "screener_healthy",
@@ -156,6 +181,12 @@ impl Metrics {
             out,
             "# HELP screener_eval_seconds_total CPU-bound time spent applying candles and evaluating traders\n\
              # TYPE screener_eval_seconds_total counter\nscreener_eval_seconds_total {eval_secs}"
+        );
+        let code_secs = Self::get(&self.code_eval_nanos_total) as f64 / 1e9;
+        let _ = writeln!(
+            out,
+            "# HELP screener_code_eval_seconds_total Time the code workers spent evaluating Go/JavaScript traders\n\
+             # TYPE screener_code_eval_seconds_total counter\nscreener_code_eval_seconds_total {code_secs}"
         );
         let _ = writeln!(
             out,

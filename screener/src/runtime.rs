@@ -1,6 +1,7 @@
 //! Wiring: configuration → store, HTTP, trader polling, market data, engine, signal writer, shutdown.
 
 use crate::candle::Interval;
+use crate::code::{CodeCache, CodeRunner, CodeSet};
 use crate::config::{Config, MarketData, Universe};
 use crate::engine::{Engine, SignalRow};
 use crate::health::Health;
@@ -39,6 +40,9 @@ struct Screener {
     signals_tx: mpsc::UnboundedSender<Vec<SignalRow>>,
     stop: watch::Receiver<bool>,
     warmed_once: bool,
+    code_cache: CodeCache,
+    code_runner: CodeRunner,
+    code_generation: u64,
 }
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
@@ -101,7 +105,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     meta.insert("machine_id".into(), config.machine_id.clone().into());
     meta.insert("region".into(), config.region.clone().into());
     let (market_tx, mut market_rx) = mpsc::unbounded_channel();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let code_runner = CodeRunner::start(workers, signals_tx.clone(), metrics.clone(), None);
     let mut s = Screener {
+        code_cache: CodeCache::default(),
+        code_runner,
+        code_generation: 0,
         scope: Scope::from_config(&config),
         sequencer: Sequencer::new(rest.clone(), metrics.clone()),
         engine: Engine::new(meta),
@@ -193,25 +202,36 @@ impl Screener {
         let Ok(rows) = rows else { return };
         self.fingerprint = Some(fp);
         self.metrics.inc(&self.metrics.trader_reloads);
-        let set = compile_rows(rows);
-        let symbols = symbols_needed(&set.valid, &self.universe);
+        let set = compile_rows(rows, &mut self.code_cache);
+        let symbols = symbols_needed(&set, &self.universe);
         tracing::info!(
-            valid = set.valid.len(),
+            declarative = set.valid.len(),
+            code = set.code.len(),
             invalid = set.invalid.len(),
-            skipped = set.skipped.len(),
+            compilations = self.code_cache.compilations,
             symbols = symbols.len(),
             "traders loaded"
         );
-        self.metrics
-            .set(&self.metrics.traders_active, set.valid.len() as u64);
+        self.metrics.set(
+            &self.metrics.traders_active,
+            (set.valid.len() + set.code.len()) as u64,
+        );
         self.metrics
             .set(&self.metrics.traders_invalid, set.invalid.len() as u64);
-        self.engine.configure(symbols.clone(), set.valid);
+        self.metrics.set(&self.metrics.code_traders_disabled, 0);
+        self.code_generation += 1;
+        let code = Arc::new(CodeSet::new(
+            self.code_generation,
+            set.code,
+            Default::default(),
+        ));
+        self.engine
+            .configure_with_code(symbols.clone(), set.valid, code.clone());
         let min_ms = self.engine.timeframes().iter().map(|t| t.millis()).min();
         self.health.set_traders(
             self.engine.trader_count(),
             set.invalid,
-            set.skipped,
+            code,
             symbols,
             min_ms,
         );
@@ -295,6 +315,13 @@ impl Screener {
                 tracing::warn!(%symbol, %tf, error = %e, "warm-up failed; retrying on the next update");
             }
             self.emit(&mut out);
+            self.submit_code_jobs();
+        }
+    }
+
+    fn submit_code_jobs(&mut self) {
+        for job in self.engine.take_code_jobs() {
+            self.code_runner.submit(job);
         }
     }
 
@@ -328,6 +355,7 @@ impl Screener {
             started.elapsed().as_nanos() as u64,
         );
         self.emit(&mut out);
+        self.submit_code_jobs();
     }
 
     fn emit(&self, out: &mut Vec<SignalRow>) {

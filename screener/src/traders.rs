@@ -1,5 +1,11 @@
 //! Turning `traders` rows into evaluable traders. A bad filter disables only that trader, with a reason.
+//!
+//! The filter's shape decides how it runs: `{"code": ...}` is the platform's code filter in `traders.language`
+//! (Go, or JavaScript — the column's default); anything else is Fleet's declarative JSON, whatever the column
+//! says (rows written before Fleet existed carry the column default).
 
+use crate::code::compile::parse_code_filter;
+use crate::code::{CodeCache, CodeTraderDef, Language};
 use crate::engine::TraderDef;
 use crate::filter::{compile, is_code_filter, PLATFORM_DEFAULT_TIMEFRAME};
 use crate::store::TraderRow;
@@ -13,44 +19,34 @@ pub struct InvalidTrader {
     pub reason: String,
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Debug, Default)]
 pub struct TraderSet {
     pub valid: Vec<TraderDef>,
-    /// Filters that are broken: the trader is disabled with the validation error.
+    /// Go and JavaScript traders that compiled.
+    pub code: Vec<CodeTraderDef>,
+    /// Filters that are broken: the trader is disabled with the validation or compile error.
     pub invalid: Vec<InvalidTrader>,
-    /// Well-formed traders this screener cannot run yet (the platform's Go/JavaScript code filters).
-    pub skipped: Vec<InvalidTrader>,
 }
 
-pub fn compile_rows(rows: Vec<TraderRow>) -> TraderSet {
+pub fn compile_rows(rows: Vec<TraderRow>, cache: &mut CodeCache) -> TraderSet {
     let mut set = TraderSet::default();
+    cache.begin_pass();
     for row in rows {
-        if is_code_filter(&row.filter) {
-            let language = row.language.as_deref().unwrap_or("unspecified");
-            let reason = format!(
-                "a {language} code filter (filter.code); this screener runs only declarative filters \
-                 (version 1) so far"
-            );
-            tracing::warn!(trader = %row.id, name = %row.name, %language, "trader skipped: code filters are not run by this screener");
-            set.skipped.push(InvalidTrader {
+        let result = if is_code_filter(&row.filter) {
+            compile_code_row(&row, cache).map(|def| set.code.push(def))
+        } else {
+            compile_row(&row).map(|def| set.valid.push(def))
+        };
+        if let Err(reason) = result {
+            tracing::warn!(trader = %row.id, %reason, "trader disabled: invalid filter");
+            set.invalid.push(InvalidTrader {
                 id: row.id,
                 name: row.name,
                 reason,
             });
-            continue;
-        }
-        match compile_row(&row) {
-            Ok(def) => set.valid.push(def),
-            Err(reason) => {
-                tracing::warn!(trader = %row.id, %reason, "trader disabled: invalid filter");
-                set.invalid.push(InvalidTrader {
-                    id: row.id,
-                    name: row.name,
-                    reason,
-                });
-            }
         }
     }
+    cache.end_pass();
     set
 }
 
@@ -67,13 +63,51 @@ fn compile_row(row: &TraderRow) -> Result<TraderDef, String> {
     })
 }
 
+fn compile_code_row(row: &TraderRow, cache: &mut CodeCache) -> Result<CodeTraderDef, String> {
+    let language = Language::parse(row.language.as_deref())?;
+    if language == Language::Declarative {
+        return Err("language is declarative but the filter holds code (filter.code)".into());
+    }
+    let decoded;
+    let filter = match &row.filter {
+        serde_json::Value::String(s) => {
+            decoded = serde_json::from_str::<serde_json::Value>(s)
+                .map_err(|e| format!("filter: double-encoded JSON does not parse: {e}"))?;
+            &decoded
+        }
+        other => other,
+    };
+    let parsed = parse_code_filter(filter)?;
+    let program = cache
+        .compile(language, parsed.code)
+        .map_err(|e| format!("{} code does not compile: {e}", language.as_str()))?;
+    Ok(CodeTraderDef {
+        id: row.id,
+        user_id: row.user_id,
+        name: row.name.clone(),
+        language,
+        timeframes: parsed.timeframes,
+        symbols: parsed.symbols,
+        program,
+    })
+}
+
 /// The symbols the traders need: the universe, plus symbols traders name explicitly.
-pub fn symbols_needed(traders: &[TraderDef], universe: &[String]) -> Vec<String> {
+pub fn symbols_needed(set: &TraderSet, universe: &[String]) -> Vec<String> {
+    let named = set
+        .valid
+        .iter()
+        .map(|t| &t.symbols)
+        .chain(set.code.iter().map(|t| &t.symbols));
     let mut out: Vec<String> = Vec::new();
-    if traders.iter().any(|t| t.symbols.is_empty()) {
+    let mut whole_universe = false;
+    for symbols in named {
+        whole_universe |= symbols.is_empty();
+        out.extend(symbols.iter().cloned());
+    }
+    if whole_universe {
         out.extend(universe.iter().cloned());
     }
-    out.extend(traders.iter().flat_map(|t| t.symbols.iter().cloned()));
     out.sort();
     out.dedup();
     out

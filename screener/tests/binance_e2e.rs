@@ -33,6 +33,7 @@ fn fixture() -> Fixture {
             close,
             volume: 10.0,
             quote_volume: 1000.0,
+            ..Default::default()
         };
         f.push("TESTUSDT", "1m", k);
         // A second symbol that never fires.

@@ -34,6 +34,7 @@ fn candle(i: i64, close: f64) -> Candle {
         close,
         volume: 1.0,
         quote_volume: close,
+        ..Default::default()
     }
 }
 

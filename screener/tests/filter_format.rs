@@ -1,6 +1,7 @@
 //! The declarative filter format: README examples validate; unsafe or malformed filters are rejected with a
 //! reason that names the JSON path; the JSON Schema file agrees on the examples.
 
+use screener::code::{CodeCache, Language};
 use screener::filter::{compile, PLATFORM_DEFAULT_TIMEFRAME};
 use screener::store::TraderRow;
 use screener::traders::compile_rows;
@@ -173,43 +174,65 @@ fn row(filter: Value, language: Option<&str>) -> TraderRow {
 }
 
 #[test]
-fn platform_code_filters_are_skipped_not_invalid_and_rows_keep_their_symbols() {
-    let go = json!({"code": "return true", "description": [], "indicators": [], "requiredTimeframes": ["5m"]});
-    let js =
-        Value::String(json!({"code": "return true;", "requiredTimeframes": ["1m"]}).to_string());
+fn platform_code_filters_compile_by_language_and_declarative_rows_run_whatever_the_column_says() {
+    let go = json!({"code": "klines := data.Klines[\"5m\"]\nreturn len(klines) > 0", "description": [],
+                    "indicators": [], "requiredTimeframes": ["5m", "1h"]});
+    let js = Value::String(
+        json!({"code": "return klines.length > 0;", "requiredTimeframes": ["1m"]}).to_string(),
+    );
+    // The platform's column default is javascript: a NULL language is JavaScript.
+    let js_by_default = json!({"code": "return true;"});
+    let broken_go =
+        json!({"code": "klines := data.Klines[\"5m\"]\ngo func() {}()\nreturn len(klines) > 0"});
     let declarative = json!({"version": 1, "symbols": ["solusdt"],
                              "when": {"left": {"ind": "close"}, "op": "gt", "right": {"const": 1}}});
     let broken = json!({"version": 1, "symbols": [""], "when": {"left": {"ind": "close"}, "op": "gt", "right": {"const": 1}}});
     let rows = vec![
         row(go, Some("go")),
         row(js, Some("javascript")),
+        row(js_by_default, None),
+        row(broken_go, Some("go")),
         row(declarative, Some("go")),
         row(broken, None),
     ];
     let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
-    let set = compile_rows(rows);
+    let mut cache = CodeCache::default();
+    let set = compile_rows(rows.clone(), &mut cache);
+    let code: Vec<_> = set.code.iter().map(|t| (t.id, t.language)).collect();
     assert_eq!(
-        set.skipped.iter().map(|t| t.id).collect::<Vec<_>>(),
-        ids[..2]
+        code,
+        [
+            (ids[0], Language::Go),
+            (ids[1], Language::JavaScript),
+            (ids[2], Language::JavaScript)
+        ]
     );
-    assert!(
-        set.skipped[0].reason.contains("go code filter"),
-        "{:?}",
-        set.skipped
-    );
-    assert!(
-        set.skipped[1].reason.contains("javascript code filter"),
-        "{:?}",
-        set.skipped
+    let tfs: Vec<_> = set.code[0].timeframes.iter().map(|t| t.name()).collect();
+    assert_eq!(tfs, ["5m", "1h"], "the first required timeframe triggers");
+    assert_eq!(
+        set.code[2].trigger_timeframe().name(),
+        "5m",
+        "the platform's default"
     );
     assert_eq!(set.valid.len(), 1);
-    assert_eq!(set.valid[0].id, ids[2]);
+    assert_eq!(set.valid[0].id, ids[4]);
     assert_eq!(set.valid[0].symbols, ["SOLUSDT"]);
     assert_eq!(set.valid[0].filter.timeframe.name(), "5m");
-    assert_eq!(set.invalid.len(), 1);
+    let invalid: Vec<_> = set.invalid.iter().map(|t| t.id).collect();
+    assert_eq!(invalid, [ids[3], ids[5]]);
+    let go_error = &set.invalid[0].reason;
     assert!(
-        set.invalid[0].reason.contains("symbols[0]"),
+        go_error.contains("go code does not compile") && go_error.contains("line 2"),
+        "{go_error}"
+    );
+    assert!(
+        set.invalid[1].reason.contains("symbols[0]"),
         "{:?}",
         set.invalid
     );
+
+    // Compile once: the same sources again compile nothing new.
+    let before = cache.compilations;
+    let again = compile_rows(rows, &mut cache);
+    assert_eq!((again.code.len(), cache.compilations), (3, before));
 }

@@ -40,6 +40,7 @@ fn candles(r: &Value) -> Vec<Candle> {
                 close: f("close"),
                 volume: f("volume"),
                 quote_volume: 0.0,
+                ..Default::default()
             }
         })
         .collect()

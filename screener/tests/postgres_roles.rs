@@ -22,7 +22,7 @@ fn rsi_filter() -> serde_json::Value {
            "when": {"left": {"ind": "rsi", "period": 14}, "op": "crosses_above", "right": {"const": 30}}})
 }
 
-/// A platform trader's filter: Go code, which this screener does not run yet.
+/// A platform trader's filter: Go code that matches every closed 1m candle.
 fn go_code_filter() -> serde_json::Value {
     json!({"code": "return len(data.Klines[\"1m\"]) > 0", "description": [], "indicators": [],
            "requiredTimeframes": ["1m"]})
@@ -78,33 +78,19 @@ fn world() -> World {
     }
 }
 
-/// Waits until /health reports `traders` loaded traders and `skipped` skipped ones; returns the body.
-fn traders_loaded(s: &Screener, traders: u64, skipped: usize) -> serde_json::Value {
+/// Waits until /health reports `traders` loaded traders (`code` of them Go/JavaScript); returns the body.
+fn traders_loaded(s: &Screener, traders: u64, code: u64) -> serde_json::Value {
     wait_for("traders loaded", Duration::from_secs(20), || {
-        let (code, h) = s.health();
-        (code == 200
-            && h["trader_count"] == traders
-            && h["skipped_traders"].as_array().map(Vec::len) == Some(skipped))
-        .then_some(h)
+        let (status, h) = s.health();
+        (status == 200 && h["trader_count"] == traders && h["code_traders"] == code).then_some(h)
     })
-}
-
-fn skipped_ids(health: &serde_json::Value) -> Vec<String> {
-    let mut ids: Vec<String> = health["skipped_traders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap().to_string())
-        .collect();
-    ids.sort();
-    ids
 }
 
 #[test]
 fn dedicated_sees_only_its_users_traders_and_shared_only_built_ins() {
     let w = world();
     let mut db = pg(&w.admin);
-    // One of A's traders is a platform Go code filter: skipped with a log line, not fatal.
+    // One of A's traders is a platform Go code filter: it runs beside the declarative one.
     let a_code = insert_trader(&mut db, Some(w.user_a), false, true, &go_code_filter());
     let role_url = screener_role_url(&w.admin, w.user_a, "correct-horse-1");
     let mut env = replay_env(&role_url);
@@ -112,23 +98,16 @@ fn dedicated_sees_only_its_users_traders_and_shared_only_built_ins() {
     env.push(("USER_ID", w.user_a.to_string()));
     env.push(("FLY_MACHINE_ID", "m-dedicated".into()));
     let dedicated = Screener::start(&env);
-    let health = traders_loaded(&dedicated, 1, 1);
-    assert_eq!(health["status"], "degraded", "{health}");
-    assert_eq!(skipped_ids(&health), vec![a_code.to_string()]);
-    let reason = health["skipped_traders"][0]["reason"].as_str().unwrap();
-    assert!(reason.contains("go code filter"), "{reason}");
-    assert!(
-        dedicated.log_text().contains("trader skipped"),
-        "{}",
-        dedicated.log_text()
-    );
-    // The replay fires the RSI cross; the per-user role may write its own user's signals.
+    let health = traders_loaded(&dedicated, 2, 1);
+    assert_eq!(health["failing_traders"], json!([]), "{health}");
+    assert_eq!(health["disabled_traders"], json!([]), "{health}");
+    // The replay fires the RSI cross and the Go trader; the per-user role may write its own user's signals.
     wait_for("dedicated signals", Duration::from_secs(20), || {
         let n: i64 = db
-            .query_one("SELECT count(*) FROM public.signals", &[])
+            .query_one("SELECT count(DISTINCT trader_id) FROM public.signals", &[])
             .unwrap()
             .get(0);
-        (n > 0).then_some(())
+        (n == 2).then_some(())
     });
     let owners: Vec<(Uuid, Option<Uuid>)> = db
         .query(
@@ -139,13 +118,17 @@ fn dedicated_sees_only_its_users_traders_and_shared_only_built_ins() {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    assert_eq!(owners, vec![(w.a_custom, Some(w.user_a))]);
+    let mut expected = vec![(w.a_custom, Some(w.user_a)), (a_code, Some(w.user_a))];
+    expected.sort();
+    let mut owners = owners;
+    owners.sort();
+    assert_eq!(owners, expected);
     // Every column the platform reads is filled. FLEET_APP_ID was not given: the database stamps the app.
     let rows = db
         .query(
             "SELECT \"timestamp\" = candle_open_time + interval '1 minute', price_at_signal::float8, \
                     volume_at_signal::float8, change_percent_at_signal::float8, count, status, source, fly_app_id, \
-                    indicator_data, \"interval\" \
+                    indicator_data, \"interval\", trader_id \
                FROM public.signals",
             &[],
         )
@@ -162,23 +145,26 @@ fn dedicated_sees_only_its_users_traders_and_shared_only_built_ins() {
         let data: serde_json::Value = r.get(8);
         assert_eq!(data["run_mode"], "user_dedicated", "{data}");
         assert_eq!(data["machine_id"], "m-dedicated", "{data}");
-        assert!(data["indicators"]["rsi(14)@1m"].is_number(), "{data}");
+        if r.get::<_, Uuid>(10) == a_code {
+            assert_eq!(
+                (&data["trigger"], &data["language"]),
+                (&json!("code"), &json!("go")),
+                "{data}"
+            );
+        } else {
+            assert!(data["indicators"]["rsi(14)@1m"].is_number(), "{data}");
+        }
         assert_eq!(r.get::<_, String>(9), "1m");
     }
     assert!(dedicated.stop().success());
 
-    // Shared mode: built-ins only, the fixture's two Go built-ins skipped; FLEET_APP_ID goes to fly_app_id.
+    // Shared mode: built-ins only (with the fixture's two Go built-ins); FLEET_APP_ID goes to fly_app_id.
     let mut env = replay_env(&w.admin);
     env.push(("RUN_MODE", "shared_backend".into()));
     env.push(("FLEET_APP_ID", w.app_a.to_string()));
     let shared = Screener::start(&env);
-    let health = traders_loaded(&shared, 1, 2);
-    let mut fixture_built_ins = vec![
-        BUILT_IN_ANONYMOUS_TRADER.to_string(),
-        BUILT_IN_PRO_TRADER.to_string(),
-    ];
-    fixture_built_ins.sort();
-    assert_eq!(skipped_ids(&health), fixture_built_ins);
+    let health = traders_loaded(&shared, 3, 2);
+    assert_eq!(health["failing_traders"], json!([]), "{health}");
     wait_for("shared signals", Duration::from_secs(20), || {
         let n: i64 = db
             .query_one(
@@ -208,7 +194,7 @@ fn dedicated_sees_only_its_users_traders_and_shared_only_built_ins() {
     insert_trader(&mut db, None, true, true, &rsi_filter());
     let health = wait_for("the reload", Duration::from_secs(20), || {
         let (code, h) = shared.health();
-        (code == 200 && h["trader_count"] == 2 && h["status"] == "degraded").then_some(h)
+        (code == 200 && h["trader_count"] == 4 && h["status"] == "degraded").then_some(h)
     });
     assert_eq!(health["disabled_traders"][0]["id"], bad_id.to_string());
     let reason = health["disabled_traders"][0]["reason"].as_str().unwrap();

@@ -100,6 +100,7 @@ mod tests {
             close: c,
             volume: v,
             quote_volume: c * v,
+            ..Default::default()
         }
     }
 

@@ -48,6 +48,12 @@ struct RawKline<'a> {
     v: &'a str,
     #[serde(default)]
     q: Option<&'a str>,
+    #[serde(default, rename = "V")]
+    taker_buy_volume: Option<&'a str>,
+    #[serde(default, rename = "Q")]
+    taker_buy_quote_volume: Option<&'a str>,
+    #[serde(default)]
+    n: Option<i64>,
     x: bool,
 }
 
@@ -83,6 +89,17 @@ pub fn parse_ws(text: &str) -> Result<WsEvent, String> {
                 close: num(k.c, "c")?,
                 volume: num(k.v, "v")?,
                 quote_volume: k.q.map(|q| num(q, "q")).transpose()?.unwrap_or(0.0),
+                taker_buy_volume: k
+                    .taker_buy_volume
+                    .map(|v| num(v, "V"))
+                    .transpose()?
+                    .unwrap_or(0.0),
+                taker_buy_quote_volume: k
+                    .taker_buy_quote_volume
+                    .map(|v| num(v, "Q"))
+                    .transpose()?
+                    .unwrap_or(0.0),
+                trades: k.n.unwrap_or(0),
             };
             Ok(WsEvent::Kline {
                 symbol: k.s.to_ascii_uppercase(),
@@ -121,6 +138,9 @@ pub fn parse_rest(body: &str, now_ms: i64) -> Result<Vec<Candle>, String> {
             volume: float(5)?,
             close_time: int(6)?,
             quote_volume: float(7).unwrap_or(0.0),
+            trades: int(8).unwrap_or(0),
+            taker_buy_volume: float(9).unwrap_or(0.0),
+            taker_buy_quote_volume: float(10).unwrap_or(0.0),
         };
         if candle.close_time < now_ms {
             out.push(candle);
@@ -157,6 +177,14 @@ mod tests {
         assert_eq!(candle.open_time, 1672515780000);
         assert_eq!(candle.close, 0.002);
         assert_eq!(candle.volume, 1000.0);
+        assert_eq!(
+            (
+                candle.taker_buy_volume,
+                candle.taker_buy_quote_volume,
+                candle.trades
+            ),
+            (500.0, 0.5, 100)
+        );
     }
 
     #[test]
@@ -179,6 +207,14 @@ mod tests {
         let rows = parse_rest(body, 2500).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].close, 1.5);
+        assert_eq!(
+            (
+                rows[0].trades,
+                rows[0].taker_buy_volume,
+                rows[0].taker_buy_quote_volume
+            ),
+            (3, 5.0, 7.0)
+        );
         assert_eq!(parse_rest(body, 3000).unwrap().len(), 2);
     }
 

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Kline {
     pub open_time: i64,
     pub close_time: i64,
@@ -14,6 +14,12 @@ pub struct Kline {
     pub volume: f64,
     #[serde(default)]
     pub quote_volume: f64,
+    /// Taker buy base volume (`V`; REST field 9).
+    #[serde(default)]
+    pub taker_buy_volume: f64,
+    /// Number of trades (`n`; REST field 8).
+    #[serde(default)]
+    pub trades: i64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -92,7 +98,8 @@ pub fn ws_event(symbol: &str, interval: &str, k: &Kline, closed: bool) -> String
                 "t": k.open_time, "T": k.close_time, "s": symbol, "i": interval,
                 "f": 1, "L": 2, "o": k.open.to_string(), "c": k.close.to_string(),
                 "h": k.high.to_string(), "l": k.low.to_string(), "v": k.volume.to_string(),
-                "n": 2, "x": closed, "q": k.quote_volume.to_string(), "V": "0", "Q": "0", "B": "0"
+                "n": k.trades, "x": closed, "q": k.quote_volume.to_string(),
+                "V": k.taker_buy_volume.to_string(), "Q": taker_buy_quote(k).to_string(), "B": "0"
             }
         }
     })
@@ -110,9 +117,18 @@ pub fn rest_row(k: &Kline) -> serde_json::Value {
         k.volume.to_string(),
         k.close_time,
         k.quote_volume.to_string(),
-        2,
-        "0",
-        "0",
+        k.trades,
+        k.taker_buy_volume.to_string(),
+        taker_buy_quote(k).to_string(),
         "0"
     ])
+}
+
+/// Taker buy quote volume: the buy share of the quote volume (the fixture does not store it).
+fn taker_buy_quote(k: &Kline) -> f64 {
+    if k.volume > 0.0 {
+        k.quote_volume * k.taker_buy_volume / k.volume
+    } else {
+        0.0
+    }
 }

@@ -65,50 +65,90 @@ pub const MACD_TURN: &str = r#"{"version": 1, "requiredTimeframes": ["1m"], "sym
  "when": {"left": {"ind": "macd", "output": "hist"}, "op": "crosses_above", "right": {"const": 0}},
  "trigger": {"mode": "cooldown", "cooldown_bars": 5}}"#;
 
-/// A trader row to seed: `(id, owner, name, filter)`; no owner means built-in.
+/// Go code as the platform's filter generator writes it: RSI(14) under 35 on a volume above its average.
+/// Fires during the replay sample's sell-off.
+pub const GO_RSI_VOLUME: &str = r#"{"requiredTimeframes": ["1m"], "refreshInterval": "1m",
+ "description": ["RSI(14) on 1m below 35", "Volume above its 20-candle average"],
+ "code": "klines := data.Klines[\"1m\"]\nif len(klines) < 20 {\n    return false\n}\n\nrsi := indicators.GetLatestRSI(klines, 14)\navgVol := indicators.CalculateAvgVolume(klines, 20)\nif rsi == nil || avgVol == nil {\n    return false\n}\n\ncurrentVol := klines[len(klines)-1].Volume\nreturn *rsi < 35.0 && currentVol > *avgVol"}"#;
+
+/// Legacy JavaScript code in the style of the platform's seeded built-ins: RSI below 40 and turning up.
+pub const JS_RSI_TURN: &str = r#"{"requiredTimeframes": ["1m"], "refreshInterval": "1m",
+ "description": ["RSI(14) < 40", "RSI is increasing"],
+ "code": "const rsi = await indicators.rsi(klines, 14);\nreturn rsi.value < 40 && rsi.increasing;"}"#;
+
+/// A trader row to seed: `(id, owner, name, filter, language)`; no owner means built-in. The platform's
+/// column only knows `go` and `javascript`; a declarative filter is recognised by its shape.
 type TraderSeed = (
     &'static str,
     Option<&'static str>,
     &'static str,
     &'static str,
+    &'static str,
 );
 
-const TRADERS: [TraderSeed; 6] = [
+const TRADERS: [TraderSeed; 9] = [
     (
         "de3000aa-0000-4000-8000-000000000000",
         None,
         "MACD turns positive (built-in)",
         MACD_TURN,
+        "go",
     ),
     (
         "de3000aa-0000-4000-8000-000000000001",
         Some(DEMO_USERS[0].id),
         "RSI oversold bounce",
         RSI_BOUNCE,
+        "go",
     ),
     (
         "de3000aa-0000-4000-8000-000000000002",
         Some(DEMO_USERS[1].id),
         "RSI oversold bounce",
         RSI_BOUNCE,
+        "go",
     ),
     (
         "de3000aa-0000-4000-8000-000000000012",
         Some(DEMO_USERS[1].id),
         "EMA 9/21 cross on volume",
         EMA_CROSS,
+        "go",
+    ),
+    (
+        "de3000aa-0000-4000-8000-000000000022",
+        Some(DEMO_USERS[1].id),
+        "RSI under 35 on volume (Go code)",
+        GO_RSI_VOLUME,
+        "go",
     ),
     (
         "de3000aa-0000-4000-8000-000000000003",
         Some(DEMO_USERS[2].id),
         "RSI oversold bounce",
         RSI_BOUNCE,
+        "go",
     ),
     (
         "de3000aa-0000-4000-8000-000000000004",
         Some(DEMO_USERS[3].id),
         "EMA 9/21 cross on volume",
         EMA_CROSS,
+        "go",
+    ),
+    (
+        "de3000aa-0000-4000-8000-000000000014",
+        Some(DEMO_USERS[3].id),
+        "RSI under 35 on volume (Go code)",
+        GO_RSI_VOLUME,
+        "go",
+    ),
+    (
+        "de3000aa-0000-4000-8000-000000000024",
+        Some(DEMO_USERS[3].id),
+        "RSI turning up (JavaScript code)",
+        JS_RSI_TURN,
+        "javascript",
     ),
 ];
 
@@ -129,17 +169,18 @@ pub fn seed(database: &Path) -> Result<()> {
             params![user.id, user.tier],
         )?;
     }
-    for (id, owner, name, filter) in TRADERS {
+    for (id, owner, name, filter, language) in TRADERS {
         tx.execute(
             "INSERT INTO traders (id, user_id, is_built_in, enabled, name, description, filter, language) \
-             VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, 'go') ON CONFLICT (id) DO NOTHING",
+             VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
             params![
                 id,
                 owner,
                 owner.is_none() as i64,
                 name,
                 format!("Demo trader: {name}"),
-                filter
+                filter,
+                language
             ],
         )?;
     }
@@ -198,9 +239,9 @@ mod tests {
         );
         assert_eq!(
             count("SELECT count(*) FROM traders WHERE is_built_in = 0"),
-            5
+            8
         );
-        assert_eq!(user_trader_count(&DEMO_USERS[1]), 2);
+        assert_eq!(user_trader_count(&DEMO_USERS[1]), 3);
         // The platform's shape: timeframes in filter.requiredTimeframes, language set.
         assert_eq!(
             count(
@@ -208,6 +249,13 @@ mod tests {
                  AND json_type(filter, '$.symbols') = 'array' AND language = 'go' AND description IS NOT NULL"
             ),
             6
+        );
+        // Code traders in both of the platform's languages.
+        assert_eq!(
+            count(
+                "SELECT count(DISTINCT language) FROM traders WHERE json_type(filter, '$.code') = 'text'"
+            ),
+            2
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }
