@@ -4,7 +4,7 @@
 //!
 //! * [`routes`] matches clean paths only (traversal → 404); [`auth`] checks the admin token, the signed
 //!   session cookie and its CSRF token.
-//! * [`listing`], [`summary`] and [`migration`] are pure; [`Admin`] does the I/O.
+//! * [`listing`], [`summary`], [`signals`] and [`migration`] are pure; [`Admin`] does the I/O.
 
 mod actions;
 pub mod admin;
@@ -15,6 +15,7 @@ mod migrate;
 pub mod migration;
 pub mod queries;
 pub mod routes;
+pub mod signals;
 pub mod summary;
 mod views;
 

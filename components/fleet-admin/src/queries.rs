@@ -8,6 +8,8 @@ use fleet_store::{
     UserId,
 };
 
+use crate::signals::{trader_language, SignalView, SignalsQuery};
+
 /// A user's subscription as the entitlement view sees it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TierView {
@@ -63,6 +65,77 @@ pub fn entitled_without_app<C: SqlConnection>(
     rows.iter()
         .map(|row| Ok(UserId::parse(&row.text("user_id")?)?))
         .collect()
+}
+
+/// The most recent signals, newest first (by the signal's time, else the row's; then by row), with their
+/// trader and app. One SQL text for both dialects: `"interval"` and `"timestamp"` are quoted (the platform's
+/// column names), and `filter -> 'code'` is SQL NULL exactly when an object filter has no `code` key, in
+/// SQLite's JSON operators and in Postgres jsonb alike. A filter stored as a JSON string comes back as text
+/// (`encoded_filter`, rare) and is decided in Rust.
+pub fn recent_signals<C: SqlConnection>(
+    store: &mut Store<C>,
+    wanted: &SignalsQuery,
+) -> Result<Vec<SignalView>, StoreError> {
+    let mut params: Vec<SqlValue> = vec![i64::from(wanted.limit).into()];
+    let filter = match wanted.user {
+        Some(user) => {
+            params.push(user.to_string().into());
+            "WHERE s.user_id = {uuid:2}"
+        }
+        None => "",
+    };
+    let template = format!(
+        "SELECT {{text_out:s.id}}, {{text_out:s.trader_id}}, t.name AS trader_name, \
+         t.language AS trader_language, (t.filter -> 'code' IS NOT NULL) AS has_code, \
+         CASE WHEN t.filter -> 'code' IS NULL AND substr(CAST(t.filter AS TEXT), 1, 1) = '\"' \
+              THEN CAST(t.filter AS TEXT) END AS encoded_filter, \
+         {{text_out:s.user_id}}, s.symbol AS symbol, s.\"interval\" AS \"interval\", \
+         {{ts_out:s.\"timestamp\"}}, {{ts_out:s.created_at}}, {{float_out:s.price_at_signal}}, \
+         s.source AS source, {{text_out:s.fly_app_id}}, a.fly_app_name AS app_name \
+         FROM signals s \
+         LEFT JOIN traders t ON t.id = s.trader_id \
+         LEFT JOIN user_fly_apps a ON a.id = s.fly_app_id \
+         {filter} \
+         ORDER BY COALESCE(s.\"timestamp\", s.created_at) DESC, s.created_at DESC, s.id DESC \
+         LIMIT {{int:1}}"
+    );
+    let rows = query(store, &template, &params)?;
+    rows.iter().map(signal_view).collect()
+}
+
+fn signal_view(row: &Row) -> Result<SignalView, StoreError> {
+    // traders.name is NOT NULL: no name means the join found no trader.
+    let language = row
+        .opt_text("trader_name")?
+        .is_some()
+        .then(|| -> Result<String, StoreError> {
+            let encoded = row.opt_text("encoded_filter")?;
+            let language = row.opt_text("trader_language")?;
+            Ok(trader_language(
+                row.bool("has_code")?,
+                encoded.as_deref(),
+                language.as_deref(),
+            )
+            .to_string())
+        });
+    let timestamp = match row.opt_text("timestamp")? {
+        Some(at) => at,
+        None => row.text("created_at")?,
+    };
+    Ok(SignalView {
+        id: row.text("id")?,
+        trader_id: row.opt_text("trader_id")?,
+        trader_name: row.opt_text("trader_name")?,
+        trader_language: language.transpose()?,
+        user_id: row.opt_text("user_id")?,
+        symbol: row.text("symbol")?,
+        interval: row.opt_text("interval")?,
+        timestamp,
+        price: row.opt_float("price_at_signal")?,
+        source: row.opt_text("source")?,
+        fly_app_id: row.opt_text("fly_app_id")?,
+        app_name: row.opt_text("app_name")?,
+    })
 }
 
 /// Why a tier could not be set.

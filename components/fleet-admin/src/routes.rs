@@ -49,6 +49,7 @@ pub enum Route {
     Action(UserId, AppAction),
     SetTier(UserId),
     Orphans,
+    Signals,
     Migrations,
     StartMigration,
     AdvanceMigration,
@@ -100,6 +101,7 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
         },
         ["api", "users", id, "tier"] => (Route::SetTier(user(id)?), "POST"),
         ["api", "orphans"] => (Route::Orphans, "GET"),
+        ["api", "signals"] => (Route::Signals, "GET"),
         ["api", "migrations"] if !method.is_read() => (Route::StartMigration, "GET or POST"),
         ["api", "migrations"] => (Route::Migrations, "GET or POST"),
         ["api", "migrations", "advance"] => (Route::AdvanceMigration, "POST"),
@@ -172,6 +174,8 @@ mod tests {
             Route::StartMigration
         );
         assert_eq!(get("/admin/api/migrations").unwrap(), Route::Migrations);
+        assert_eq!(get("/admin/api/signals").unwrap(), Route::Signals);
+        assert!(!Route::Signals.is_public() && !Route::Signals.changes_state());
     }
 
     #[test]
@@ -198,6 +202,7 @@ mod tests {
     #[test]
     fn wrong_methods_are_405() {
         assert_eq!(post("/admin/api/summary").unwrap_err().status, 405);
+        assert_eq!(post("/admin/api/signals").unwrap_err().status, 405);
         assert_eq!(
             get(&format!("/admin/api/apps/{USER}/retry"))
                 .unwrap_err()

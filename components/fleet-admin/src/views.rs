@@ -1,4 +1,4 @@
-//! Read-only admin routes: summary, apps, one app with its timeline, orphans.
+//! Read-only admin routes: summary, apps, one app with its timeline, orphans, recent signals.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +11,8 @@ use serde::Serialize;
 use crate::admin::{internal, Admin};
 use crate::http::{AdminRequest, AdminResponse};
 use crate::listing::{page, AppView, AppsQuery};
-use crate::queries::entitlements;
+use crate::queries::{entitlements, recent_signals};
+use crate::signals::SignalsQuery;
 use crate::summary::{summarize, PROVISION_EVENT_TYPES, PROVISION_EVENT_WINDOW};
 
 /// The `fleet_state` key the health sweep keeps the image rollout under.
@@ -146,6 +147,21 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
         Ok(AdminResponse::json(
             200,
             &serde_json::json!({"open": open, "orphans": orphans}),
+        ))
+    }
+
+    /// The most recent signals of the fleet's screeners (or of one user), newest first.
+    pub(crate) fn signals(&self, req: &AdminRequest) -> Result<AdminResponse, ApiError> {
+        let query = SignalsQuery::parse(&req.query_pairs())?;
+        let mut store = self.store()?;
+        let signals = recent_signals(&mut store, &query).map_err(internal)?;
+        Ok(AdminResponse::json(
+            200,
+            &serde_json::json!({
+                "limit": query.limit,
+                "user_id": query.user.map(|u| u.to_string()),
+                "signals": signals,
+            }),
         ))
     }
 }

@@ -13,6 +13,8 @@ const PROTECTED_READS: &[&str] = &[
     "/admin/api/apps",
     "/admin/api/apps/aaaaaaaa-0000-4000-8000-000000000001",
     "/admin/api/orphans",
+    "/admin/api/signals",
+    "/admin/api/signals?limit=1",
     "/admin/api/migrations",
 ];
 

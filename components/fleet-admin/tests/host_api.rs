@@ -146,6 +146,7 @@ fn admin_wasm_routes_auth_validation_and_actions() {
     // Auth failures: no token, wrong token, cookie without CSRF.
     for (method, path) in [
         ("GET", "/admin/api/summary"),
+        ("GET", "/admin/api/signals"),
         ("POST", "/admin/api/migrations"),
     ] {
         let (s, h, v) = rig.send(method, path, &[], "{}");
@@ -195,6 +196,19 @@ fn admin_wasm_routes_auth_validation_and_actions() {
 
     // Validation and traversal: 4xx JSON, never a trap.
     assert_eq!(rig.admin("GET", "/admin/api/apps?per_page=0", "").0, 400);
+    let (s, v) = rig.admin("GET", "/admin/api/signals?limit=201", "");
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (400, Some("invalid_query")),
+        "{v}"
+    );
+    // The signals query runs in the component's SQLite (its JSON operators included).
+    let (s, v) = rig.admin("GET", "/admin/api/signals?limit=5", "");
+    assert_eq!(
+        (s, v["signals"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{v}"
+    );
     assert_eq!(
         rig.admin(
             "POST",

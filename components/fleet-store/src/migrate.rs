@@ -36,6 +36,7 @@ const POSTGRES: &[Migration] = &[
     migration!(4, "postgres", "0004_row_level_security"),
     migration!(5, "postgres", "0005_screener_roles"),
     migration!(6, "postgres", "0006_fleet_leases"),
+    migration!(7, "postgres", "0007_control_plane_reads_signals"),
 ];
 
 const SQLITE: &[Migration] = &[

@@ -1,8 +1,9 @@
 // Drives Debian's chromium through the admin dashboard of a running local run:
-// log in → downgrade the seeded Pro user → upgrade them → wait until the app is healthy with a trader count →
+// log in → wait until Recent signals shows the seeded Pro user's code traders' signals with their language
+// badges → downgrade the seeded Pro user → upgrade them → wait until the app is healthy with a trader count →
 // screenshot → downgrade. Run by tests/local-run/tests/browser.rs, which starts the local run and checks the
 // processes and rows behind each step. Environment: BASE_URL, ADMIN_TOKEN, USER_ID, TRADER_COUNT,
-// SCREENSHOT, CHROMIUM.
+// SIGNAL_TRADERS (JSON: [{"name", "language", "badge"}]), SCREENSHOT, CHROMIUM.
 import { chromium } from "playwright-core";
 
 const env = (name) => {
@@ -11,6 +12,7 @@ const env = (name) => {
   return value;
 };
 const BASE_URL = env("BASE_URL"), USER_ID = env("USER_ID"), TRADER_COUNT = env("TRADER_COUNT");
+const SIGNAL_TRADERS = JSON.parse(env("SIGNAL_TRADERS"));
 const step = (what) => console.log(`[browser] ${what}`);
 
 const browser = await chromium.launch({
@@ -29,6 +31,24 @@ try {
   await page.fill("#token", env("ADMIN_TOKEN"));
   await page.click("#login-btn");
   await page.waitForSelector("#app-view:not(.hidden)");
+
+  // The seeded Pro user's app runs from the first second and its traders fire on the replay sample: the panel
+  // (refreshed with the page) must show a signal of each expected trader, of that user, with its language badge.
+  step(`wait until Recent signals shows ${SIGNAL_TRADERS.map((t) => `${t.name} [${t.badge}]`).join(" and ")}`);
+  const shown = ({ traders, user }) => traders.every((t) =>
+    [...document.querySelectorAll("#signals tr[data-signal]")].some((tr) =>
+      tr.querySelector("td.trader")?.textContent === t.name &&
+      tr.querySelector("td.user")?.title === user &&
+      tr.dataset.language === t.language &&
+      tr.querySelector(`.badge[data-language="${t.language}"]`)?.textContent === t.badge));
+  try {
+    await page.waitForFunction(shown, { traders: SIGNAL_TRADERS, user: USER_ID }, { timeout: 150000, polling: 500 });
+  } catch (error) {
+    const rows = await page.$$eval("#signals tr", (trs) => trs.map((tr) => tr.innerText.replace(/\s+/g, " ")));
+    console.log(`[browser] Recent signals at the timeout:\n  ${rows.join("\n  ")}`);
+    throw error;
+  }
+  step("the code traders' signals are shown with Go and JavaScript badges");
 
   const row = `#apps tr[data-user="${USER_ID}"]`;
   step("select the demo user's app");

@@ -1,7 +1,8 @@
 //! A real browser against the local run: Debian's chromium, driven by playwright-core, logs in to the admin
-//! dashboard, downgrades and upgrades a demo user, waits until the app is healthy with its trader count,
-//! saves a screenshot under tests/reports/artifacts/, and downgrades again. Meanwhile this test checks the
-//! screener process and the rows behind what the page shows.
+//! dashboard, waits until its Recent signals panel shows the Pro demo user's Go-code and JavaScript-code
+//! traders' signals with their language badges, downgrades and upgrades that user, waits until the app is
+//! healthy with its trader count, saves a screenshot under tests/reports/artifacts/, and downgrades again.
+//! Meanwhile this test checks the screener process and the rows behind what the page shows.
 //!
 //! Needs /usr/bin/chromium and tests/local-run/browser/node_modules (tests/fleet test installs both, then sets
 //! FLEET_BROWSER_REQUIRED=1 so that a missing piece fails instead of skipping).
@@ -16,6 +17,17 @@ use std::time::Duration;
 use support::{environ_var, pid_alive, wait_for, Rig};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// The seeded Pro user's code traders (tests/local-run/src/seed.rs) and the language badge the dashboard
+/// shows for each: `(trader name, traders.language, badge text)`.
+const CODE_TRADERS: [(&str, &str, &str); 2] = [
+    ("RSI under 35 on volume (Go code)", "go", "Go"),
+    (
+        "RSI turning up (JavaScript code)",
+        "javascript",
+        "JavaScript",
+    ),
+];
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
@@ -80,6 +92,13 @@ fn a_real_browser_upgrades_a_user_and_sees_the_app_healthy() {
     let screenshot = artifacts.join("local-run-dashboard-healthy.png");
     let _ = std::fs::remove_file(&screenshot);
 
+    let signal_traders: serde_json::Value = CODE_TRADERS
+        .iter()
+        .map(|(name, language, badge)| {
+            serde_json::json!({"name": name, "language": language, "badge": badge})
+        })
+        .collect();
+
     let mut driver = Command::new("node")
         .arg(browser_dir().join("dashboard.mjs"))
         .current_dir(browser_dir())
@@ -87,6 +106,7 @@ fn a_real_browser_upgrades_a_user_and_sees_the_app_healthy() {
         .env("ADMIN_TOKEN", rig.run.admin_token().expose())
         .env("USER_ID", dara.id)
         .env("TRADER_COUNT", user_trader_count(dara).to_string())
+        .env("SIGNAL_TRADERS", signal_traders.to_string())
         .env("SCREENSHOT", &screenshot)
         .env("CHROMIUM", CHROMIUM)
         .spawn()
@@ -113,6 +133,24 @@ fn a_real_browser_upgrades_a_user_and_sees_the_app_healthy() {
         "the browser script failed ({status}); see its output above"
     );
     assert!(!pids.is_empty(), "no screener process ever ran for Dara");
+    // Behind the panel: Dara's screener wrote those code traders' signals, for her.
+    for (name, language, _) in CODE_TRADERS {
+        let (signals, foreign): (i64, i64) = rig
+            .db()
+            .query_row(
+                "SELECT count(*), count(*) FILTER (WHERE s.user_id IS NOT t.user_id) FROM signals s \
+                 JOIN traders t ON t.id = s.trader_id \
+                 WHERE t.name = ?1 AND t.language = ?2 AND t.user_id = ?3 AND t.filter -> 'code' IS NOT NULL",
+                [name, language, dara.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert!(signals > 0, "no signal row of Dara's trader {name}");
+        assert_eq!(
+            foreign, 0,
+            "signals of Dara's trader {name} for someone else"
+        );
+    }
 
     let png = std::fs::read(&screenshot).expect("the screenshot was saved");
     assert!(
