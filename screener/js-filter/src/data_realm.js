@@ -60,6 +60,12 @@
       r.histogramValue = n ? histogram[n - 1] : null;
       return r;
     },
+    // `timeframes`: one enumerable getter per interval, converting that series on first access.
+    timeframes(names, load) {
+      const o = {};
+      names.forEach((name, i) => Object.defineProperty(o, name, { get: () => load(i), enumerable: true }));
+      return freeze(o);
+    },
     bands(upper, middle, lower, values) {
       return { upper, middle, lower, value: middle, values };
     },

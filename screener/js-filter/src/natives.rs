@@ -86,6 +86,19 @@ pub fn install<'js>(ctx: &Ctx<'js>, natives: &Rc<Natives>) -> rquickjs::Result<O
     Ok(obj)
 }
 
+/// The data realm's `load(i)`: the JS array of `MarketData::klines[i]`, converted on first use.
+pub fn loader<'js>(ctx: &Ctx<'js>, natives: &Rc<Natives>) -> rquickjs::Result<Function<'js>> {
+    let n = Rc::clone(natives);
+    Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, i: u32| -> rquickjs::Result<Value<'js>> {
+            let mut s = n.session.borrow_mut();
+            let index = s.raw_series(&ctx, i as usize)?;
+            Ok(s.series[index].array.clone().restore(&ctx)?.into_value())
+        },
+    )
+}
+
 fn number(v: &Option<Value>) -> Option<f64> {
     v.as_ref().and_then(|v| v.as_number())
 }
@@ -182,10 +195,11 @@ impl Natives {
                     return api.series.clone().restore(ctx)?.call((text,));
                 }
                 let outputs = compute(ind, &k, params);
+                // Computed for this call only: the filter gets its own plain arrays.
                 let arrays = outputs
                     .series()
                     .iter()
-                    .map(|v| frozen_numbers(ctx, &s, v))
+                    .map(|v| crate::rows::numbers(ctx, v))
                     .collect::<rquickjs::Result<Vec<_>>>()?;
                 wrap(ctx, &s, &outputs, arrays)
             }
@@ -304,16 +318,13 @@ fn wrap<'js>(
     }
 }
 
-/// A frozen data-realm array of numbers (NaN as null).
+/// A frozen data-realm array of numbers (NaN as null), shared by every program of the close.
 fn frozen_numbers<'js>(
     ctx: &Ctx<'js>,
     s: &Session,
     values: &[f64],
 ) -> rquickjs::Result<Array<'js>> {
-    let a = Array::new(ctx.clone())?;
-    for (i, v) in values.iter().enumerate() {
-        a.set(i, js_num(ctx, *v))?;
-    }
+    let a = crate::rows::numbers(ctx, values)?;
     s.api().seal.clone().restore(ctx)?.call((a,))
 }
 

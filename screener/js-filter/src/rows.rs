@@ -5,12 +5,19 @@ use crate::session::Num;
 use filter_core::Kline;
 use rquickjs::{qjs, Ctx, Error, Value};
 use std::fmt::Write;
+use std::ptr::NonNull;
 
 /// A frozen array of frozen Binance raw rows:
 /// `[openTime, "open", "high", "low", "close", "volume", closeTime, "quoteVolume", trades,
 ///   "takerBuyBase", "takerBuyQuote", "0"]`.
-pub fn frozen_rows<'js>(ctx: &Ctx<'js>, klines: &[Kline]) -> rquickjs::Result<Value<'js>> {
-    let raw = ctx.as_raw().as_ptr();
+/// The arrays are created in `realm` (the data realm, whose intrinsics are frozen) whichever realm `ctx` is:
+/// a program realm's `Array.prototype` may have been changed by that program.
+pub fn frozen_rows<'js>(
+    ctx: &Ctx<'js>,
+    realm: NonNull<qjs::JSContext>,
+    klines: &[Kline],
+) -> rquickjs::Result<Value<'js>> {
+    let raw = realm.as_ptr();
     let mut text = String::with_capacity(32);
     let mut rows: Vec<qjs::JSValue> = Vec::with_capacity(klines.len());
     // SAFETY: every JSValue created here is either handed to JS_NewArrayFrom (which takes ownership) or
@@ -61,4 +68,25 @@ unsafe fn fail(rows: Vec<qjs::JSValue>, raw: *mut qjs::JSContext) -> Error {
         qjs::JS_FreeValue(raw, r);
     }
     Error::Allocation
+}
+
+/// A fast (unfrozen) array of numbers in `ctx`'s realm, NaN as `null` (the platform's warm-up slots).
+pub fn numbers<'js>(ctx: &Ctx<'js>, values: &[f64]) -> rquickjs::Result<rquickjs::Array<'js>> {
+    let raw = ctx.as_raw().as_ptr();
+    let items: Vec<qjs::JSValue> = values
+        .iter()
+        .map(|v| {
+            if v.is_nan() {
+                qjs::JS_NULL
+            } else {
+                qjs::JS_NewFloat64(*v)
+            }
+        })
+        .collect();
+    // SAFETY: numbers and null own no memory; JS_NewArrayFrom takes the values.
+    let array = unsafe { qjs::JS_NewArrayFrom(raw, items.len() as _, items.as_ptr()) };
+    if unsafe { qjs::JS_IsException(array) } {
+        return Err(Error::Allocation);
+    }
+    rquickjs::Array::from_value(unsafe { Value::from_raw(ctx.clone(), array) })
 }

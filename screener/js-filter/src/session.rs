@@ -5,6 +5,7 @@ use filter_core::{CacheKey, IndicatorCache, Kline};
 use rquickjs::{Array, Function, Object, Persistent, Value};
 use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::ptr::NonNull;
 use std::sync::Arc;
 
 /// A frozen JS array of raw kline rows that programs may pass back to `indicators.*`, recognised by identity.
@@ -32,6 +33,10 @@ pub struct DataApi {
     pub line: Persistent<Function<'static>>,
     pub macd: Persistent<Function<'static>>,
     pub bands: Persistent<Function<'static>>,
+    /// Builds the frozen `timeframes` object whose getters convert a series on first access.
+    pub timeframes: Persistent<Function<'static>>,
+    /// The native `load(i)` those getters call.
+    pub load: Option<Persistent<Function<'static>>>,
 }
 
 #[derive(Default)]
@@ -46,6 +51,12 @@ pub struct Session {
     pub ticker: Option<Persistent<Value<'static>>>,
     pub timeframes: Option<Persistent<Object<'static>>>,
     pub api: Option<DataApi>,
+    /// The data realm's context, where shared arrays are created.
+    pub realm: Option<NonNull<rquickjs::qjs::JSContext>>,
+    /// This close's `MarketData::klines`, converted to JS on first use.
+    pub market: Vec<Arc<[Kline]>>,
+    /// `MarketData::klines` index → index in `series`, once converted.
+    pub raw: Vec<Option<usize>>,
 }
 
 impl Session {
@@ -58,10 +69,45 @@ impl Session {
     /// Drops every JS value of this close. Must run while the runtime is alive.
     pub fn clear_js(&mut self) {
         self.series.clear();
+        self.raw.clear();
+        self.market.clear();
         self.arrays.clear();
         self.derived.clear();
         self.ticker = None;
         self.timeframes = None;
+    }
+}
+
+impl Session {
+    /// The JS array of `MarketData::klines[timeframe]`, converted now if this close has not needed it yet:
+    /// a program that never touches a timeframe does not pay for converting it.
+    pub fn raw_series<'js>(
+        &mut self,
+        ctx: &rquickjs::Ctx<'js>,
+        timeframe: usize,
+    ) -> rquickjs::Result<usize> {
+        if let Some(i) = self.raw.get(timeframe).copied().flatten() {
+            return Ok(i);
+        }
+        let klines = self
+            .market
+            .get(timeframe)
+            .cloned()
+            .ok_or_else(|| rquickjs::Exception::throw_range(ctx, "no such timeframe"))?;
+        let realm = self
+            .realm
+            .expect("the data realm lives as long as the worker");
+        let array = Array::from_value(crate::rows::frozen_rows(ctx, realm, &klines)?)?;
+        self.series.push(SharedSeries {
+            timeframe: timeframe as u16,
+            origin: 0,
+            klines,
+            address: address(array.as_value()),
+            array: Persistent::save(ctx, array),
+            rows: OnceCell::new(),
+        });
+        self.raw[timeframe] = Some(self.series.len() - 1);
+        Ok(self.series.len() - 1)
     }
 }
 

@@ -5,14 +5,13 @@ use crate::compile;
 use crate::meter::{Meter, MeteredAllocator};
 use crate::natives::{self, Natives};
 use crate::outcome;
-use crate::rows;
-use crate::session::{self, address, DataApi, Session, SharedSeries};
+use crate::session::{self, DataApi, Session};
 use filter_core::{CompileError, EvalError, IndicatorCache, Limits, MarketData};
 use rquickjs::context::intrinsic::{
     Date, Eval, Json, MapSet, Promise, RegExp, RegExpCompiler, TypedArrays,
 };
-use rquickjs::{Array, Context, Ctx, Function, Object, Persistent, Runtime, Value};
-use std::cell::{OnceCell, RefCell};
+use rquickjs::{Context, Ctx, Function, Object, Persistent, Runtime, Value};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -73,12 +72,17 @@ impl Worker {
             .map_err(|e| format!("setting up the data realm: {e}"))?;
         let session = Rc::new(RefCell::new(Session {
             api: Some(api),
+            realm: Some(data.as_raw()),
             ..Session::default()
         }));
         let natives = Rc::new(Natives {
             session: Rc::clone(&session),
             meter: Rc::clone(&meter),
         });
+        let load = data
+            .with(|ctx| natives::loader(&ctx, &natives).map(|f| Persistent::save(&ctx, f)))
+            .map_err(|e| format!("setting up the data realm: {e}"))?;
+        session.borrow_mut().api.as_mut().expect("set above").load = Some(load);
         Ok(Worker {
             session,
             programs: HashMap::new(),
@@ -175,6 +179,10 @@ impl Worker {
         let series = data
             .series_index(timeframe)
             .ok_or_else(|| runtime(format!("no {timeframe} klines for {}", data.symbol)))?;
+        let series = self
+            .data
+            .with(|ctx| self.session.borrow_mut().raw_series(&ctx, series))
+            .map_err(|e| runtime(format!("converting the {timeframe} klines: {e}")))?;
         let (klines, timeframes, ticker) = {
             let s = self.session.borrow();
             (
@@ -258,29 +266,18 @@ fn data_api(ctx: &Ctx) -> rquickjs::Result<DataApi> {
         line: f("line")?,
         macd: f("macd")?,
         bands: f("bands")?,
+        timeframes: f("timeframes")?,
+        load: None,
     })
 }
 
-/// Converts the close's market data to frozen data-realm values, once for every program.
+/// Prepares the close's shared values: the ticker now, each klines series on first use.
 fn prepare(ctx: &Ctx, data: &MarketData, s: &mut Session) -> rquickjs::Result<()> {
     let api = s.api();
     let record = api.record.clone().restore(ctx)?;
-    let freeze = api.freeze.clone().restore(ctx)?;
-    let timeframes = Object::new(ctx.clone())?;
-    let mut series = Vec::with_capacity(data.klines.len());
-    for (i, (name, klines)) in data.klines.iter().enumerate() {
-        let array = Array::from_value(rows::frozen_rows(ctx, klines)?)?;
-        timeframes.set(name.as_str(), array.clone())?;
-        series.push(SharedSeries {
-            timeframe: i as u16,
-            origin: 0,
-            klines: klines.clone(),
-            address: address(array.as_value()),
-            array: Persistent::save(ctx, array),
-            rows: OnceCell::new(),
-        });
-    }
-    let timeframes: Object = freeze.call((timeframes,))?;
+    let names: Vec<&str> = data.klines.iter().map(|(name, _)| name.as_str()).collect();
+    let load = api.load.clone().expect("set by Worker::new").restore(ctx)?;
+    let timeframes: Object = api.timeframes.clone().restore(ctx)?.call((names, load))?;
     let ticker: Value = match &data.ticker {
         // Binance's 24 h ticker fields as the platform's executors read them (`ticker.c`, `.P`, `.q`), strings.
         Some(t) => record.call((format!(
@@ -292,7 +289,8 @@ fn prepare(ctx: &Ctx, data: &MarketData, s: &mut Session) -> rquickjs::Result<()
         ),))?,
         None => Value::new_null(ctx.clone()),
     };
-    s.series = series;
+    s.market = data.klines.iter().map(|(_, k)| k.clone()).collect();
+    s.raw = vec![None; data.klines.len()];
     s.timeframes = Some(Persistent::save(ctx, timeframes));
     s.ticker = Some(Persistent::save(ctx, ticker));
     Ok(())

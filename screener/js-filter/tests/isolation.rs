@@ -92,3 +92,13 @@ fn shared_indicator_results_cannot_be_altered() {
                   return m.histogram.length === 250 && m.histogram[249] !== 1e9 && r.value >= 0 && r.values[249] === r.value;";
     unaffected(attacker, victim);
 }
+
+#[test]
+fn a_series_first_converted_by_a_tampering_program_is_still_pristine() {
+    // The attacker is the first to touch the 5m series (converted lazily, on that access).
+    let attacker = "Array.prototype.map = () => []; Object.freeze = (x) => x; const k = timeframes['5m']; return k.length > 0;";
+    let victim =
+        "const k = timeframes['5m']; return Object.isFrozen(k) && k.map(r => 1).length === 250 \
+                  && Object.getPrototypeOf(k) !== Array.prototype;";
+    unaffected(attacker, victim);
+}
