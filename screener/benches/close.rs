@@ -191,8 +191,10 @@ fn main() {
         println!("  parse + indicators + evaluation:      p50 {:.3} ms  p99 {:.3} ms", ms(pct(&mut eval, 0.5)), ms(pct(&mut eval, 0.99)));
         println!("  CPU time of the screener process per close: mean {:.2} ms (p99 {:.2} ms)", ms(mean_cpu), ms(pct(&mut cpu, 0.99)));
         println!("  peak RSS: {:.1} MiB", peak_rss_kib() as f64 / 1024.0);
-        code_phase(closes, &symbols);
     });
+    // Outside the runtime: the code phase blocks on its workers' answers.
+    let symbols: Vec<String> = (0..SYMBOLS).map(|i| format!("SYM{i:03}USDT")).collect();
+    code_phase(closes, &symbols);
 }
 
 /// Go filters as the platform's generator writes them; `i` varies the parameters.
@@ -220,9 +222,16 @@ fn js_code(i: usize) -> String {
 fn code_phase(closes: usize, symbols: &[String]) {
     use screener::code::{CodeCache, CodeRunner, CodeSet};
     use screener::store::TraderRow;
+    // CODE_LANGUAGES=go|javascript runs all 100 traders in one language (default: half each).
+    let only = std::env::var("CODE_LANGUAGES").unwrap_or_default();
     let rows: Vec<TraderRow> = (0..TRADERS)
         .map(|i| {
-            let (language, code) = if i % 2 == 0 {
+            let go = match only.as_str() {
+                "go" => true,
+                "javascript" => false,
+                _ => i % 2 == 0,
+            };
+            let (language, code) = if go {
                 ("go", go_code(i / 2))
             } else {
                 ("javascript", js_code(i / 2))
@@ -303,7 +312,8 @@ fn code_phase(closes: usize, symbols: &[String]) {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let worker_nanos = Metrics::get(&metrics.code_eval_nanos_total) - worker_nanos_before;
     let per_eval_us = worker_nanos as f64 / 1e3 / evaluations.max(1) as f64;
-    println!("code traders: {TRADERS} (50 Go, 50 JavaScript) x {} symbols, {closes} closes, {workers} workers, {:.0} matches/close", symbols.len(), matches as f64 / closes as f64);
+    let mix = match only.as_str() { "go" | "javascript" => format!("all {only}"), _ => "50 Go, 50 JavaScript".into() };
+    println!("code traders: {TRADERS} ({mix}) x {} symbols, {closes} closes, {workers} workers, {:.0} matches/close", symbols.len(), matches as f64 / closes as f64);
     println!(
         "  close -> every code trader evaluated: p50 {:.2} ms  p99 {:.2} ms",
         ms(pct(&mut latency, 0.5)),
