@@ -44,7 +44,7 @@ fn go_min(x: f64, y: f64) -> f64 {
     }
 }
 
-fn math(m: MathFn, a: &[Value]) -> Value {
+pub fn math(m: MathFn, a: &[Value]) -> Value {
     let x = a.first().map(as_float).unwrap_or(0.0);
     let y = a.get(1).map(as_float).unwrap_or(0.0);
     use MathFn::*;
@@ -220,7 +220,7 @@ impl<'a> Interp<'a> {
                 let cap_u = usize::try_from(cap).unwrap_or(usize::MAX);
                 self.alloc_n(cap_u, elem_size(kind))?;
                 if cap > u32::MAX as i64 {
-                    return Err(EvalError::Memory { limit: self.limits.memory_bytes });
+                    return Err(EvalError::Memory { limit: self.limits.memory_bytes }.into());
                 }
                 self.tick(1 + cap as u64 / 8)?;
                 let z = zero(et);
@@ -319,7 +319,7 @@ impl<'a> Interp<'a> {
         let len = s.len as usize;
         let need = len.checked_add(n).ok_or(EvalError::Memory { limit: self.limits.memory_bytes })?;
         if need > u32::MAX as usize {
-            return Err(EvalError::Memory { limit: self.limits.memory_bytes });
+            return Err(EvalError::Memory { limit: self.limits.memory_bytes }.into());
         }
         if let Some(a) = &s.arr {
             if need <= s.cap as usize {

@@ -291,7 +291,14 @@ impl Compiler {
                 ">" => CmpOp::Gt,
                 _ => CmpOp::Ge,
             };
-            return Ok(ce(E::Bin(BinOp::Cmp(c), Box::new(l.e), Box::new(r.e), pos), Ty::Bool));
+            let bop = if ty.is_float() {
+                BinOp::CmpF(c)
+            } else if ty.is_integer() {
+                BinOp::CmpI(c)
+            } else {
+                BinOp::Cmp(c)
+            };
+            return Ok(ce(E::Bin(bop, Box::new(l.e), Box::new(r.e), pos), Ty::Bool));
         }
         let bop = self.arith_op(op, &ty, pos)?;
         Ok(ce(E::Bin(bop, Box::new(l.e), Box::new(r.e), pos), ty))

@@ -12,7 +12,17 @@ use std::sync::Arc;
 /// nesting is bounded by the parser), well below the 2 MiB of a default thread.
 const STACK_BUDGET: usize = 768 * 1024;
 
-pub type Res<T> = Result<T, EvalError>;
+/// Errors are boxed so that `Res<f64>` and friends fit in registers on the hot path.
+pub type Res<T> = Result<T, Stop>;
+
+pub struct Stop(pub Box<EvalError>);
+
+impl From<EvalError> for Stop {
+    #[cold]
+    fn from(e: EvalError) -> Self {
+        Stop(Box::new(e))
+    }
+}
 
 pub enum Flow {
     Normal,
@@ -42,15 +52,16 @@ pub struct Interp<'a> {
     symbol: Option<Arc<str>>,
 }
 
-pub fn rt(pos: crate::lexer::Pos, message: impl Into<String>) -> EvalError {
-    EvalError::Runtime {
+#[cold]
+pub fn rt(pos: crate::lexer::Pos, message: impl Into<String>) -> Stop {
+    Stop::from(EvalError::Runtime {
         line: pos.line,
         column: pos.col,
         message: message.into(),
-    }
+    })
 }
 
-pub fn nil_deref(pos: crate::lexer::Pos) -> EvalError {
+pub fn nil_deref(pos: crate::lexer::Pos) -> Stop {
     rt(pos, "invalid memory address or nil pointer dereference")
 }
 
@@ -59,7 +70,11 @@ fn stack_addr() -> usize {
     std::hint::black_box(&marker) as *const u8 as usize
 }
 
-pub fn run(ir: &ProgramIr, data: &MarketData, limits: &Limits, cache: &mut IndicatorCache) -> Res<bool> {
+pub fn run(ir: &ProgramIr, data: &MarketData, limits: &Limits, cache: &mut IndicatorCache) -> Result<bool, EvalError> {
+    run_inner(ir, data, limits, cache).map_err(|s| *s.0)
+}
+
+fn run_inner(ir: &ProgramIr, data: &MarketData, limits: &Limits, cache: &mut IndicatorCache) -> Res<bool> {
     let mut it = Interp {
         ir,
         data,
@@ -81,8 +96,8 @@ pub fn run(ir: &ProgramIr, data: &MarketData, limits: &Limits, cache: &mut Indic
     };
     match it.block(&mut frame, &f.body)? {
         Flow::Return(Value::Bool(b)) => Ok(b),
-        Flow::Return(v) => Err(EvalError::NotBool(display(&v))),
-        _ => Err(EvalError::NotBool("nothing".into())),
+        Flow::Return(v) => Err(EvalError::NotBool(display(&v)).into()),
+        _ => Err(EvalError::NotBool("nothing".into()).into()),
     }
 }
 
@@ -135,7 +150,7 @@ impl<'a> Interp<'a> {
     pub fn tick(&mut self, n: u64) -> Res<()> {
         if self.fuel < n {
             self.fuel = 0;
-            return Err(EvalError::Fuel { limit: self.limits.fuel });
+            return Err(EvalError::Fuel { limit: self.limits.fuel }.into());
         }
         self.fuel -= n;
         Ok(())
@@ -148,7 +163,7 @@ impl<'a> Interp<'a> {
                 self.mem = m;
                 Ok(())
             }
-            _ => Err(EvalError::Memory { limit: self.limits.memory_bytes }),
+            _ => Err(EvalError::Memory { limit: self.limits.memory_bytes }.into()),
         }
     }
 
@@ -169,7 +184,7 @@ impl<'a> Interp<'a> {
     }
 
     fn truthy(&mut self, f: &mut Frame, e: &E) -> Res<bool> {
-        Ok(matches!(self.eval(f, e)?, Value::Bool(true)))
+        self.eval_b(f, e)
     }
 
     fn exec(&mut self, f: &mut Frame, s: &S) -> Res<Flow> {
@@ -190,6 +205,15 @@ impl<'a> Interp<'a> {
                     let lv = self.resolve(f, p)?;
                     let v = self.eval(f, e)?;
                     self.lv_set(f, lv, v)?;
+                }
+            }
+            S::Multi(targets, es) if targets.iter().all(|t| matches!(t, Target::Decl(_))) => {
+                // Only new variables: no right-hand side can observe them, so assign as we go.
+                for (t, e) in targets.iter().zip(es) {
+                    let v = self.eval(f, e)?;
+                    if let Target::Decl(slot) = t {
+                        f.slots[*slot as usize] = v;
+                    }
                 }
             }
             S::Multi(targets, es) => {
@@ -229,6 +253,31 @@ impl<'a> Interp<'a> {
                 let v = found.unwrap_or_else(|| zero(zt));
                 self.set_target(f, a, v)?;
                 self.set_target(f, b, Value::Bool(ok))?;
+            }
+            S::OpAssign(P::Local(slot), op @ (BinOp::AddF | BinOp::SubF | BinOp::MulF | BinOp::DivF), e, _) => {
+                let r = self.eval_f(f, e)?;
+                if let Value::Float(x) = &mut f.slots[*slot as usize] {
+                    *x = match op {
+                        BinOp::AddF => *x + r,
+                        BinOp::SubF => *x - r,
+                        BinOp::MulF => *x * r,
+                        _ => *x / r,
+                    };
+                } else {
+                    let cur = get_local(f, *slot);
+                    let v = self.binop(*op, cur, Value::Float(r), crate::lexer::Pos::default())?;
+                    set_local(f, *slot, v);
+                }
+            }
+            S::OpAssign(P::Local(slot), op @ (BinOp::AddI(IntKind::I64) | BinOp::SubI(IntKind::I64)), e, _) => {
+                let r = self.eval_i(f, e)?;
+                if let Value::Int(x) = &mut f.slots[*slot as usize] {
+                    *x = if matches!(op, BinOp::AddI(_)) { x.wrapping_add(r) } else { x.wrapping_sub(r) };
+                } else {
+                    let cur = get_local(f, *slot);
+                    let v = self.binop(*op, cur, Value::Int(r), crate::lexer::Pos::default())?;
+                    set_local(f, *slot, v);
+                }
             }
             S::OpAssign(p, op, e, pos) => {
                 if let P::Local(slot) = p {
@@ -404,7 +453,7 @@ impl<'a> Interp<'a> {
 
     pub fn call(&mut self, clo: &Rc<Closure>, args: Vec<Value>, _pos: crate::lexer::Pos) -> Res<Value> {
         if self.depth >= self.limits.call_depth || stack_addr().abs_diff(self.stack_base) > STACK_BUDGET {
-            return Err(EvalError::Depth { limit: self.limits.call_depth });
+            return Err(EvalError::Depth { limit: self.limits.call_depth }.into());
         }
         self.tick(1)?;
         let func = &self.ir.funcs[clo.func as usize];
@@ -452,13 +501,25 @@ impl<'a> Interp<'a> {
                     (_, v) => v,
                 }
             }
+            E::Bin(BinOp::AddF | BinOp::SubF | BinOp::MulF | BinOp::DivF, ..) => {
+                self.fuel += 1;
+                Value::Float(self.eval_f(f, e)?)
+            }
+            E::Builtin(Builtin::Math(m), args, _) if args.len() <= 2 && !matches!(m, MathFn::Inf | MathFn::IsInf | MathFn::IsNaN | MathFn::Signbit) => {
+                self.fuel += 1;
+                Value::Float(self.eval_f(f, e)?)
+            }
+            E::Bin(BinOp::CmpF(_) | BinOp::CmpI(_), ..) => {
+                self.fuel += 1;
+                Value::Bool(self.eval_b(f, e)?)
+            }
             E::Bin(op, a, b, pos) => {
                 let a = self.eval(f, a)?;
                 let b = self.eval(f, b)?;
                 self.binop(*op, a, b, *pos)?
             }
-            E::And(a, b) => Value::Bool(self.truthy(f, a)? && self.truthy(f, b)?),
-            E::Or(a, b) => Value::Bool(self.truthy(f, a)? || self.truthy(f, b)?),
+            E::And(a, b) => Value::Bool(self.eval_b(f, a)? && self.eval_b(f, b)?),
+            E::Or(a, b) => Value::Bool(self.eval_b(f, a)? || self.eval_b(f, b)?),
             E::Index(s, i, pos) => {
                 let s = self.eval(f, s)?;
                 let i = as_int(&self.eval(f, i)?);
@@ -471,6 +532,10 @@ impl<'a> Interp<'a> {
                     Some(a) => a.borrow().get(s.off as usize + at),
                     None => return Err(index_err(i, 0, *pos)),
                 }
+            }
+            E::KlineAt(s, i, field, pos) if matches!(**s, E::Local(_)) => {
+                let i = self.eval_i(f, i)?;
+                self.kline_at_local(f, s, i, *field, *pos)?
             }
             E::KlineAt(s, i, field, pos) => {
                 let s = self.eval(f, s)?;
@@ -692,7 +757,7 @@ impl<'a> Interp<'a> {
                 s.push_str(&y);
                 Value::Str(Arc::from(s))
             }
-            (BinOp::Cmp(c), a, b) => Value::Bool(compare(c, &a, &b)),
+            (BinOp::Cmp(c) | BinOp::CmpF(c) | BinOp::CmpI(c), a, b) => Value::Bool(compare(c, &a, &b)),
             _ => return Err(rt(pos, "internal error: operand types")),
         })
     }
@@ -902,7 +967,7 @@ fn set_field(target: &mut Value, fr: FieldRef, v: Value) {
     }
 }
 
-fn index_err(i: i64, len: u32, pos: crate::lexer::Pos) -> EvalError {
+fn index_err(i: i64, len: u32, pos: crate::lexer::Pos) -> Stop {
     rt(pos, format!("index out of range [{i}] with length {len}"))
 }
 
@@ -938,5 +1003,186 @@ fn compare(c: CmpOp, a: &Value, b: &Value) -> bool {
         (CmpOp::Le, Some(o)) => o != Ordering::Greater,
         (CmpOp::Gt, Some(o)) => o == Ordering::Greater,
         (CmpOp::Ge, Some(o)) => o != Ordering::Less,
+    }
+}
+
+fn kline_f(k: &filter_core::Kline, field: u8) -> f64 {
+    match kline_get(k, field) {
+        Value::Float(x) => x,
+        Value::Int(i) => i as f64,
+        _ => 0.0,
+    }
+}
+
+impl<'a> Interp<'a> {
+    /// `klines[i].Field` where `klines` is a local: no copy of the slice header or the kline.
+    fn kline_at_local(&mut self, f: &mut Frame, s: &E, i: i64, field: u8, pos: crate::lexer::Pos) -> Res<Value> {
+        let E::Local(slot) = s else { return Ok(Value::Nil) };
+        let sv = match &f.slots[*slot as usize] {
+            Value::Slice(sv) => sv.clone(),
+            Value::Boxed(b) => as_slice(&b.borrow()),
+            _ => SliceV::nil(),
+        };
+        let at = check_index(i, sv.len, pos)?;
+        match sv.arr.as_ref().and_then(|a| a.borrow().kline(sv.off as usize + at).map(|k| kline_get(k, field))) {
+            Some(v) => Ok(v),
+            None => Err(index_err(i, sv.len, pos)),
+        }
+    }
+
+    /// Typed fast path for float64 expressions (no `Value` boxing of intermediate results).
+    pub fn eval_f(&mut self, f: &mut Frame, e: &E) -> Res<f64> {
+        self.tick(1)?;
+        match e {
+            E::Const(Const::Float(x)) => Ok(*x),
+            E::Local(s) => Ok(match &f.slots[*s as usize] {
+                Value::Float(x) => *x,
+                Value::Boxed(b) => as_float(&b.borrow()),
+                _ => 0.0,
+            }),
+            E::Bin(op @ (BinOp::AddF | BinOp::SubF | BinOp::MulF | BinOp::DivF), a, b, _) => {
+                let x = self.eval_f(f, a)?;
+                let y = self.eval_f(f, b)?;
+                Ok(match op {
+                    BinOp::AddF => x + y,
+                    BinOp::SubF => x - y,
+                    BinOp::MulF => x * y,
+                    _ => x / y,
+                })
+            }
+            E::Unary(UnOp::NegF, x) => Ok(-self.eval_f(f, x)?),
+            E::KlineAt(s, i, field, pos) if matches!(**s, E::Local(_)) => {
+                let i = self.eval_i(f, i)?;
+                let E::Local(slot) = **s else { return Ok(0.0) };
+                let at;
+                let r = match &f.slots[slot as usize] {
+                    Value::Slice(sv) => {
+                        at = check_index(i, sv.len, *pos)?;
+                        sv.arr.as_ref().and_then(|a| a.borrow().kline(sv.off as usize + at).map(|k| kline_f(k, *field)))
+                    }
+                    _ => None,
+                };
+                match r {
+                    Some(x) => Ok(x),
+                    None => {
+                        self.fuel += 1;
+                        Ok(as_float(&self.eval(f, e)?))
+                    }
+                }
+            }
+            E::Index(s, i, pos) if matches!(**s, E::Local(_)) => {
+                let i = self.eval_i(f, i)?;
+                let E::Local(slot) = **s else { return Ok(0.0) };
+                let r = match &f.slots[slot as usize] {
+                    Value::Slice(sv) => {
+                        let at = check_index(i, sv.len, *pos)?;
+                        sv.arr.as_ref().and_then(|a| match &*a.borrow() {
+                            Arr::F64(v) => v.get(sv.off as usize + at).copied(),
+                            _ => None,
+                        })
+                    }
+                    _ => None,
+                };
+                match r {
+                    Some(x) => Ok(x),
+                    None => {
+                        self.fuel += 1;
+                        Ok(as_float(&self.eval(f, e)?))
+                    }
+                }
+            }
+            E::Builtin(Builtin::Math(m), args, _) if args.len() <= 2 && !matches!(m, MathFn::Inf | MathFn::IsInf | MathFn::IsNaN | MathFn::Signbit) => {
+                let x = match args.first() {
+                    Some(a) => self.eval_f(f, a)?,
+                    None => 0.0,
+                };
+                let y = match args.get(1) {
+                    Some(a) => self.eval_f(f, a)?,
+                    None => 0.0,
+                };
+                Ok(as_float(&crate::builtins::math(*m, &[Value::Float(x), Value::Float(y)])))
+            }
+            E::Builtin(Builtin::Conv(Conv::IntToFloat), args, _) if args.len() == 1 => Ok(self.eval_i(f, &args[0])? as f64),
+            _ => {
+                self.fuel += 1;
+                Ok(as_float(&self.eval(f, e)?))
+            }
+        }
+    }
+
+    /// Typed fast path for integer expressions.
+    pub fn eval_i(&mut self, f: &mut Frame, e: &E) -> Res<i64> {
+        self.tick(1)?;
+        match e {
+            E::Const(Const::Int(x)) => Ok(*x),
+            E::Local(s) => Ok(match &f.slots[*s as usize] {
+                Value::Int(x) => *x,
+                Value::Boxed(b) => as_int(&b.borrow()),
+                _ => 0,
+            }),
+            E::Bin(op @ (BinOp::AddI(k) | BinOp::SubI(k) | BinOp::MulI(k)), a, b, _) => {
+                let x = self.eval_i(f, a)?;
+                let y = self.eval_i(f, b)?;
+                Ok(wrap(
+                    *k,
+                    match op {
+                        BinOp::AddI(_) => x.wrapping_add(y),
+                        BinOp::SubI(_) => x.wrapping_sub(y),
+                        _ => x.wrapping_mul(y),
+                    },
+                ))
+            }
+            E::Builtin(Builtin::LenSlice, args, _) if matches!(args.first(), Some(E::Local(_))) => {
+                let Some(E::Local(s)) = args.first() else { return Ok(0) };
+                Ok(match &f.slots[*s as usize] {
+                    Value::Slice(sv) => sv.len as i64,
+                    Value::Boxed(b) => as_slice(&b.borrow()).len as i64,
+                    _ => 0,
+                })
+            }
+            _ => {
+                self.fuel += 1;
+                Ok(as_int(&self.eval(f, e)?))
+            }
+        }
+    }
+
+    /// Typed fast path for conditions.
+    pub fn eval_b(&mut self, f: &mut Frame, e: &E) -> Res<bool> {
+        self.tick(1)?;
+        match e {
+            E::Const(Const::Bool(b)) => Ok(*b),
+            E::Bin(BinOp::CmpF(c), a, b, _) => {
+                let x = self.eval_f(f, a)?;
+                let y = self.eval_f(f, b)?;
+                Ok(match c {
+                    CmpOp::Eq => x == y,
+                    CmpOp::Ne => x != y,
+                    CmpOp::Lt => x < y,
+                    CmpOp::Le => x <= y,
+                    CmpOp::Gt => x > y,
+                    CmpOp::Ge => x >= y,
+                })
+            }
+            E::Bin(BinOp::CmpI(c), a, b, _) => {
+                let x = self.eval_i(f, a)?;
+                let y = self.eval_i(f, b)?;
+                Ok(match c {
+                    CmpOp::Eq => x == y,
+                    CmpOp::Ne => x != y,
+                    CmpOp::Lt => x < y,
+                    CmpOp::Le => x <= y,
+                    CmpOp::Gt => x > y,
+                    CmpOp::Ge => x >= y,
+                })
+            }
+            E::And(a, b) => Ok(self.eval_b(f, a)? && self.eval_b(f, b)?),
+            E::Or(a, b) => Ok(self.eval_b(f, a)? || self.eval_b(f, b)?),
+            E::Unary(UnOp::Not, x) => Ok(!self.eval_b(f, x)?),
+            _ => {
+                self.fuel += 1;
+                Ok(matches!(self.eval(f, e)?, Value::Bool(true)))
+            }
+        }
     }
 }

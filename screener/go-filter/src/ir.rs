@@ -32,6 +32,9 @@ pub enum BinOp {
     DivF,
     AddS,
     Cmp(CmpOp),
+    /// Comparisons of float64 / integer operands (typed fast paths).
+    CmpF(CmpOp),
+    CmpI(CmpOp),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
