@@ -82,7 +82,11 @@ fn main() {
         timestamp_ms: 0,
     };
     let limits = Limits::default();
-    for (name, code) in [("typical (3 indicators, warm cache)", TYPICAL), ("custom loop over 250 klines", CUSTOM_LOOP), ("StochRSI (RSI + 14x237 loop)", STOCH_RSI)] {
+    for (name, code) in [
+        ("typical (3 indicators, warm cache)", TYPICAL),
+        ("custom loop over 250 klines", CUSTOM_LOOP),
+        ("StochRSI (RSI + 14x237 loop)", STOCH_RSI),
+    ] {
         let p = go_filter::compile(code).expect("compiles");
         let mut cache = IndicatorCache::new();
         // Warm up (and fill the cache, as the first trader of a close would).

@@ -18,7 +18,6 @@ pub enum TypeExpr {
 #[derive(Debug, Clone)]
 pub struct FuncSig {
     pub params: Vec<(String, TypeExpr)>,
-    pub variadic: bool,
     pub results: Vec<TypeExpr>,
 }
 
@@ -39,7 +38,12 @@ pub enum ExprKind {
     Binary(&'static str, Box<Expr>, Box<Expr>),
     Selector(Box<Expr>, String),
     Index(Box<Expr>, Box<Expr>),
-    SliceExpr(Box<Expr>, Option<Box<Expr>>, Option<Box<Expr>>, Option<Box<Expr>>),
+    SliceExpr(
+        Box<Expr>,
+        Option<Box<Expr>>,
+        Option<Box<Expr>>,
+        Option<Box<Expr>>,
+    ),
     /// `f(args)`; `spread` for `append(a, b...)`.
     Call(Box<Expr>, Vec<Expr>, bool),
     /// A type in expression position (conversion target, `make` argument, composite literal type).

@@ -76,7 +76,9 @@ pub fn math(m: MathFn, a: &[Value]) -> Value {
         IsNaN => return Value::Bool(x.is_nan()),
         IsInf => {
             let s = a.get(1).map(as_int).unwrap_or(0);
-            return Value::Bool((s >= 0 && x == f64::INFINITY) || (s <= 0 && x == f64::NEG_INFINITY));
+            return Value::Bool(
+                (s >= 0 && x == f64::INFINITY) || (s <= 0 && x == f64::NEG_INFINITY),
+            );
         }
         NaN => f64::NAN,
         Mod => x % y,
@@ -177,7 +179,9 @@ fn slice_elems(s: &SliceV) -> Vec<Value> {
     match &s.arr {
         Some(a) => {
             let a = a.borrow();
-            (0..s.len as usize).map(|i| a.get(s.off as usize + i)).collect()
+            (0..s.len as usize)
+                .map(|i| a.get(s.off as usize + i))
+                .collect()
         }
         None => Vec::new(),
     }
@@ -203,7 +207,11 @@ impl<'a> Interp<'a> {
             },
             Builtin::Append(kind, spread) => {
                 let s = as_slice(&arg(0));
-                let extra: Vec<Value> = if *spread { slice_elems(&as_slice(&arg(1))) } else { vals[1..].to_vec() };
+                let extra: Vec<Value> = if *spread {
+                    slice_elems(&as_slice(&arg(1)))
+                } else {
+                    vals[1..].to_vec()
+                };
                 self.append(s, *kind, extra)?
             }
             Builtin::MakeSlice(et) => {
@@ -220,7 +228,10 @@ impl<'a> Interp<'a> {
                 let cap_u = usize::try_from(cap).unwrap_or(usize::MAX);
                 self.alloc_n(cap_u, elem_size(kind))?;
                 if cap > u32::MAX as i64 {
-                    return Err(EvalError::Memory { limit: self.limits.memory_bytes }.into());
+                    return Err(EvalError::Memory {
+                        limit: self.limits.memory_bytes,
+                    }
+                    .into());
                 }
                 self.tick(1 + cap as u64 / 8)?;
                 let z = zero(et);
@@ -268,8 +279,14 @@ impl<'a> Interp<'a> {
                 let mut best = arg(0);
                 for v in &vals[1..] {
                     best = match (&best, v) {
-                        (Value::Float(x), Value::Float(y)) => Value::Float(if *is_max { go_max(*x, *y) } else { go_min(*x, *y) }),
-                        (Value::Int(x), Value::Int(y)) => Value::Int(if *is_max { *x.max(y) } else { *x.min(y) }),
+                        (Value::Float(x), Value::Float(y)) => Value::Float(if *is_max {
+                            go_max(*x, *y)
+                        } else {
+                            go_min(*x, *y)
+                        }),
+                        (Value::Int(x), Value::Int(y)) => {
+                            Value::Int(if *is_max { *x.max(y) } else { *x.min(y) })
+                        }
                         (Value::Str(x), Value::Str(y)) => {
                             if (*is_max && y > x) || (!*is_max && y < x) {
                                 v.clone()
@@ -291,12 +308,21 @@ impl<'a> Interp<'a> {
                     Conv::FloatToInt(k) => {
                         let x = as_float(&v);
                         // Go leaves out-of-range conversions implementation-defined; amd64 yields MinInt64.
-                        let i = if x.is_nan() || x >= 9.223_372_036_854_775_807e18 || x < -9.223_372_036_854_775_808e18 { i64::MIN } else { x as i64 };
+                        let i = if x.is_nan()
+                            || !(-9.223_372_036_854_775e18..9.223_372_036_854_775e18).contains(&x)
+                        {
+                            i64::MIN
+                        } else {
+                            x as i64
+                        };
                         Value::Int(wrap(*k, i))
                     }
                     Conv::IntToInt(k) => Value::Int(wrap(*k, as_int(&v))),
                     Conv::RuneToString => {
-                        let ch = u32::try_from(as_int(&v)).ok().and_then(char::from_u32).unwrap_or('\u{fffd}');
+                        let ch = u32::try_from(as_int(&v))
+                            .ok()
+                            .and_then(char::from_u32)
+                            .unwrap_or('\u{fffd}');
                         self.alloc(4)?;
                         Value::Str(Arc::from(ch.to_string().as_str()))
                     }
@@ -313,13 +339,22 @@ impl<'a> Interp<'a> {
     fn append(&mut self, s: SliceV, kind: ArrKind, extra: Vec<Value>) -> Res<Value> {
         let n = extra.len();
         if n == 0 {
-            return Ok(if s.arr.is_some() { Value::Slice(s) } else { Value::Nil });
+            return Ok(if s.arr.is_some() {
+                Value::Slice(s)
+            } else {
+                Value::Nil
+            });
         }
         self.tick(n as u64)?;
         let len = s.len as usize;
-        let need = len.checked_add(n).ok_or(EvalError::Memory { limit: self.limits.memory_bytes })?;
+        let need = len.checked_add(n).ok_or(EvalError::Memory {
+            limit: self.limits.memory_bytes,
+        })?;
         if need > u32::MAX as usize {
-            return Err(EvalError::Memory { limit: self.limits.memory_bytes }.into());
+            return Err(EvalError::Memory {
+                limit: self.limits.memory_bytes,
+            }
+            .into());
         }
         if let Some(a) = &s.arr {
             if need <= s.cap as usize {
@@ -332,7 +367,10 @@ impl<'a> Interp<'a> {
                 for (j, v) in extra.into_iter().enumerate() {
                     arr.set(s.off as usize + len + j, v);
                 }
-                return Ok(Value::Slice(SliceV { len: need as u32, ..s.clone() }));
+                return Ok(Value::Slice(SliceV {
+                    len: need as u32,
+                    ..s.clone()
+                }));
             }
         }
         let cap = grow(s.cap as usize, need);
@@ -370,13 +408,29 @@ impl<'a> Interp<'a> {
 
     fn struct_ptr(&mut self, fields: Vec<Value>) -> Res<Value> {
         self.alloc(32 + 24 * fields.len())?;
-        Ok(Value::Ptr(Rc::new(RefCell::new(Value::Struct(Rc::new(fields))))))
+        Ok(Value::Ptr(Rc::new(RefCell::new(Value::Struct(Rc::new(
+            fields,
+        ))))))
     }
 
     /// Computes through the shared cache when the klines are an unmodified `data.Klines` range.
-    fn cached<T: Any + Send + Sync>(&mut self, sref: Option<SeriesRef>, name: &'static str, params: [u64; 4], k: &[Kline], f: impl FnOnce(&[Kline]) -> T) -> Arc<T> {
+    fn cached<T: Any + Send + Sync>(
+        &mut self,
+        sref: Option<SeriesRef>,
+        name: &'static str,
+        params: [u64; 4],
+        k: &[Kline],
+        f: impl FnOnce(&[Kline]) -> T,
+    ) -> Arc<T> {
         match sref {
-            Some(series) => self.cache.get_or_compute(CacheKey { series, indicator: name, params }, || f(k)),
+            Some(series) => self.cache.get_or_compute(
+                CacheKey {
+                    series,
+                    indicator: name,
+                    params,
+                },
+                || f(k),
+            ),
             None => Arc::new(f(k)),
         }
     }
@@ -392,7 +446,9 @@ impl<'a> Interp<'a> {
         // Work in proportion to the input (windowed indicators: input x window).
         let window = (pi(0).clamp(1, n.max(1) as i64)) as u64;
         let cost = match which {
-            Ind::CalculateMASeries | Ind::CalculateBollingerBands | Ind::GetLatestBollingerBands => n * window * 2,
+            Ind::CalculateMASeries
+            | Ind::CalculateBollingerBands
+            | Ind::GetLatestBollingerBands => n * window * 2,
             Ind::CalculateMACD | Ind::GetLatestMACD => n * 4,
             _ => n,
         };
@@ -402,7 +458,11 @@ impl<'a> Interp<'a> {
         let (k, sref): (&[Kline], Option<SeriesRef>) = match guard.as_deref() {
             Some(Arr::SharedKlines(tf, data)) => (
                 &data[s.off as usize..(s.off + s.len) as usize],
-                Some(SeriesRef { timeframe: *tf, start: s.off, end: s.off + s.len }),
+                Some(SeriesRef {
+                    timeframe: *tf,
+                    start: s.off,
+                    end: s.off + s.len,
+                }),
             ),
             Some(Arr::Klines(v)) => (&v[s.off as usize..(s.off + s.len) as usize], None),
             _ => (&[], None),
@@ -411,35 +471,51 @@ impl<'a> Interp<'a> {
         use Ind::*;
         let out = match which {
             CalculateMA => {
-                let r = self.cached(sref, "go.CalculateMA", [p0, 0, 0, 0], k, |k| ind::calculate_ma(k, pi(0)));
+                let r = self.cached(sref, "go.CalculateMA", [p0, 0, 0, 0], k, |k| {
+                    ind::calculate_ma(k, pi(0))
+                });
                 Some(*r).map(|r| self.float_ptr(r))
             }
             CalculateEMA => {
-                let r = self.cached(sref, "go.CalculateEMA", [p0, 0, 0, 0], k, |k| ind::calculate_ema(k, pi(0)));
+                let r = self.cached(sref, "go.CalculateEMA", [p0, 0, 0, 0], k, |k| {
+                    ind::calculate_ema(k, pi(0))
+                });
                 Some(*r).map(|r| self.float_ptr(r))
             }
             CalculateAvgVolume => {
-                let r = self.cached(sref, "go.CalculateAvgVolume", [p0, 0, 0, 0], k, |k| ind::calculate_avg_volume(k, pi(0)));
+                let r = self.cached(sref, "go.CalculateAvgVolume", [p0, 0, 0, 0], k, |k| {
+                    ind::calculate_avg_volume(k, pi(0))
+                });
                 Some(*r).map(|r| self.float_ptr(r))
             }
             GetHighestHigh => {
-                let r = self.cached(sref, "go.GetHighestHigh", [p0, 0, 0, 0], k, |k| ind::get_highest_high(k, pi(0)));
+                let r = self.cached(sref, "go.GetHighestHigh", [p0, 0, 0, 0], k, |k| {
+                    ind::get_highest_high(k, pi(0))
+                });
                 Some(*r).map(|r| self.float_ptr(r))
             }
             GetLowestLow => {
-                let r = self.cached(sref, "go.GetLowestLow", [p0, 0, 0, 0], k, |k| ind::get_lowest_low(k, pi(0)));
+                let r = self.cached(sref, "go.GetLowestLow", [p0, 0, 0, 0], k, |k| {
+                    ind::get_lowest_low(k, pi(0))
+                });
                 Some(*r).map(|r| self.float_ptr(r))
             }
             CalculateMASeries => {
-                let r = self.cached(sref, "go.CalculateMASeries", [p0, 0, 0, 0], k, |k| ind::calculate_ma_series(k, pi(0)));
+                let r = self.cached(sref, "go.CalculateMASeries", [p0, 0, 0, 0], k, |k| {
+                    ind::calculate_ma_series(k, pi(0))
+                });
                 Some(self.float_slice(&r))
             }
             CalculateEMASeries => {
-                let r = self.cached(sref, "go.CalculateEMASeries", [p0, 0, 0, 0], k, |k| ind::calculate_ema_series(k, pi(0)));
+                let r = self.cached(sref, "go.CalculateEMASeries", [p0, 0, 0, 0], k, |k| {
+                    ind::calculate_ema_series(k, pi(0))
+                });
                 Some(self.float_slice(&r))
             }
             CalculateRSI | GetLatestRSI => {
-                let r = self.cached(sref, "go.CalculateRSI", [p0, 0, 0, 0], k, |k| ind::calculate_rsi(k, pi(0)));
+                let r = self.cached(sref, "go.CalculateRSI", [p0, 0, 0, 0], k, |k| {
+                    ind::calculate_rsi(k, pi(0))
+                });
                 Some(match (&*r, which) {
                     (None, _) => Ok(Value::Nil),
                     (Some(v), GetLatestRSI) => self.float_ptr(ind::latest_rsi_from(v)),
@@ -451,11 +527,17 @@ impl<'a> Interp<'a> {
             }
             CalculateMACD | GetLatestMACD => {
                 let params = [p0, pi(1) as u64, pi(2) as u64, 0];
-                let r = self.cached(sref, "go.CalculateMACD", params, k, |k| ind::calculate_macd(k, pi(0), pi(1), pi(2)));
+                let r = self.cached(sref, "go.CalculateMACD", params, k, |k| {
+                    ind::calculate_macd(k, pi(0), pi(1), pi(2))
+                });
                 Some(match (&*r, which) {
                     (None, _) => Ok(Value::Nil),
                     (Some(m), GetLatestMACD) => match ind::latest_macd_from(m) {
-                        Some(l) => self.struct_ptr(vec![Value::Float(l.macd), Value::Float(l.signal), Value::Float(l.histogram)]),
+                        Some(l) => self.struct_ptr(vec![
+                            Value::Float(l.macd),
+                            Value::Float(l.signal),
+                            Value::Float(l.histogram),
+                        ]),
                         None => Ok(Value::Nil),
                     },
                     (Some(m), _) => (|| {
@@ -468,11 +550,21 @@ impl<'a> Interp<'a> {
             }
             CalculateBollingerBands | GetLatestBollingerBands => {
                 let sd = p.get(1).map(as_float).unwrap_or(0.0);
-                let r = self.cached(sref, "go.CalculateBollingerBands", [p0, sd.to_bits(), 0, 0], k, |k| ind::calculate_bollinger_bands(k, pi(0), sd));
+                let r = self.cached(
+                    sref,
+                    "go.CalculateBollingerBands",
+                    [p0, sd.to_bits(), 0, 0],
+                    k,
+                    |k| ind::calculate_bollinger_bands(k, pi(0), sd),
+                );
                 Some(match (&*r, which) {
                     (None, _) => Ok(Value::Nil),
                     (Some(b), GetLatestBollingerBands) => match ind::latest_bands_from(b) {
-                        Some(l) => self.struct_ptr(vec![Value::Float(l.upper), Value::Float(l.middle), Value::Float(l.lower)]),
+                        Some(l) => self.struct_ptr(vec![
+                            Value::Float(l.upper),
+                            Value::Float(l.middle),
+                            Value::Float(l.lower),
+                        ]),
                         None => Ok(Value::Nil),
                     },
                     (Some(b), _) => (|| {
@@ -488,14 +580,26 @@ impl<'a> Interp<'a> {
                 Some(Ok(Value::Float(*r)))
             }
             CalculateStochastic => {
-                let r = self.cached(sref, "go.CalculateStochastic", [p0, pi(1) as u64, 0, 0], k, |k| ind::calculate_stochastic(k, pi(0), pi(1)));
+                let r = self.cached(
+                    sref,
+                    "go.CalculateStochastic",
+                    [p0, pi(1) as u64, 0, 0],
+                    k,
+                    |k| ind::calculate_stochastic(k, pi(0), pi(1)),
+                );
                 Some(match *r {
                     Some(st) => self.struct_ptr(vec![Value::Float(st.k), Value::Float(st.d)]),
                     None => Ok(Value::Nil),
                 })
             }
             DetectEngulfingPattern => {
-                let r = self.cached(sref, "go.DetectEngulfingPattern", [0; 4], k, ind::detect_engulfing_pattern);
+                let r = self.cached(
+                    sref,
+                    "go.DetectEngulfingPattern",
+                    [0; 4],
+                    k,
+                    ind::detect_engulfing_pattern,
+                );
                 Some(Ok(Value::Str(Arc::from(*r))))
             }
         };

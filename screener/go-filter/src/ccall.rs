@@ -67,15 +67,35 @@ fn indicator(name: &str) -> Option<(Ind, Vec<Ty>, Ty)> {
         "CalculateEMASeries" => (CalculateEMASeries, vec![k, i], slice(Ty::Float64)),
         "CalculateRSI" => (CalculateRSI, vec![k, i], ptr(rsi_result())),
         "GetLatestRSI" => (GetLatestRSI, vec![k, i], pf),
-        "CalculateMACD" => (CalculateMACD, vec![k, i.clone(), i.clone(), i], ptr(macd_result())),
-        "GetLatestMACD" => (GetLatestMACD, vec![k, i.clone(), i.clone(), i], ptr(macd_latest())),
-        "CalculateBollingerBands" => (CalculateBollingerBands, vec![k, i, Ty::Float64], ptr(bb_result())),
-        "GetLatestBollingerBands" => (GetLatestBollingerBands, vec![k, i, Ty::Float64], ptr(bb_latest())),
+        "CalculateMACD" => (
+            CalculateMACD,
+            vec![k, i.clone(), i.clone(), i],
+            ptr(macd_result()),
+        ),
+        "GetLatestMACD" => (
+            GetLatestMACD,
+            vec![k, i.clone(), i.clone(), i],
+            ptr(macd_latest()),
+        ),
+        "CalculateBollingerBands" => (
+            CalculateBollingerBands,
+            vec![k, i, Ty::Float64],
+            ptr(bb_result()),
+        ),
+        "GetLatestBollingerBands" => (
+            GetLatestBollingerBands,
+            vec![k, i, Ty::Float64],
+            ptr(bb_latest()),
+        ),
         "CalculateAvgVolume" => (CalculateAvgVolume, vec![k, i], pf),
         "CalculateVWAP" => (CalculateVWAP, vec![k], Ty::Float64),
         "GetHighestHigh" => (GetHighestHigh, vec![k, i], pf),
         "GetLowestLow" => (GetLowestLow, vec![k, i], pf),
-        "CalculateStochastic" => (CalculateStochastic, vec![k, i.clone(), i], ptr(stoch_result())),
+        "CalculateStochastic" => (
+            CalculateStochastic,
+            vec![k, i.clone(), i],
+            ptr(stoch_result()),
+        ),
         "DetectEngulfingPattern" => (DetectEngulfingPattern, vec![k], Ty::String),
         _ => return None,
     })
@@ -102,16 +122,31 @@ impl Compiler {
         if args.len() != params.len() {
             return Err(err(
                 pos,
-                format!("{} arguments in call to {what}\n\thave {} want {}", if args.len() < params.len() { "not enough" } else { "too many" }, args.len(), params.len()),
+                format!(
+                    "{} arguments in call to {what}\n\thave {} want {}",
+                    if args.len() < params.len() {
+                        "not enough"
+                    } else {
+                        "too many"
+                    },
+                    args.len(),
+                    params.len()
+                ),
             ));
         }
         let mut out = Vec::new();
         for (a, t) in args.iter().zip(params) {
             let x = self.expr(a)?;
             if let Ty::Tuple(_) = x.ty {
-                return Err(unsupported(a.pos, "passing a multi-value call as arguments"));
+                return Err(unsupported(
+                    a.pos,
+                    "passing a multi-value call as arguments",
+                ));
             }
-            out.push(self.convert_to(x, t, a.pos, &format!("argument to {what}"))?.e);
+            out.push(
+                self.convert_to(x, t, a.pos, &format!("argument to {what}"))?
+                    .e,
+            );
         }
         Ok(out)
     }
@@ -132,28 +167,43 @@ impl Compiler {
                 if let ExprKind::Ident(pkg) = &base.kind {
                     match self.lookup(pkg) {
                         Some((_, Sym::Package("math"))) => {
-                            let (m, params, res) = math_fn(name).ok_or_else(|| err(f.pos, format!("undefined: math.{name}")))?;
+                            let (m, params, res) = math_fn(name)
+                                .ok_or_else(|| err(f.pos, format!("undefined: math.{name}")))?;
                             let es = self.args_to(args, params, &format!("math.{name}"), pos)?;
                             return Ok(ce(E::Builtin(Builtin::Math(m), es, pos), res));
                         }
                         Some((_, Sym::Package("indicators"))) => {
-                            let (ind, params, res) = indicator(name).ok_or_else(|| err(f.pos, format!("undefined: indicators.{name}")))?;
-                            let es = self.args_to(args, &params, &format!("indicators.{name}"), pos)?;
+                            let (ind, params, res) = indicator(name).ok_or_else(|| {
+                                err(f.pos, format!("undefined: indicators.{name}"))
+                            })?;
+                            let es =
+                                self.args_to(args, &params, &format!("indicators.{name}"), pos)?;
                             return Ok(ce(E::Indicator(ind, es, pos), res));
                         }
                         Some((_, Sym::Package(p))) => {
-                            let t = self.resolve_type(&TypeExpr::Qualified(p.to_string(), name.clone(), f.pos))?;
+                            let t = self.resolve_type(&TypeExpr::Qualified(
+                                p.to_string(),
+                                name.clone(),
+                                f.pos,
+                            ))?;
                             return self.conversion(t, args, pos);
                         }
-                        None if std_package(pkg) => return Err(err(base.pos, format!("unsupported package: {pkg}"))),
+                        None if std_package(pkg) => {
+                            return Err(err(base.pos, format!("unsupported package: {pkg}")))
+                        }
                         _ => {}
                     }
                 }
                 let b = self.expr(base)?;
                 if b.ty == Ty::Time {
-                    let (tf, res) = time_fn(name).ok_or_else(|| err(f.pos, format!("unsupported: time.Time method {name}")))?;
+                    let (tf, res) = time_fn(name).ok_or_else(|| {
+                        err(f.pos, format!("unsupported: time.Time method {name}"))
+                    })?;
                     if !args.is_empty() {
-                        return Err(err(pos, format!("too many arguments in call to {}.{name}", describe(base))));
+                        return Err(err(
+                            pos,
+                            format!("too many arguments in call to {}.{name}", describe(base)),
+                        ));
                     }
                     return Ok(ce(E::Builtin(Builtin::Time(tf), vec![b.e], pos), res));
                 }
@@ -168,7 +218,14 @@ impl Compiler {
 
     fn call_value(&mut self, fv: CE, args: &[Expr], spread: bool, pos: Pos, f: &Expr) -> R<CE> {
         let Ty::Func(ft) = &fv.ty else {
-            return Err(err(pos, format!("invalid operation: cannot call non-function {} (variable of type {})", describe(f), fv.ty)));
+            return Err(err(
+                pos,
+                format!(
+                    "invalid operation: cannot call non-function {} (variable of type {})",
+                    describe(f),
+                    fv.ty
+                ),
+            ));
         };
         if spread {
             return Err(unsupported(pos, "variadic call"));
@@ -185,7 +242,10 @@ impl Compiler {
 
     fn conversion(&mut self, t: Ty, args: &[Expr], pos: Pos) -> R<CE> {
         if args.len() != 1 {
-            return Err(err(pos, format!("wrong argument count in conversion to {t}")));
+            return Err(err(
+                pos,
+                format!("wrong argument count in conversion to {t}"),
+            ));
         }
         let x = self.expr(&args[0])?;
         if x.ty == t {
@@ -204,7 +264,14 @@ impl Compiler {
                     (CVal::Int(i), false) => CVal::Float(*i as f64),
                     (c, _) => c.clone(),
                 };
-                let tmp = constant(v, if t.is_integer() { Ty::UntypedInt } else { Ty::UntypedFloat });
+                let tmp = constant(
+                    v,
+                    if t.is_integer() {
+                        Ty::UntypedInt
+                    } else {
+                        Ty::UntypedFloat
+                    },
+                );
                 return self.convert_to(tmp, &t, pos, "conversion");
             }
         }
@@ -216,16 +283,40 @@ impl Compiler {
             (a, Ty::String) if a.is_integer() => Conv::RuneToString,
             (Ty::Nil, b) if b.is_nilable() => return self.convert_to(x, &t, pos, "conversion"),
             (a, b) if a == b => Conv::Identity,
-            _ => return Err(err(pos, format!("cannot convert {} (variable of type {}) to type {t}", describe(&args[0]), x.ty))),
+            _ => {
+                return Err(err(
+                    pos,
+                    format!(
+                        "cannot convert {} (variable of type {}) to type {t}",
+                        describe(&args[0]),
+                        x.ty
+                    ),
+                ))
+            }
         };
-        let x = if x.ty.is_untyped() { self.convert_to(x.clone(), &x.ty.default_type(), pos, "conversion")? } else { x };
+        let x = if x.ty.is_untyped() {
+            self.convert_to(x.clone(), &x.ty.default_type(), pos, "conversion")?
+        } else {
+            x
+        };
         Ok(ce(E::Builtin(Builtin::Conv(conv), vec![x.e], pos), t))
     }
 
     fn builtin(&mut self, b: &str, args: &[Expr], spread: bool, pos: Pos) -> R<CE> {
         let want = |n: usize| -> R<()> {
             if args.len() != n {
-                return Err(err(pos, format!("{} arguments for {b}(...) (expected {n}, found {})", if args.len() < n { "not enough" } else { "too many" }, args.len())));
+                return Err(err(
+                    pos,
+                    format!(
+                        "{} arguments for {b}(...) (expected {n}, found {})",
+                        if args.len() < n {
+                            "not enough"
+                        } else {
+                            "too many"
+                        },
+                        args.len()
+                    ),
+                ));
             }
             Ok(())
         };
@@ -246,17 +337,35 @@ impl Compiler {
                     (Ty::Slice(_), "len") => Builtin::LenSlice,
                     (Ty::Slice(_), _) => Builtin::Cap,
                     (Ty::Map(..), "len") => Builtin::LenMap,
-                    (t, _) => return Err(err(pos, format!("invalid argument: {} (variable of type {t}) for built-in {b}", describe(&args[0])))),
+                    (t, _) => {
+                        return Err(err(
+                            pos,
+                            format!(
+                                "invalid argument: {} (variable of type {t}) for built-in {b}",
+                                describe(&args[0])
+                            ),
+                        ))
+                    }
                 };
                 Ok(ce(E::Builtin(op, vec![x.e], pos), Ty::Int))
             }
             "append" => {
                 if args.is_empty() {
-                    return Err(err(pos, "not enough arguments for append() (expected 1, found 0)"));
+                    return Err(err(
+                        pos,
+                        "not enough arguments for append() (expected 1, found 0)",
+                    ));
                 }
                 let s = self.expr(&args[0])?;
                 let Ty::Slice(et) = &s.ty else {
-                    return Err(err(args[0].pos, format!("invalid argument: {} (variable of type {}) is not a slice", describe(&args[0]), s.ty)));
+                    return Err(err(
+                        args[0].pos,
+                        format!(
+                            "invalid argument: {} (variable of type {}) is not a slice",
+                            describe(&args[0]),
+                            s.ty
+                        ),
+                    ));
                 };
                 let et = (**et).clone();
                 let mut es = vec![s.e.clone()];
@@ -264,7 +373,15 @@ impl Compiler {
                     want(2)?;
                     let t = self.expr(&args[1])?;
                     if t.ty != s.ty && t.ty != Ty::Nil {
-                        return Err(err(args[1].pos, format!("cannot use {} (type {}) as {} value in argument to append", describe(&args[1]), t.ty, s.ty)));
+                        return Err(err(
+                            args[1].pos,
+                            format!(
+                                "cannot use {} (type {}) as {} value in argument to append",
+                                describe(&args[1]),
+                                t.ty,
+                                s.ty
+                            ),
+                        ));
                     }
                     es.push(t.e);
                 } else {
@@ -273,26 +390,44 @@ impl Compiler {
                         es.push(self.convert_to(x, &et, a.pos, "argument to append")?.e);
                     }
                 }
-                Ok(ce(E::Builtin(Builtin::Append(arr_kind(&et), spread), es, pos), s.ty))
+                Ok(ce(
+                    E::Builtin(Builtin::Append(arr_kind(&et), spread), es, pos),
+                    s.ty,
+                ))
             }
             "make" => {
                 let Some(first) = args.first() else {
-                    return Err(err(pos, "not enough arguments for make() (expected 1, found 0)"));
+                    return Err(err(
+                        pos,
+                        "not enough arguments for make() (expected 1, found 0)",
+                    ));
                 };
                 let t = match &first.kind {
                     ExprKind::Type(t) => self.resolve_type(t)?,
                     ExprKind::Ident(n) => match self.lookup(n) {
                         Some((_, Sym::Type(t))) => t,
-                        _ => return Err(err(first.pos, format!("{} is not a type", describe(first)))),
+                        _ => {
+                            return Err(err(
+                                first.pos,
+                                format!("{} is not a type", describe(first)),
+                            ))
+                        }
                     },
                     _ => return Err(err(first.pos, format!("{} is not a type", describe(first)))),
                 };
                 let mut sizes = Vec::new();
                 for a in &args[1..] {
                     let x = self.expr(a)?;
-                    let x = if x.ty.is_untyped() { self.convert_to(x, &Ty::Int, a.pos, "argument to make")? } else { x };
+                    let x = if x.ty.is_untyped() {
+                        self.convert_to(x, &Ty::Int, a.pos, "argument to make")?
+                    } else {
+                        x
+                    };
                     if !x.ty.is_integer() {
-                        return Err(err(a.pos, format!("cannot convert {} (type {}) to type int", describe(a), x.ty)));
+                        return Err(err(
+                            a.pos,
+                            format!("cannot convert {} (type {}) to type int", describe(a), x.ty),
+                        ));
                     }
                     if let Some(CVal::Int(v)) = x.cv {
                         if v < 0 {
@@ -330,7 +465,14 @@ impl Compiler {
                 want(2)?;
                 let m = self.expr(&args[0])?;
                 let Ty::Map(kt, _) = &m.ty else {
-                    return Err(err(pos, format!("invalid argument: {} (variable of type {}) is not a map", describe(&args[0]), m.ty)));
+                    return Err(err(
+                        pos,
+                        format!(
+                            "invalid argument: {} (variable of type {}) is not a map",
+                            describe(&args[0]),
+                            m.ty
+                        ),
+                    ));
                 };
                 let kt = (**kt).clone();
                 if let E::Field(_, FieldRef::Data(_), ..) = m.e {
@@ -338,7 +480,10 @@ impl Compiler {
                 }
                 let k = self.expr(&args[1])?;
                 let k = self.convert_to(k, &kt, args[1].pos, "argument to delete")?;
-                Ok(ce(E::Builtin(Builtin::Delete, vec![m.e, k.e], pos), Ty::Void))
+                Ok(ce(
+                    E::Builtin(Builtin::Delete, vec![m.e, k.e], pos),
+                    Ty::Void,
+                ))
             }
             "new" => {
                 want(1)?;
@@ -346,38 +491,63 @@ impl Compiler {
                     ExprKind::Type(t) => self.resolve_type(t)?,
                     ExprKind::Ident(n) => match self.lookup(n) {
                         Some((_, Sym::Type(t))) => t,
-                        _ => return Err(err(args[0].pos, format!("{} is not a type", describe(&args[0])))),
+                        _ => {
+                            return Err(err(
+                                args[0].pos,
+                                format!("{} is not a type", describe(&args[0])),
+                            ))
+                        }
                     },
-                    ExprKind::Selector(..) => {
-                        let ExprKind::Selector(b, n) = &args[0].kind else { unreachable!() };
+                    ExprKind::Selector(b, n) => {
                         let p = describe(b);
                         self.resolve_type(&TypeExpr::Qualified(p, n.clone(), args[0].pos))?
                     }
-                    _ => return Err(err(args[0].pos, format!("{} is not a type", describe(&args[0])))),
+                    _ => {
+                        return Err(err(
+                            args[0].pos,
+                            format!("{} is not a type", describe(&args[0])),
+                        ))
+                    }
                 };
-                Ok(ce(E::Builtin(Builtin::New(Arc::new(t.clone())), vec![], pos), ptr(t)))
+                Ok(ce(
+                    E::Builtin(Builtin::New(Arc::new(t.clone())), vec![], pos),
+                    ptr(t),
+                ))
             }
             "min" | "max" => {
                 if args.is_empty() {
-                    return Err(err(pos, format!("not enough arguments for {b}() (expected 1, found 0)")));
+                    return Err(err(
+                        pos,
+                        format!("not enough arguments for {b}() (expected 1, found 0)"),
+                    ));
                 }
                 let mut xs = Vec::new();
                 for a in args {
                     xs.push(self.expr(a)?);
                 }
-                let ty = xs.iter().find(|x| !x.ty.is_untyped()).map(|x| x.ty.clone()).unwrap_or_else(|| {
-                    if xs.iter().any(|x| x.ty == Ty::UntypedFloat) {
-                        Ty::Float64
-                    } else {
-                        Ty::Int
-                    }
-                });
+                let ty = xs
+                    .iter()
+                    .find(|x| !x.ty.is_untyped())
+                    .map(|x| x.ty.clone())
+                    .unwrap_or_else(|| {
+                        if xs.iter().any(|x| x.ty == Ty::UntypedFloat) {
+                            Ty::Float64
+                        } else {
+                            Ty::Int
+                        }
+                    });
                 if !ty.is_ordered() {
-                    return Err(err(pos, format!("invalid argument: {b} requires ordered operands, not {ty}")));
+                    return Err(err(
+                        pos,
+                        format!("invalid argument: {b} requires ordered operands, not {ty}"),
+                    ));
                 }
                 let mut es = Vec::new();
                 for (x, a) in xs.into_iter().zip(args) {
-                    es.push(self.convert_to(x, &ty, a.pos, &format!("argument to {b}"))?.e);
+                    es.push(
+                        self.convert_to(x, &ty, a.pos, &format!("argument to {b}"))?
+                            .e,
+                    );
                 }
                 let op = Builtin::MinMax(b == "max");
                 Ok(ce(E::Builtin(op, es, pos), ty))
@@ -385,10 +555,17 @@ impl Compiler {
             "panic" => {
                 want(1)?;
                 let x = self.expr(&args[0])?;
-                let x = if x.ty.is_untyped() { self.convert_to(x.clone(), &x.ty.default_type(), pos, "panic")? } else { x };
+                let x = if x.ty.is_untyped() {
+                    self.convert_to(x.clone(), &x.ty.default_type(), pos, "panic")?
+                } else {
+                    x
+                };
                 Ok(ce(E::Builtin(Builtin::Panic, vec![x.e], pos), Ty::Void))
             }
-            "print" | "println" => Err(unsupported(pos, &format!("{b} (filters cannot write output)"))),
+            "print" | "println" => Err(unsupported(
+                pos,
+                &format!("{b} (filters cannot write output)"),
+            )),
             "recover" => Err(unsupported(pos, "recover")),
             "close" => Err(unsupported(pos, "channels (close)")),
             other => Err(unsupported(pos, &format!("built-in {other}"))),

@@ -79,7 +79,9 @@ impl Compiler {
             }
             ExprKind::Selector(base, name) => self.selector(base, name, pos),
             ExprKind::Index(base, idx) => self.index(base, idx, pos),
-            ExprKind::SliceExpr(base, lo, hi, max) => self.slice_expr(base, lo.as_deref(), hi.as_deref(), max.as_deref(), pos),
+            ExprKind::SliceExpr(base, lo, hi, max) => {
+                self.slice_expr(base, lo.as_deref(), hi.as_deref(), max.as_deref(), pos)
+            }
             ExprKind::Call(f, args, spread) => self.call(f, args, *spread, pos),
             ExprKind::Type(t) => {
                 let t = self.resolve_type(t)?;
@@ -95,13 +97,25 @@ impl Compiler {
             return Err(err(pos, "cannot use _ as value"));
         }
         match self.lookup(n) {
-            Some((_, Sym::Var { level, slot, uid, ty })) => Ok(ce(self.var_expr(level, slot, uid), ty)),
+            Some((
+                _,
+                Sym::Var {
+                    level,
+                    slot,
+                    uid,
+                    ty,
+                },
+            )) => Ok(ce(self.var_expr(level, slot, uid), ty)),
             Some((_, Sym::Const(ty, cv))) => Ok(constant(cv, ty)),
             Some((_, Sym::Data)) => Ok(ce(E::Data, ptr(Ty::MarketData))),
             Some((_, Sym::Nil)) => Ok(ce(E::Zero(Arc::new(Ty::Nil)), Ty::Nil)),
             Some((_, Sym::Type(t))) => Err(err(pos, format!("{t} (type) is not an expression"))),
-            Some((_, Sym::Builtin(b))) => Err(err(pos, format!("{b} (built-in function) must be called"))),
-            Some((_, Sym::Package(p))) => Err(err(pos, format!("use of package {p} without selector"))),
+            Some((_, Sym::Builtin(b))) => {
+                Err(err(pos, format!("{b} (built-in function) must be called")))
+            }
+            Some((_, Sym::Package(p))) => {
+                Err(err(pos, format!("use of package {p} without selector")))
+            }
             None if n == "iota" => Err(unsupported(pos, "iota")),
             None => Err(err(pos, format!("undefined: {n}"))),
         }
@@ -113,10 +127,16 @@ impl Compiler {
             return Ok(x);
         }
         if x.ty == Ty::Nil && t.is_nilable() {
-            return Ok(CE { e: x.e, ty: t.clone(), cv: None });
+            return Ok(CE {
+                e: x.e,
+                ty: t.clone(),
+                cv: None,
+            });
         }
         if x.ty.is_untyped() && t.is_numeric() {
-            let cv = x.cv.clone().ok_or_else(|| err(pos, "internal: untyped value without constant"))?;
+            let cv =
+                x.cv.clone()
+                    .ok_or_else(|| err(pos, "internal: untyped value without constant"))?;
             let cv = self.represent(cv, &x.ty, t, pos, ctx)?;
             return Ok(constant(cv, t.clone()));
         }
@@ -140,22 +160,40 @@ impl Compiler {
             CVal::Int(v) => v,
             CVal::Float(f) => {
                 if f.fract() != 0.0 || !f.is_finite() {
-                    return Err(err(pos, format!("cannot use {f} ({from} constant) as {t} value in {ctx} (truncated)")));
+                    return Err(err(
+                        pos,
+                        format!(
+                            "cannot use {f} ({from} constant) as {t} value in {ctx} (truncated)"
+                        ),
+                    ));
                 }
                 f as i128
             }
-            other => return Err(err(pos, format!("cannot use {} as {t} value in {ctx}", show_cv(&other)))),
+            other => {
+                return Err(err(
+                    pos,
+                    format!("cannot use {} as {t} value in {ctx}", show_cv(&other)),
+                ))
+            }
         };
         let (lo, hi) = int_range(t);
         if v < lo || v > hi {
-            return Err(err(pos, format!("cannot use {v} ({from} constant) as {t} value in {ctx} (overflows)")));
+            return Err(err(
+                pos,
+                format!("cannot use {v} ({from} constant) as {t} value in {ctx} (overflows)"),
+            ));
         }
         Ok(CVal::Int(v))
     }
 
     pub fn arith_op(&self, op: &str, t: &Ty, pos: Pos) -> R<BinOp> {
         let k = int_kind(t);
-        let bad = || err(pos, format!("invalid operation: operator {op} not defined on value of type {t}"));
+        let bad = || {
+            err(
+                pos,
+                format!("invalid operation: operator {op} not defined on value of type {t}"),
+            )
+        };
         Ok(match op {
             "+" if *t == Ty::String => BinOp::AddS,
             "+" if t.is_float() => BinOp::AddF,
@@ -195,19 +233,37 @@ impl Compiler {
     pub fn binary(&mut self, op: &str, l: CE, r: CE, pos: Pos) -> R<CE> {
         if op == "&&" || op == "||" {
             if l.ty != Ty::Bool || r.ty != Ty::Bool {
-                return Err(err(pos, format!("invalid operation: operator {op} not defined on {} and {}", l.ty, r.ty)));
+                return Err(err(
+                    pos,
+                    format!(
+                        "invalid operation: operator {op} not defined on {} and {}",
+                        l.ty, r.ty
+                    ),
+                ));
             }
             if let (Some(CVal::Bool(a)), Some(CVal::Bool(b))) = (&l.cv, &r.cv) {
                 let v = if op == "&&" { *a && *b } else { *a || *b };
                 return Ok(constant(CVal::Bool(v), Ty::Bool));
             }
-            let e = if op == "&&" { E::And(Box::new(l.e), Box::new(r.e)) } else { E::Or(Box::new(l.e), Box::new(r.e)) };
+            let e = if op == "&&" {
+                E::And(Box::new(l.e), Box::new(r.e))
+            } else {
+                E::Or(Box::new(l.e), Box::new(r.e))
+            };
             return Ok(ce(e, Ty::Bool));
         }
         if op == "<<" || op == ">>" {
             let r = self.shift_count(r, pos)?;
-            if !l.ty.is_integer() && !(l.ty == Ty::UntypedFloat && matches!(l.cv, Some(CVal::Float(f)) if f.fract() == 0.0)) {
-                return Err(err(pos, format!("invalid operation: shifted operand of type {} must be integer", l.ty)));
+            let integral_float = l.ty == Ty::UntypedFloat
+                && matches!(l.cv, Some(CVal::Float(f)) if f.fract() == 0.0);
+            if !l.ty.is_integer() && !integral_float {
+                return Err(err(
+                    pos,
+                    format!(
+                        "invalid operation: shifted operand of type {} must be integer",
+                        l.ty
+                    ),
+                ));
             }
             if let (Some(a), Some(CVal::Int(b))) = (&l.cv, &r.cv) {
                 let a = match a {
@@ -218,12 +274,28 @@ impl Compiler {
                 if *b > 126 {
                     return Err(err(pos, "shift count too large"));
                 }
-                let v = if op == "<<" { a.checked_shl(*b as u32).unwrap_or(0) } else { a >> (*b as u32) };
-                let ty = if l.ty.is_untyped() { Ty::UntypedInt } else { l.ty.clone() };
-                let cv = if ty.is_untyped() { CVal::Int(v) } else { self.represent(CVal::Int(v), &Ty::UntypedInt, &ty, pos, "shift")? };
+                let v = if op == "<<" {
+                    a.checked_shl(*b as u32).unwrap_or(0)
+                } else {
+                    a >> (*b as u32)
+                };
+                let ty = if l.ty.is_untyped() {
+                    Ty::UntypedInt
+                } else {
+                    l.ty.clone()
+                };
+                let cv = if ty.is_untyped() {
+                    CVal::Int(v)
+                } else {
+                    self.represent(CVal::Int(v), &Ty::UntypedInt, &ty, pos, "shift")?
+                };
                 return Ok(constant(cv, ty));
             }
-            let l = if l.ty.is_untyped() { self.convert_to(l, &Ty::Int, pos, "shift")? } else { l };
+            let l = if l.ty.is_untyped() {
+                self.convert_to(l, &Ty::Int, pos, "shift")?
+            } else {
+                l
+            };
             let bop = self.arith_op(op, &l.ty, pos)?;
             return Ok(ce(E::Bin(bop, Box::new(l.e), Box::new(r.e), pos), l.ty));
         }
@@ -232,10 +304,16 @@ impl Compiler {
         if l.ty == Ty::Nil || r.ty == Ty::Nil {
             let other = if l.ty == Ty::Nil { &r.ty } else { &l.ty };
             if !matches!(op, "==" | "!=") || !other.is_nilable() {
-                return Err(err(pos, format!("invalid operation: mismatched types {} and {}", l.ty, r.ty)));
+                return Err(err(
+                    pos,
+                    format!("invalid operation: mismatched types {} and {}", l.ty, r.ty),
+                ));
             }
             let c = if op == "==" { CmpOp::Eq } else { CmpOp::Ne };
-            return Ok(ce(E::Bin(BinOp::Cmp(c), Box::new(l.e), Box::new(r.e), pos), Ty::Bool));
+            return Ok(ce(
+                E::Bin(BinOp::Cmp(c), Box::new(l.e), Box::new(r.e), pos),
+                Ty::Bool,
+            ));
         }
         let (l, r) = match (l.ty.is_untyped(), r.ty.is_untyped()) {
             (true, false) => {
@@ -268,15 +346,23 @@ impl Compiler {
         } else {
             l.ty.clone()
         };
-        if matches!(op, "/" | "%") && matches!(r.cv, Some(CVal::Int(0))) || (op == "/" && matches!(r.cv, Some(CVal::Float(f)) if f == 0.0)) {
+        if matches!(op, "/" | "%") && matches!(r.cv, Some(CVal::Int(0)))
+            || (op == "/" && matches!(r.cv, Some(CVal::Float(f)) if f == 0.0))
+        {
             return Err(err(pos, "invalid operation: division by zero"));
         }
         if is_cmp {
             if matches!(op, "==" | "!=") && !ty.comparable() {
-                return Err(err(pos, format!("invalid operation: {} can only be compared to nil", ty)));
+                return Err(err(
+                    pos,
+                    format!("invalid operation: {} can only be compared to nil", ty),
+                ));
             }
             if !matches!(op, "==" | "!=") && !ty.is_ordered() {
-                return Err(err(pos, format!("invalid operation: operator {op} not defined on value of type {ty}")));
+                return Err(err(
+                    pos,
+                    format!("invalid operation: operator {op} not defined on value of type {ty}"),
+                ));
             }
         }
         if let (Some(a), Some(b)) = (&l.cv, &r.cv) {
@@ -317,7 +403,12 @@ impl Compiler {
                 _ => return None,
             })
         };
-        let bad = || err(pos, format!("invalid operation: operator {op} not defined on constant of type {ty}"));
+        let bad = || {
+            err(
+                pos,
+                format!("invalid operation: operator {op} not defined on constant of type {ty}"),
+            )
+        };
         let as_f = |c: &CVal| match c {
             CVal::Int(v) => *v as f64,
             CVal::Float(f) => *f,
@@ -327,9 +418,14 @@ impl Compiler {
         match (&a, &b) {
             (CVal::Str(x), CVal::Str(y)) => {
                 if op == "+" {
-                    return Ok(constant(CVal::Str(Arc::from(format!("{x}{y}").as_str())), ty));
+                    return Ok(constant(
+                        CVal::Str(Arc::from(format!("{x}{y}").as_str())),
+                        ty,
+                    ));
                 }
-                cmp(x.cmp(y)).map(|v| constant(CVal::Bool(v), Ty::Bool)).ok_or_else(bad)
+                cmp(x.cmp(y))
+                    .map(|v| constant(CVal::Bool(v), Ty::Bool))
+                    .ok_or_else(bad)
             }
             (CVal::Bool(x), CVal::Bool(y)) => match op {
                 "==" => Ok(constant(CVal::Bool(x == y), Ty::Bool)),
@@ -406,11 +502,24 @@ impl Compiler {
                     Ok(ce(E::Deref(Box::new(v.e), pos), t))
                 }
                 Ty::Nil => Err(err(pos, "invalid operation: cannot indirect nil")),
-                t => Err(err(pos, format!("invalid operation: cannot indirect {} (variable of type {t})", describe(x)))),
+                t => Err(err(
+                    pos,
+                    format!(
+                        "invalid operation: cannot indirect {} (variable of type {t})",
+                        describe(x)
+                    ),
+                )),
             },
             "-" | "+" => {
                 if !v.ty.is_numeric() {
-                    return Err(err(pos, format!("invalid operation: operator {op} not defined on {} (type {})", describe(x), v.ty)));
+                    return Err(err(
+                        pos,
+                        format!(
+                            "invalid operation: operator {op} not defined on {} (type {})",
+                            describe(x),
+                            v.ty
+                        ),
+                    ));
                 }
                 if op == "+" {
                     return Ok(v);
@@ -418,7 +527,11 @@ impl Compiler {
                 match &v.cv {
                     Some(CVal::Int(i)) => {
                         let t = v.ty.clone();
-                        let cv = if t.is_untyped() { CVal::Int(-i) } else { self.represent(CVal::Int(-i), &Ty::UntypedInt, &t, pos, "negation")? };
+                        let cv = if t.is_untyped() {
+                            CVal::Int(-i)
+                        } else {
+                            self.represent(CVal::Int(-i), &Ty::UntypedInt, &t, pos, "negation")?
+                        };
                         Ok(constant(cv, t))
                     }
                     Some(CVal::Float(f)) => Ok(constant(CVal::Float(-f), v.ty)),
@@ -431,7 +544,14 @@ impl Compiler {
             }
             "!" => {
                 if v.ty != Ty::Bool {
-                    return Err(err(pos, format!("invalid operation: operator ! not defined on {} (type {})", describe(x), v.ty)));
+                    return Err(err(
+                        pos,
+                        format!(
+                            "invalid operation: operator ! not defined on {} (type {})",
+                            describe(x),
+                            v.ty
+                        ),
+                    ));
                 }
                 if let Some(CVal::Bool(b)) = v.cv {
                     return Ok(constant(CVal::Bool(!b), Ty::Bool));
@@ -440,7 +560,14 @@ impl Compiler {
             }
             _ => {
                 if !v.ty.is_integer() {
-                    return Err(err(pos, format!("invalid operation: operator ^ not defined on {} (type {})", describe(x), v.ty)));
+                    return Err(err(
+                        pos,
+                        format!(
+                            "invalid operation: operator ^ not defined on {} (type {})",
+                            describe(x),
+                            v.ty
+                        ),
+                    ));
                 }
                 if let Some(CVal::Int(i)) = v.cv {
                     return Ok(constant(CVal::Int(!i), v.ty));
@@ -465,7 +592,10 @@ impl Compiler {
                 let v = self.expr(x)?;
                 Ok(ce(E::AddrOfValue(Box::new(v.e)), ptr(v.ty)))
             }
-            _ => Err(unsupported(pos, "taking the address of a slice element or field (copy it into a variable first)")),
+            _ => Err(unsupported(
+                pos,
+                "taking the address of a slice element or field (copy it into a variable first)",
+            )),
         }
     }
 
@@ -475,14 +605,21 @@ impl Compiler {
                 Some((_, Sym::Package("math"))) => {
                     return match math_const(name) {
                         Some((cv, ty)) => Ok(constant(cv, ty)),
-                        None if crate::ccall::math_fn(name).is_some() => Err(err(pos, format!("math.{name} (func) must be called"))),
+                        None if crate::ccall::math_fn(name).is_some() => {
+                            Err(err(pos, format!("math.{name} (func) must be called")))
+                        }
                         None => Err(err(pos, format!("undefined: math.{name}"))),
                     };
                 }
                 Some((_, Sym::Package(p))) => {
-                    return Err(err(pos, format!("{p}.{name} must be called or used as a type")));
+                    return Err(err(
+                        pos,
+                        format!("{p}.{name} must be called or used as a type"),
+                    ));
                 }
-                None if std_package(pkg) => return Err(err(base.pos, format!("unsupported package: {pkg}"))),
+                None if std_package(pkg) => {
+                    return Err(err(base.pos, format!("unsupported package: {pkg}")))
+                }
                 _ => {}
             }
         }
@@ -495,7 +632,16 @@ impl Compiler {
             Ty::Ptr(t) => ((**t).clone(), true),
             t => (t.clone(), false),
         };
-        let no_field = || err(pos, format!("{}.{name} undefined (type {} has no field or method {name})", describe(base), b.ty));
+        let no_field = || {
+            err(
+                pos,
+                format!(
+                    "{}.{name} undefined (type {} has no field or method {name})",
+                    describe(base),
+                    b.ty
+                ),
+            )
+        };
         match &inner {
             Ty::Struct(st) => {
                 let i = st.fields.iter().position(|(n, _)| n == name).ok_or_else(no_field)?;
@@ -530,13 +676,29 @@ impl Compiler {
 
     fn int_index(&mut self, idx: &Expr, what: &str) -> R<CE> {
         let i = self.expr(idx)?;
-        let i = if i.ty.is_untyped() { self.convert_to(i, &Ty::Int, idx.pos, what)? } else { i };
+        let i = if i.ty.is_untyped() {
+            self.convert_to(i, &Ty::Int, idx.pos, what)?
+        } else {
+            i
+        };
         if !i.ty.is_integer() {
-            return Err(err(idx.pos, format!("invalid argument: {what} {} (variable of type {}) must be integer", describe(idx), i.ty)));
+            return Err(err(
+                idx.pos,
+                format!(
+                    "invalid argument: {what} {} (variable of type {}) must be integer",
+                    describe(idx),
+                    i.ty
+                ),
+            ));
         }
         if let Some(CVal::Int(v)) = i.cv {
             if v < 0 {
-                return Err(err(idx.pos, format!("invalid argument: {what} {v} (constant of type int) must not be negative")));
+                return Err(err(
+                    idx.pos,
+                    format!(
+                        "invalid argument: {what} {v} (constant of type int) must not be negative"
+                    ),
+                ));
             }
         }
         Ok(i)
@@ -553,10 +715,18 @@ impl Compiler {
             Ty::String => {
                 let i = self.int_index(idx, "index")?;
                 if let (Some(CVal::Str(s)), Some(CVal::Int(v))) = (&b.cv, &i.cv) {
-                    let byte = s.as_bytes().get(*v as usize).ok_or_else(|| err(pos, format!("invalid argument: index {v} out of bounds [0:{}]", s.len())))?;
+                    let byte = s.as_bytes().get(*v as usize).ok_or_else(|| {
+                        err(
+                            pos,
+                            format!("invalid argument: index {v} out of bounds [0:{}]", s.len()),
+                        )
+                    })?;
                     return Ok(constant(CVal::Int(*byte as i128), Ty::Uint8));
                 }
-                Ok(ce(E::IndexStr(Box::new(b.e), Box::new(i.e), pos), Ty::Uint8))
+                Ok(ce(
+                    E::IndexStr(Box::new(b.e), Box::new(i.e), pos),
+                    Ty::Uint8,
+                ))
             }
             Ty::Map(kt, vt) => {
                 let (kt, vt) = (kt.clone(), vt.clone());
@@ -568,15 +738,31 @@ impl Compiler {
                     }
                     return Ok(ce(E::KlinesOf(d, Box::new(k.e), pos), (*vt).clone()));
                 }
-                Ok(ce(E::IndexMap(Box::new(b.e), Box::new(k.e), vt.clone()), (*vt).clone()))
+                Ok(ce(
+                    E::IndexMap(Box::new(b.e), Box::new(k.e), vt.clone()),
+                    (*vt).clone(),
+                ))
             }
-            t => Err(err(pos, format!("invalid operation: cannot index {} (variable of type {t})", describe(base)))),
+            t => Err(err(
+                pos,
+                format!(
+                    "invalid operation: cannot index {} (variable of type {t})",
+                    describe(base)
+                ),
+            )),
         }
     }
 
-    fn slice_expr(&mut self, base: &Expr, lo: Option<&Expr>, hi: Option<&Expr>, max: Option<&Expr>, pos: Pos) -> R<CE> {
+    fn slice_expr(
+        &mut self,
+        base: &Expr,
+        lo: Option<&Expr>,
+        hi: Option<&Expr>,
+        max: Option<&Expr>,
+        pos: Pos,
+    ) -> R<CE> {
         let b = self.expr(base)?;
-        let mut idx = |c: &mut Compiler, x: Option<&Expr>| -> R<Option<Box<E>>> {
+        let idx = |c: &mut Compiler, x: Option<&Expr>| -> R<Option<Box<E>>> {
             match x {
                 Some(x) => Ok(Some(Box::new(c.int_index(x, "index")?.e))),
                 None => Ok(None),
@@ -593,13 +779,24 @@ impl Compiler {
                 }
                 Ok(ce(E::SliceStr(Box::new(b.e), l, h, pos), Ty::String))
             }
-            t => Err(err(pos, format!("cannot slice {} (variable of type {t})", describe(base)))),
+            t => Err(err(
+                pos,
+                format!("cannot slice {} (variable of type {t})", describe(base)),
+            )),
         }
     }
 
-    fn composite(&mut self, t: &TypeExpr, elems: &[(Option<Expr>, Expr)], pos: Pos, hint: Option<&Ty>) -> R<CE> {
+    fn composite(
+        &mut self,
+        t: &TypeExpr,
+        elems: &[(Option<Expr>, Expr)],
+        pos: Pos,
+        hint: Option<&Ty>,
+    ) -> R<CE> {
         let ty = match t {
-            TypeExpr::Name(n, _) if n.is_empty() => hint.cloned().ok_or_else(|| err(pos, "invalid composite literal: missing type"))?,
+            TypeExpr::Name(n, _) if n.is_empty() => hint
+                .cloned()
+                .ok_or_else(|| err(pos, "invalid composite literal: missing type"))?,
             t => self.resolve_type(t)?,
         };
         match &ty {
@@ -617,7 +814,9 @@ impl Compiler {
             Ty::Map(kt, vt) => {
                 let mut es = Vec::new();
                 for (k, v) in elems {
-                    let k = k.as_ref().ok_or_else(|| err(v.pos, "missing key in map literal"))?;
+                    let k = k
+                        .as_ref()
+                        .ok_or_else(|| err(v.pos, "missing key in map literal"))?;
                     let kx = self.expr_hint(k, Some(kt))?;
                     let kx = self.convert_to(kx, kt, k.pos, "map literal")?;
                     let vx = self.expr_hint(v, Some(vt))?;
@@ -629,12 +828,25 @@ impl Compiler {
             Ty::Struct(st) => {
                 let keyed = elems.iter().filter(|(k, _)| k.is_some()).count();
                 if keyed != 0 && keyed != elems.len() {
-                    return Err(err(pos, "mixture of field:value and value elements in struct literal"));
+                    return Err(err(
+                        pos,
+                        "mixture of field:value and value elements in struct literal",
+                    ));
                 }
                 let mut fields: Vec<Option<E>> = vec![None; st.fields.len()];
                 if keyed == 0 && !elems.is_empty() {
                     if elems.len() != st.fields.len() {
-                        return Err(err(pos, format!("too {} values in struct literal of type {ty}", if elems.len() < st.fields.len() { "few" } else { "many" })));
+                        return Err(err(
+                            pos,
+                            format!(
+                                "too {} values in struct literal of type {ty}",
+                                if elems.len() < st.fields.len() {
+                                    "few"
+                                } else {
+                                    "many"
+                                }
+                            ),
+                        ));
                     }
                     for (i, (_, v)) in elems.iter().enumerate() {
                         let ft = st.fields[i].1.clone();
@@ -647,13 +859,26 @@ impl Compiler {
                             Some(ExprKind::Ident(n)) => n,
                             _ => return Err(err(v.pos, "invalid field name in struct literal")),
                         };
-                        let i = st.fields.iter().position(|(n, _)| n == name).ok_or_else(|| err(v.pos, format!("unknown field {name} in struct literal of type {ty}")))?;
+                        let i = st
+                            .fields
+                            .iter()
+                            .position(|(n, _)| n == name)
+                            .ok_or_else(|| {
+                                err(
+                                    v.pos,
+                                    format!("unknown field {name} in struct literal of type {ty}"),
+                                )
+                            })?;
                         let ft = st.fields[i].1.clone();
                         let x = self.expr_hint(v, Some(&ft))?;
                         fields[i] = Some(self.convert_to(x, &ft, v.pos, "struct literal")?.e);
                     }
                 }
-                let es = fields.into_iter().zip(st.fields.iter()).map(|(e, (_, t))| e.unwrap_or_else(|| E::Zero(Arc::new(t.clone())))).collect();
+                let es = fields
+                    .into_iter()
+                    .zip(st.fields.iter())
+                    .map(|(e, (_, t))| e.unwrap_or_else(|| E::Zero(Arc::new(t.clone()))))
+                    .collect();
                 Ok(ce(E::StructLit(es), ty.clone()))
             }
             Ty::Kline => {
@@ -661,14 +886,33 @@ impl Compiler {
                 for (k, v) in elems {
                     let name = match k.as_ref().map(|k| &k.kind) {
                         Some(ExprKind::Ident(n)) => n,
-                        _ => return Err(unsupported(v.pos, "positional types.Kline literal (name the fields)")),
+                        _ => {
+                            return Err(unsupported(
+                                v.pos,
+                                "positional types.Kline literal (name the fields)",
+                            ))
+                        }
                     };
-                    let i = KLINE_FIELDS.iter().position(|(n, _)| n == name).ok_or_else(|| err(v.pos, format!("unknown field {name} in struct literal of type types.Kline")))?;
+                    let i = KLINE_FIELDS
+                        .iter()
+                        .position(|(n, _)| n == name)
+                        .ok_or_else(|| {
+                            err(
+                                v.pos,
+                                format!(
+                                    "unknown field {name} in struct literal of type types.Kline"
+                                ),
+                            )
+                        })?;
                     if KLINE_DERIVED.contains(&(i as u8)) {
                         return Err(unsupported(v.pos, &format!("setting types.Kline.{name} (it is derived from Volume and BuyVolume)")));
                     }
                     let x = self.expr(v)?;
-                    es.push((i as u8, self.convert_to(x, &KLINE_FIELDS[i].1.ty(), v.pos, "struct literal")?.e));
+                    es.push((
+                        i as u8,
+                        self.convert_to(x, &KLINE_FIELDS[i].1.ty(), v.pos, "struct literal")?
+                            .e,
+                    ));
                 }
                 Ok(ce(E::KlineLit(es), Ty::Kline))
             }
@@ -683,14 +927,11 @@ impl Compiler {
         };
         let idx = self.funcs.len() as u32;
         self.funcs.push(None);
-        let base = self.scopes.len();
         self.fns.push(FnCtx {
-            func: idx,
             n_slots: 0,
             captures: Vec::new(),
             results: ft.results.clone(),
             breakables: Vec::new(),
-            scope_base: base,
         });
         self.push_scope();
         for ((n, _), t) in sig.params.iter().zip(&ft.params) {
@@ -709,7 +950,10 @@ impl Compiler {
             n_params: ft.params.len() as u32,
             body: code,
         });
-        Ok(ce(E::FuncLit(idx, f.captures.into_iter().map(|(_, s)| s).collect()), fty))
+        Ok(ce(
+            E::FuncLit(idx, f.captures.into_iter().map(|(_, s)| s).collect()),
+            fty,
+        ))
     }
 
     /// An assignable place and its type.
@@ -719,9 +963,22 @@ impl Compiler {
             ExprKind::Paren(inner) => self.place(inner),
             ExprKind::Ident(n) if n == "_" => Ok((P::Blank, Ty::Nil)),
             ExprKind::Ident(n) => match self.lookup(n) {
-                Some((_, Sym::Var { level, slot, uid, ty })) => Ok((self.var_place(level, slot, uid), ty)),
+                Some((
+                    _,
+                    Sym::Var {
+                        level,
+                        slot,
+                        uid,
+                        ty,
+                    },
+                )) => Ok((self.var_place(level, slot, uid), ty)),
                 Some((_, Sym::Data)) => Err(unsupported(pos, "assigning to data")),
-                Some(_) => Err(err(pos, format!("cannot assign to {n} (neither addressable nor a map index expression)"))),
+                Some(_) => Err(err(
+                    pos,
+                    format!(
+                        "cannot assign to {n} (neither addressable nor a map index expression)"
+                    ),
+                )),
                 None => Err(err(pos, format!("undefined: {n}"))),
             },
             ExprKind::Index(base, idx) => {
@@ -741,8 +998,20 @@ impl Compiler {
                         let k = self.convert_to(k, &kt, idx.pos, "map index")?;
                         Ok((P::Map(b.e, k.e, vt.clone(), pos), (*vt).clone()))
                     }
-                    Ty::String => Err(err(pos, format!("cannot assign to {} (neither addressable nor a map index expression)", describe(e)))),
-                    t => Err(err(pos, format!("invalid operation: cannot index {} (variable of type {t})", describe(base)))),
+                    Ty::String => Err(err(
+                        pos,
+                        format!(
+                            "cannot assign to {} (neither addressable nor a map index expression)",
+                            describe(e)
+                        ),
+                    )),
+                    t => Err(err(
+                        pos,
+                        format!(
+                            "invalid operation: cannot index {} (variable of type {t})",
+                            describe(base)
+                        ),
+                    )),
                 }
             }
             ExprKind::Selector(base, name) => {
@@ -767,11 +1036,20 @@ impl Compiler {
                 if let ExprKind::Index(mb, _) = &inner.kind {
                     let m = self.expr(mb)?;
                     if let Ty::Map(..) = m.ty {
-                        return Err(err(pos, format!("cannot assign to struct field {} in map", describe(e))));
+                        return Err(err(
+                            pos,
+                            format!("cannot assign to struct field {} in map", describe(e)),
+                        ));
                     }
                 }
                 if matches!(inner.kind, ExprKind::Call(..)) {
-                    return Err(err(pos, format!("cannot assign to {} (neither addressable nor a map index expression)", describe(e))));
+                    return Err(err(
+                        pos,
+                        format!(
+                            "cannot assign to {} (neither addressable nor a map index expression)",
+                            describe(e)
+                        ),
+                    ));
                 }
                 let (bp, _) = self.place(base)?;
                 Ok((P::Field(Box::new(bp), field), fe.ty))
@@ -780,10 +1058,22 @@ impl Compiler {
                 let v = self.expr(x)?;
                 match &v.ty {
                     Ty::Ptr(t) => Ok((P::Deref(v.e, pos), (**t).clone())),
-                    t => Err(err(pos, format!("invalid operation: cannot indirect {} (variable of type {t})", describe(x)))),
+                    t => Err(err(
+                        pos,
+                        format!(
+                            "invalid operation: cannot indirect {} (variable of type {t})",
+                            describe(x)
+                        ),
+                    )),
                 }
             }
-            _ => Err(err(pos, format!("cannot assign to {} (neither addressable nor a map index expression)", describe(e)))),
+            _ => Err(err(
+                pos,
+                format!(
+                    "cannot assign to {} (neither addressable nor a map index expression)",
+                    describe(e)
+                ),
+            )),
         }
     }
 
@@ -797,7 +1087,10 @@ impl Compiler {
 }
 
 fn mismatch(op: &str, a: &Ty, b: &Ty, pos: Pos) -> filter_core::CompileError {
-    err(pos, format!("invalid operation: operator {op} (mismatched types {a} and {b})"))
+    err(
+        pos,
+        format!("invalid operation: operator {op} (mismatched types {a} and {b})"),
+    )
 }
 
 fn math_const(name: &str) -> Option<(CVal, Ty)> {
@@ -816,7 +1109,7 @@ fn math_const(name: &str) -> Option<(CVal, Ty)> {
         "Ln10" => f(std::f64::consts::LN_10),
         "Log10E" => f(std::f64::consts::LOG10_E),
         "MaxFloat64" => f(f64::MAX),
-        "SmallestNonzeroFloat64" => f(4.940_656_458_412_465_4e-324),
+        "SmallestNonzeroFloat64" => f(f64::from_bits(1)),
         "MaxFloat32" => f(f32::MAX as f64),
         "MaxInt" | "MaxInt64" => i(i64::MAX as i128),
         "MinInt" | "MinInt64" => i(i64::MIN as i128),

@@ -31,7 +31,12 @@ pub struct CE {
 
 #[derive(Clone, Debug)]
 pub enum Sym {
-    Var { level: usize, slot: u32, uid: u32, ty: Ty },
+    Var {
+        level: usize,
+        slot: u32,
+        uid: u32,
+        ty: Ty,
+    },
     Const(Ty, CVal),
     Data,
     Type(Ty),
@@ -45,14 +50,11 @@ pub struct Scope {
 }
 
 pub struct FnCtx {
-    pub func: u32,
     pub n_slots: u32,
     pub captures: Vec<(u32, CapSrc)>,
     pub results: Vec<Ty>,
     /// Enclosing loops and switches: (label, id, is_loop).
     pub breakables: Vec<(Option<String>, u32, bool)>,
-    /// Index of this function's outermost scope in `Compiler::scopes`.
-    pub scope_base: usize,
 }
 
 pub struct Compiler {
@@ -66,9 +68,10 @@ pub struct Compiler {
 
 /// Standard-library packages a generated filter might reach for; none is available.
 const STD_PACKAGES: &[&str] = &[
-    "fmt", "os", "time", "strings", "strconv", "sort", "io", "net", "http", "sync", "runtime", "unsafe", "reflect",
-    "rand", "errors", "bufio", "log", "syscall", "exec", "filepath", "ioutil", "json", "bytes", "atomic", "context",
-    "big", "cmplx", "bits", "utf8", "regexp", "path", "slices", "maps", "debug", "plugin", "signal", "user",
+    "fmt", "os", "time", "strings", "strconv", "sort", "io", "net", "http", "sync", "runtime",
+    "unsafe", "reflect", "rand", "errors", "bufio", "log", "syscall", "exec", "filepath", "ioutil",
+    "json", "bytes", "atomic", "context", "big", "cmplx", "bits", "utf8", "regexp", "path",
+    "slices", "maps", "debug", "plugin", "signal", "user",
 ];
 
 pub fn compile_body(body: &[Stmt]) -> R<ProgramIr> {
@@ -86,7 +89,10 @@ pub fn compile_body(body: &[Stmt]) -> R<ProgramIr> {
     ] {
         universe.insert(n.to_string(), Sym::Type(t));
     }
-    for b in ["len", "cap", "append", "make", "copy", "delete", "new", "min", "max", "panic", "print", "println", "close", "complex", "real", "imag", "recover", "clear"] {
+    for b in [
+        "len", "cap", "append", "make", "copy", "delete", "new", "min", "max", "panic", "print",
+        "println", "close", "complex", "real", "imag", "recover", "clear",
+    ] {
         universe.insert(b.to_string(), Sym::Builtin(b));
     }
     universe.insert("true".into(), Sym::Const(Ty::Bool, CVal::Bool(true)));
@@ -100,12 +106,10 @@ pub fn compile_body(body: &[Stmt]) -> R<ProgramIr> {
     let mut c = Compiler {
         funcs: vec![None],
         fns: vec![FnCtx {
-            func: 0,
             n_slots: 0,
             captures: Vec::new(),
             results: vec![Ty::Bool],
             breakables: Vec::new(),
-            scope_base: 1,
         }],
         scopes: vec![Scope { names: universe }, Scope { names: params }],
         next_id: 0,
@@ -114,7 +118,10 @@ pub fn compile_body(body: &[Stmt]) -> R<ProgramIr> {
     };
     let code = c.block_in_scope(body)?;
     if !terminates(body) {
-        let pos = body.last().map(|s| s.pos).unwrap_or(Pos { line: 1, col: 1 });
+        let pos = body
+            .last()
+            .map(|s| s.pos)
+            .unwrap_or(Pos { line: 1, col: 1 });
         return Err(err(pos, "missing return"));
     }
     let f = c.fns.pop().map(|f| f.n_slots).unwrap_or(0);
@@ -124,7 +131,17 @@ pub fn compile_body(body: &[Stmt]) -> R<ProgramIr> {
         body: code,
     });
     Ok(ProgramIr {
-        funcs: c.funcs.into_iter().map(|f| f.unwrap_or(Func { n_slots: 0, n_params: 0, body: Vec::new() })).collect(),
+        funcs: c
+            .funcs
+            .into_iter()
+            .map(|f| {
+                f.unwrap_or(Func {
+                    n_slots: 0,
+                    n_params: 0,
+                    body: Vec::new(),
+                })
+            })
+            .collect(),
         timeframes: c.timeframes.into_iter().collect(),
     })
 }
@@ -152,14 +169,26 @@ impl Compiler {
             self.next_uid += 1;
             let level = self.level();
             if let Some(s) = self.scopes.last_mut() {
-                s.names.insert(name.to_string(), Sym::Var { level, slot, uid, ty });
+                s.names.insert(
+                    name.to_string(),
+                    Sym::Var {
+                        level,
+                        slot,
+                        uid,
+                        ty,
+                    },
+                );
             }
         }
         slot
     }
 
     pub fn lookup(&self, name: &str) -> Option<(usize, Sym)> {
-        self.scopes.iter().enumerate().rev().find_map(|(i, s)| s.names.get(name).map(|x| (i, x.clone())))
+        self.scopes
+            .iter()
+            .enumerate()
+            .rev()
+            .find_map(|(i, s)| s.names.get(name).map(|x| (i, x.clone())))
     }
 
     /// Index of `uid` in the current function's captures, threading it through every enclosing closure.
@@ -197,7 +226,9 @@ impl Compiler {
     }
 
     pub fn push_scope(&mut self) {
-        self.scopes.push(Scope { names: HashMap::new() });
+        self.scopes.push(Scope {
+            names: HashMap::new(),
+        });
     }
     pub fn pop_scope(&mut self) {
         self.scopes.pop();
@@ -225,8 +256,10 @@ impl Compiler {
                 Some(_) => return Err(err(*pos, format!("{n} is not a type"))),
                 None => {
                     return Err(match n.as_str() {
-                        "float32" | "uint" | "uint16" | "uint32" | "uint64" | "int8" | "int16" | "uintptr" | "complex64"
-                        | "complex128" => err(*pos, format!("unsupported type: {n} (use int or float64)")),
+                        "float32" | "uint" | "uint16" | "uint32" | "uint64" | "int8" | "int16"
+                        | "uintptr" | "complex64" | "complex128" => {
+                            err(*pos, format!("unsupported type: {n} (use int or float64)"))
+                        }
                         "any" | "error" => unsupported(*pos, &format!("interface type {n}")),
                         _ => err(*pos, format!("undefined: {n}")),
                     })
@@ -240,7 +273,9 @@ impl Compiler {
                 ("indicators", "MACDResult") => macd_result(),
                 ("indicators", "BollingerBandsResult") => bb_result(),
                 ("indicators", "StochasticResult") => stoch_result(),
-                ("types" | "indicators", _) => return Err(err(*pos, format!("undefined: {p}.{n}"))),
+                ("types" | "indicators", _) => {
+                    return Err(err(*pos, format!("undefined: {p}.{n}")))
+                }
                 ("math", _) => return Err(err(*pos, format!("undefined: math.{n}"))),
                 ("time", "Time") => Ty::Time,
                 _ => return Err(err(*pos, format!("unsupported package: {p}"))),
@@ -248,7 +283,16 @@ impl Compiler {
             TypeExpr::Slice(e) => slice(self.resolve_type(e)?),
             TypeExpr::Map(k, v) => {
                 let kt = self.resolve_type(k)?;
-                if !matches!(kt, Ty::String | Ty::Int | Ty::Int64 | Ty::Int32 | Ty::Uint8 | Ty::Float64 | Ty::Bool) {
+                if !matches!(
+                    kt,
+                    Ty::String
+                        | Ty::Int
+                        | Ty::Int64
+                        | Ty::Int32
+                        | Ty::Uint8
+                        | Ty::Float64
+                        | Ty::Bool
+                ) {
                     return Err(err(type_pos(k), format!("unsupported map key type {kt}")));
                 }
                 Ty::Map(Arc::new(kt), Arc::new(self.resolve_type(v)?))
@@ -270,7 +314,10 @@ impl Compiler {
                 for (n, t) in fields {
                     fs.push((n.clone(), self.resolve_type(t)?));
                 }
-                Ty::Struct(Arc::new(StructTy { name: None, fields: fs }))
+                Ty::Struct(Arc::new(StructTy {
+                    name: None,
+                    fields: fs,
+                }))
             }
         })
     }
@@ -286,8 +333,13 @@ impl Compiler {
             StmtKind::Expr(e) => {
                 let is_call = matches!(strip_paren(e).kind, ExprKind::Call(..));
                 let ce = self.expr(e)?;
-                if !is_call || matches!(&ce.e, E::Builtin(b, ..) if !matches!(b, Builtin::Copy | Builtin::Delete | Builtin::Panic)) {
-                    return Err(err(e.pos, format!("{} ({}) is not used", describe(e), ce.ty)));
+                if !is_call
+                    || matches!(&ce.e, E::Builtin(b, ..) if !matches!(b, Builtin::Copy | Builtin::Delete | Builtin::Panic))
+                {
+                    return Err(err(
+                        e.pos,
+                        format!("{} ({}) is not used", describe(e), ce.ty),
+                    ));
                 }
                 out.push(S::Expr(ce.e));
             }
@@ -298,7 +350,9 @@ impl Compiler {
                     None => None,
                 };
                 if vals.is_empty() {
-                    let t = t.ok_or_else(|| err(pos, "syntax error: missing variable type or initialization"))?;
+                    let t = t.ok_or_else(|| {
+                        err(pos, "syntax error: missing variable type or initialization")
+                    })?;
                     for (n, _) in names {
                         let slot = self.declare_var(n, t.clone());
                         out.push(S::Decl(slot, E::Zero(Arc::new(t.clone()))));
@@ -318,7 +372,10 @@ impl Compiler {
                 for ((n, npos), v) in names.iter().zip(vals) {
                     let mut ce = self.expr(v)?;
                     if ce.cv.is_none() {
-                        return Err(err(v.pos, format!("{} (value of type {}) is not constant", describe(v), ce.ty)));
+                        return Err(err(
+                            v.pos,
+                            format!("{} (value of type {}) is not constant", describe(v), ce.ty),
+                        ));
                     }
                     if let Some(t) = &t {
                         ce = self.convert_to(ce, t, v.pos, "constant declaration")?;
@@ -333,9 +390,20 @@ impl Compiler {
             StmtKind::IncDec(e, inc) => {
                 let (p, t) = self.place(e)?;
                 if !t.is_numeric() {
-                    return Err(err(pos, format!("invalid operation: {}{} (non-numeric type {t})", describe(e), if *inc { "++" } else { "--" })));
+                    return Err(err(
+                        pos,
+                        format!(
+                            "invalid operation: {}{} (non-numeric type {t})",
+                            describe(e),
+                            if *inc { "++" } else { "--" }
+                        ),
+                    ));
                 }
-                let one = if t.is_float() { E::Const(Const::Float(1.0)) } else { E::Const(Const::Int(1)) };
+                let one = if t.is_float() {
+                    E::Const(Const::Float(1.0))
+                } else {
+                    E::Const(Const::Int(1))
+                };
                 let op = self.arith_op(if *inc { "+" } else { "-" }, &t, pos)?;
                 out.push(S::OpAssign(p, op, one, pos));
             }
@@ -354,7 +422,14 @@ impl Compiler {
                 let c = self.expr(cond)?;
                 if c.ty != Ty::Bool {
                     self.pop_scope();
-                    return Err(err(cond.pos, format!("non-boolean condition in if statement ({} is {})", describe(cond), c.ty)));
+                    return Err(err(
+                        cond.pos,
+                        format!(
+                            "non-boolean condition in if statement ({} is {})",
+                            describe(cond),
+                            c.ty
+                        ),
+                    ));
                 }
                 let t = self.block_in_scope(then)?;
                 let mut e = Vec::new();
@@ -370,7 +445,13 @@ impl Compiler {
                     out.push(S::Block(pre));
                 }
             }
-            StmtKind::For { init, cond, post, body, label } => {
+            StmtKind::For {
+                init,
+                cond,
+                post,
+                body,
+                label,
+            } => {
                 self.push_scope();
                 let mut pre = Vec::new();
                 if let Some(i) = init {
@@ -380,7 +461,10 @@ impl Compiler {
                     Some(c) => {
                         let ce = self.expr(c)?;
                         if ce.ty != Ty::Bool {
-                            return Err(err(c.pos, format!("non-boolean condition in for statement ({})", ce.ty)));
+                            return Err(err(
+                                c.pos,
+                                format!("non-boolean condition in for statement ({})", ce.ty),
+                            ));
                         }
                         Some(ce.e)
                     }
@@ -408,16 +492,42 @@ impl Compiler {
                 pre.push(lp);
                 out.push(S::Block(pre));
             }
-            StmtKind::Range { key, value, define, expr, body, label } => {
-                self.range(key.as_ref(), value.as_ref(), *define, expr, body, label, pos, out)?
-            }
-            StmtKind::Switch { init, tag, clauses, label } => self.switch(init.as_deref(), tag.as_ref(), clauses, label, pos, out)?,
+            StmtKind::Range {
+                key,
+                value,
+                define,
+                expr,
+                body,
+                label,
+            } => self.range(
+                key.as_ref(),
+                value.as_ref(),
+                *define,
+                expr,
+                body,
+                label,
+                pos,
+                out,
+            )?,
+            StmtKind::Switch {
+                init,
+                tag,
+                clauses,
+                label,
+            } => self.switch(init.as_deref(), tag.as_ref(), clauses, label, pos, out)?,
             StmtKind::Return(vals) => {
                 let results = self.fctx().results.clone();
                 if vals.len() == 1 && results.len() > 1 {
                     let ce = self.expr(&vals[0])?;
                     if ce.ty != Ty::Tuple(Arc::new(results.clone())) {
-                        return Err(err(pos, format!("not enough return values\n\thave ({})\n\twant {}", ce.ty, Ty::Tuple(Arc::new(results)))));
+                        return Err(err(
+                            pos,
+                            format!(
+                                "not enough return values\n\thave ({})\n\twant {}",
+                                ce.ty,
+                                Ty::Tuple(Arc::new(results))
+                            ),
+                        ));
                     }
                     out.push(S::Return(Some(ce.e)));
                     return Ok(());
@@ -425,7 +535,11 @@ impl Compiler {
                 if vals.len() != results.len() {
                     return Err(err(
                         pos,
-                        if vals.len() < results.len() { "not enough return values" } else { "too many return values" },
+                        if vals.len() < results.len() {
+                            "not enough return values"
+                        } else {
+                            "too many return values"
+                        },
                     ));
                 }
                 let mut es = Vec::new();
@@ -443,7 +557,11 @@ impl Compiler {
                 let b = &self.fctx().breakables;
                 let found = match label {
                     None => b.last().map(|x| x.1),
-                    Some(l) => b.iter().rev().find(|x| x.0.as_deref() == Some(l)).map(|x| x.1),
+                    Some(l) => b
+                        .iter()
+                        .rev()
+                        .find(|x| x.0.as_deref() == Some(l))
+                        .map(|x| x.1),
                 };
                 let id = found.ok_or_else(|| match label {
                     Some(l) => err(pos, format!("invalid break label {l}")),
@@ -455,7 +573,11 @@ impl Compiler {
                 let b = &self.fctx().breakables;
                 let found = match label {
                     None => b.iter().rev().find(|x| x.2).map(|x| x.1),
-                    Some(l) => b.iter().rev().find(|x| x.0.as_deref() == Some(l) && x.2).map(|x| x.1),
+                    Some(l) => b
+                        .iter()
+                        .rev()
+                        .find(|x| x.0.as_deref() == Some(l) && x.2)
+                        .map(|x| x.1),
                 };
                 let id = found.ok_or_else(|| match label {
                     Some(l) => err(pos, format!("invalid continue label {l}")),
@@ -468,7 +590,13 @@ impl Compiler {
         Ok(())
     }
 
-    fn define(&mut self, names: &[(String, Pos)], vals: &[crate::ast::Expr], pos: Pos, out: &mut Vec<S>) -> R<()> {
+    fn define(
+        &mut self,
+        names: &[(String, Pos)],
+        vals: &[crate::ast::Expr],
+        pos: Pos,
+        out: &mut Vec<S>,
+    ) -> R<()> {
         self.define_typed(names, vals, None, pos, out, false)
     }
 
@@ -497,11 +625,26 @@ impl Compiler {
                 targets.push(Target::Place(P::Blank));
                 continue;
             }
-            let existing = if is_var { None } else { self.scopes.last().and_then(|s| s.names.get(n)).cloned() };
+            let existing = if is_var {
+                None
+            } else {
+                self.scopes.last().and_then(|s| s.names.get(n)).cloned()
+            };
             match existing {
-                Some(Sym::Var { level, slot, uid, ty: vt }) => {
+                Some(Sym::Var {
+                    level,
+                    slot,
+                    uid,
+                    ty: vt,
+                }) => {
                     if matches!(shape, Shape::Values) && !assignable(&types[i], &vt) {
-                        return Err(err(*npos, format!("cannot use value of type {} as {vt} value in assignment", types[i])));
+                        return Err(err(
+                            *npos,
+                            format!(
+                                "cannot use value of type {} as {vt} value in assignment",
+                                types[i]
+                            ),
+                        ));
                     }
                     targets.push(Target::Place(self.var_place(level, slot, uid)));
                 }
@@ -510,7 +653,10 @@ impl Compiler {
                         return Err(err(*npos, "use of untyped nil in assignment"));
                     }
                     if t == Ty::Void {
-                        return Err(err(*npos, format!("{} (no value) used as value", describe(&vals[0]))));
+                        return Err(err(
+                            *npos,
+                            format!("{} (no value) used as value", describe(&vals[0])),
+                        ));
                     }
                     any_new = true;
                     targets.push(Target::Decl(u32::MAX));
@@ -527,7 +673,9 @@ impl Compiler {
                     (Some(t), _) => t.clone(),
                     (None, Target::Place(P::Blank)) => ce.ty.default_type(),
                     (None, Target::Decl(_)) => ce.ty.default_type(),
-                    (None, Target::Place(_)) => self.existing_type(&names[i].0).unwrap_or(ce.ty.default_type()),
+                    (None, Target::Place(_)) => self
+                        .existing_type(&names[i].0)
+                        .unwrap_or(ce.ty.default_type()),
                 };
                 if ce.ty == Ty::Nil && matches!(targets[i], Target::Place(P::Blank)) {
                     return Err(err(pos, "use of untyped nil in assignment"));
@@ -537,7 +685,10 @@ impl Compiler {
         } else if let Some(t) = &ty {
             for (i, have) in types.iter().enumerate() {
                 if have != t {
-                    return Err(err(names[i].1, format!("cannot use value of type {have} as {t} value in assignment")));
+                    return Err(err(
+                        names[i].1,
+                        format!("cannot use value of type {have} as {t} value in assignment"),
+                    ));
                 }
             }
         }
@@ -583,7 +734,12 @@ impl Compiler {
     }
 
     /// The values for `n` targets: one expression each, one multi-result call, or a comma-ok map index.
-    fn rhs_values(&mut self, n: usize, vals: &[crate::ast::Expr], pos: Pos) -> R<(Vec<CE>, Vec<Ty>, Shape)> {
+    fn rhs_values(
+        &mut self,
+        n: usize,
+        vals: &[crate::ast::Expr],
+        pos: Pos,
+    ) -> R<(Vec<CE>, Vec<Ty>, Shape)> {
         if vals.len() == 1 && n > 1 {
             let v = strip_paren(&vals[0]);
             if n == 2 {
@@ -592,7 +748,11 @@ impl Compiler {
                     if let Ty::Map(kt, vt) = &b.ty {
                         let k = self.expr(key)?;
                         let k = self.convert_to(k, kt, key.pos, "map index")?;
-                        return Ok((Vec::new(), vec![(**vt).clone(), Ty::Bool], Shape::CommaOk(b.e, k.e, vt.clone())));
+                        return Ok((
+                            Vec::new(),
+                            vec![(**vt).clone(), Ty::Bool],
+                            Shape::CommaOk(b.e, k.e, vt.clone()),
+                        ));
                     }
                 }
             }
@@ -602,20 +762,40 @@ impl Compiler {
                     return Ok((Vec::new(), (**ts).clone(), Shape::Tuple(ce.e)));
                 }
             }
-            return Err(err(pos, format!("assignment mismatch: {n} variables but {} returns 1 value", describe(&vals[0]))));
+            return Err(err(
+                pos,
+                format!(
+                    "assignment mismatch: {n} variables but {} returns 1 value",
+                    describe(&vals[0])
+                ),
+            ));
         }
         if vals.len() != n {
-            return Err(err(pos, format!("assignment mismatch: {n} variable{} but {} value{}", plural(n), vals.len(), plural(vals.len()))));
+            return Err(err(
+                pos,
+                format!(
+                    "assignment mismatch: {n} variable{} but {} value{}",
+                    plural(n),
+                    vals.len(),
+                    plural(vals.len())
+                ),
+            ));
         }
         let mut ces = Vec::new();
         let mut tys = Vec::new();
         for v in vals {
             let ce = self.expr(v)?;
             if let Ty::Tuple(_) = ce.ty {
-                return Err(err(v.pos, format!("multiple-value {} in single-value context", describe(v))));
+                return Err(err(
+                    v.pos,
+                    format!("multiple-value {} in single-value context", describe(v)),
+                ));
             }
             if ce.ty == Ty::Void {
-                return Err(err(v.pos, format!("{} (no value) used as value", describe(v))));
+                return Err(err(
+                    v.pos,
+                    format!("{} (no value) used as value", describe(v)),
+                ));
             }
             tys.push(ce.ty.clone());
             ces.push(ce);
@@ -623,7 +803,14 @@ impl Compiler {
         Ok((ces, tys, Shape::Values))
     }
 
-    fn assign(&mut self, lhs: &[crate::ast::Expr], rhs: &[crate::ast::Expr], op: Option<&'static str>, pos: Pos, out: &mut Vec<S>) -> R<()> {
+    fn assign(
+        &mut self,
+        lhs: &[crate::ast::Expr],
+        rhs: &[crate::ast::Expr],
+        op: Option<&'static str>,
+        pos: Pos,
+        out: &mut Vec<S>,
+    ) -> R<()> {
         if let Some(op) = op {
             let (p, t) = self.place(&lhs[0])?;
             let r = self.expr(&rhs[0])?;
@@ -666,13 +853,22 @@ impl Compiler {
                         out.push(S::Assign(p, e));
                     }
                 } else {
-                    out.push(S::Multi(places.into_iter().map(Target::Place).collect(), es));
+                    out.push(S::Multi(
+                        places.into_iter().map(Target::Place).collect(),
+                        es,
+                    ));
                 }
             }
             Shape::Tuple(e) => {
                 for (i, t) in tys.iter().enumerate() {
                     if !matches!(places[i], P::Blank) && !assignable(t, &ptys[i]) {
-                        return Err(err(lhs[i].pos, format!("cannot use value of type {t} as {} value in assignment", ptys[i])));
+                        return Err(err(
+                            lhs[i].pos,
+                            format!(
+                                "cannot use value of type {t} as {} value in assignment",
+                                ptys[i]
+                            ),
+                        ));
                     }
                 }
                 out.push(S::Tuple(places.into_iter().map(Target::Place).collect(), e));
@@ -680,7 +876,13 @@ impl Compiler {
             Shape::CommaOk(m, k, z) => {
                 for (i, t) in tys.iter().enumerate() {
                     if !matches!(places[i], P::Blank) && !assignable(t, &ptys[i]) {
-                        return Err(err(lhs[i].pos, format!("cannot use value of type {t} as {} value in assignment", ptys[i])));
+                        return Err(err(
+                            lhs[i].pos,
+                            format!(
+                                "cannot use value of type {t} as {} value in assignment",
+                                ptys[i]
+                            ),
+                        ));
                     }
                 }
                 let mut it = places.into_iter();
@@ -705,16 +907,34 @@ impl Compiler {
         out: &mut Vec<S>,
     ) -> R<()> {
         let x = self.expr(expr)?;
-        let x = if x.ty.is_untyped() { self.convert_to(x.clone(), &x.ty.default_type(), expr.pos, "range")? } else { x };
+        let x = if x.ty.is_untyped() {
+            self.convert_to(x.clone(), &x.ty.default_type(), expr.pos, "range")?
+        } else {
+            x
+        };
         let (kind, kt, vt) = match &x.ty {
             Ty::Slice(e) => (RangeKind::Slice, Ty::Int, Some((**e).clone())),
             Ty::String => (RangeKind::Str, Ty::Int, Some(Ty::Int32)),
             Ty::Map(k, v) => (RangeKind::Map, (**k).clone(), Some((**v).clone())),
             t if t.is_integer() => (RangeKind::Int, t.clone(), None),
-            t => return Err(err(expr.pos, format!("cannot range over {} (variable of type {t})", describe(expr)))),
+            t => {
+                return Err(err(
+                    expr.pos,
+                    format!(
+                        "cannot range over {} (variable of type {t})",
+                        describe(expr)
+                    ),
+                ))
+            }
         };
         if value.is_some() && vt.is_none() {
-            return Err(err(pos, format!("range over {} permits only one iteration variable", describe(expr))));
+            return Err(err(
+                pos,
+                format!(
+                    "range over {} permits only one iteration variable",
+                    describe(expr)
+                ),
+            ));
         }
         self.push_scope();
         let mut targets = Vec::new();
@@ -733,9 +953,16 @@ impl Compiler {
             } else {
                 let (p, pt) = self.place(e)?;
                 if !matches!(p, P::Blank) && pt != t {
-                    return Err(err(e.pos, format!("cannot assign {t} to {} (type {pt}) in range", describe(e))));
+                    return Err(err(
+                        e.pos,
+                        format!("cannot assign {t} to {} (type {pt}) in range", describe(e)),
+                    ));
                 }
-                targets.push(if matches!(p, P::Blank) { None } else { Some(Target::Place(p)) });
+                targets.push(if matches!(p, P::Blank) {
+                    None
+                } else {
+                    Some(Target::Place(p))
+                });
             }
         }
         let id = self.next_id;
@@ -780,7 +1007,11 @@ impl Compiler {
                 let ce = self.convert_to(ce, &ty, t.pos, "switch")?;
                 let slot = self.new_slot();
                 pre.push(S::Decl(slot, ce.e));
-                Some(CE { e: E::Local(slot), ty, cv: None })
+                Some(CE {
+                    e: E::Local(slot),
+                    ty,
+                    cv: None,
+                })
             }
             None => None,
         };
@@ -807,7 +1038,14 @@ impl Compiler {
                             None => ce,
                         };
                         if cond.ty != Ty::Bool {
-                            return Err(err(e.pos, format!("invalid case {} in switch (mismatched types {} and bool)", describe(e), cond.ty)));
+                            return Err(err(
+                                e.pos,
+                                format!(
+                                    "invalid case {} in switch (mismatched types {} and bool)",
+                                    describe(e),
+                                    cond.ty
+                                ),
+                            ));
                         }
                         v.push(cond.e);
                     }
@@ -815,7 +1053,10 @@ impl Compiler {
                 }
             };
             let (body, ft) = match c.body.last() {
-                Some(Stmt { kind: StmtKind::Fallthrough, pos }) => {
+                Some(Stmt {
+                    kind: StmtKind::Fallthrough,
+                    pos,
+                }) => {
                     if ci + 1 == clauses.len() {
                         return Err(err(*pos, "cannot fallthrough final case in switch"));
                     }
@@ -889,20 +1130,37 @@ pub fn describe(e: &crate::ast::Expr) -> String {
 
 /// Go's terminating statements (spec "Terminating statements"), for "missing return".
 pub fn terminates(stmts: &[Stmt]) -> bool {
-    let Some(last) = stmts.iter().rev().find(|s| !matches!(s.kind, StmtKind::Empty)) else {
+    let Some(last) = stmts
+        .iter()
+        .rev()
+        .find(|s| !matches!(s.kind, StmtKind::Empty))
+    else {
         return false;
     };
     match &last.kind {
         StmtKind::Return(_) => true,
-        StmtKind::Expr(e) => matches!(&strip_paren(e).kind, ExprKind::Call(f, ..) if matches!(&f.kind, ExprKind::Ident(n) if n == "panic")),
+        StmtKind::Expr(e) => {
+            matches!(&strip_paren(e).kind, ExprKind::Call(f, ..) if matches!(&f.kind, ExprKind::Ident(n) if n == "panic"))
+        }
         StmtKind::Block(b) => terminates(b),
-        StmtKind::If(_, _, then, Some(els)) => terminates(then) && terminates(std::slice::from_ref(els)),
-        StmtKind::For { cond: None, body, label, .. } => !has_break(body, label.as_deref(), true),
+        StmtKind::If(_, _, then, Some(els)) => {
+            terminates(then) && terminates(std::slice::from_ref(els))
+        }
+        StmtKind::For {
+            cond: None,
+            body,
+            label,
+            ..
+        } => !has_break(body, label.as_deref(), true),
         StmtKind::Switch { clauses, label, .. } => {
             clauses.iter().any(|c| c.exprs.is_none())
                 && clauses.iter().all(|c| {
                     !has_break(&c.body, label.as_deref(), true)
-                        && (terminates(&c.body) || matches!(c.body.last().map(|s| &s.kind), Some(StmtKind::Fallthrough)))
+                        && (terminates(&c.body)
+                            || matches!(
+                                c.body.last().map(|s| &s.kind),
+                                Some(StmtKind::Fallthrough)
+                            ))
                 })
         }
         _ => false,
@@ -915,9 +1173,15 @@ fn has_break(stmts: &[Stmt], label: Option<&str>, top: bool) -> bool {
         StmtKind::Break(None) => top,
         StmtKind::Break(Some(l)) => Some(l.as_str()) == label,
         StmtKind::Block(b) | StmtKind::Group(b) => has_break(b, label, top),
-        StmtKind::If(_, _, t, e) => has_break(t, label, top) || e.as_ref().is_some_and(|e| has_break(std::slice::from_ref(e), label, top)),
+        StmtKind::If(_, _, t, e) => {
+            has_break(t, label, top)
+                || e.as_ref()
+                    .is_some_and(|e| has_break(std::slice::from_ref(e), label, top))
+        }
         StmtKind::For { body, .. } | StmtKind::Range { body, .. } => has_break(body, label, false),
-        StmtKind::Switch { clauses, .. } => clauses.iter().any(|c| has_break(&c.body, label, false)),
+        StmtKind::Switch { clauses, .. } => {
+            clauses.iter().any(|c| has_break(&c.body, label, false))
+        }
         _ => false,
     })
 }
@@ -926,13 +1190,21 @@ pub fn rsi_result() -> Ty {
     named_struct("indicators.RSIResult", &["Values"], slice(Ty::Float64))
 }
 pub fn macd_result() -> Ty {
-    named_struct("indicators.MACDResult", &["MACD", "Signal", "Histogram"], slice(Ty::Float64))
+    named_struct(
+        "indicators.MACDResult",
+        &["MACD", "Signal", "Histogram"],
+        slice(Ty::Float64),
+    )
 }
 pub fn macd_latest() -> Ty {
     anon_struct(&["MACD", "Signal", "Histogram"], Ty::Float64)
 }
 pub fn bb_result() -> Ty {
-    named_struct("indicators.BollingerBandsResult", &["Upper", "Middle", "Lower"], slice(Ty::Float64))
+    named_struct(
+        "indicators.BollingerBandsResult",
+        &["Upper", "Middle", "Lower"],
+        slice(Ty::Float64),
+    )
 }
 pub fn bb_latest() -> Ty {
     anon_struct(&["Upper", "Middle", "Lower"], Ty::Float64)

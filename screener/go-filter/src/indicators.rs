@@ -97,7 +97,11 @@ pub fn calculate_rsi(k: &[Kline], period: i64) -> Option<Vec<f64>> {
     values[p] = rsi_of(avg_gain, avg_loss);
     for i in p + 1..k.len() {
         let change = k[i].close - k[i - 1].close;
-        let (g, l) = if change > 0.0 { (change, 0.0) } else { (0.0, -change) };
+        let (g, l) = if change > 0.0 {
+            (change, 0.0)
+        } else {
+            (0.0, -change)
+        };
         avg_gain = (avg_gain * (period - 1) as f64 + g) / period as f64;
         avg_loss = (avg_loss * (period - 1) as f64 + l) / period as f64;
         values[i] = rsi_of(avg_gain, avg_loss);
@@ -191,7 +195,11 @@ pub fn calculate_bollinger_bands(k: &[Kline], period: i64, std_dev: f64) -> Opti
         upper[i] = middle[i] + std_dev * sd;
         lower[i] = middle[i] - std_dev * sd;
     }
-    Some(BollingerBands { upper, middle, lower })
+    Some(BollingerBands {
+        upper,
+        middle,
+        lower,
+    })
 }
 
 pub fn get_latest_bollinger_bands(k: &[Kline], period: i64, std_dev: f64) -> Option<BandsLatest> {
@@ -281,7 +289,11 @@ pub fn calculate_stochastic(k: &[Kline], k_period: i64, _d_period: i64) -> Optio
         }
     }
     let close = k[k.len() - 1].close;
-    let kv = if hh > ll { (close - ll) / (hh - ll) * 100.0 } else { 50.0 };
+    let kv = if hh > ll {
+        (close - ll) / (hh - ll) * 100.0
+    } else {
+        50.0
+    };
     Some(Stochastic { k: kv, d: kv * 0.9 })
 }
 

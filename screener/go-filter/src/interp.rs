@@ -70,11 +70,21 @@ fn stack_addr() -> usize {
     std::hint::black_box(&marker) as *const u8 as usize
 }
 
-pub fn run(ir: &ProgramIr, data: &MarketData, limits: &Limits, cache: &mut IndicatorCache) -> Result<bool, EvalError> {
+pub fn run(
+    ir: &ProgramIr,
+    data: &MarketData,
+    limits: &Limits,
+    cache: &mut IndicatorCache,
+) -> Result<bool, EvalError> {
     run_inner(ir, data, limits, cache).map_err(|s| *s.0)
 }
 
-fn run_inner(ir: &ProgramIr, data: &MarketData, limits: &Limits, cache: &mut IndicatorCache) -> Res<bool> {
+fn run_inner(
+    ir: &ProgramIr,
+    data: &MarketData,
+    limits: &Limits,
+    cache: &mut IndicatorCache,
+) -> Res<bool> {
     let mut it = Interp {
         ir,
         data,
@@ -92,7 +102,10 @@ fn run_inner(ir: &ProgramIr, data: &MarketData, limits: &Limits, cache: &mut Ind
     let f = &ir.funcs[0];
     let mut frame = Frame {
         slots: vec![Value::Nil; f.n_slots as usize],
-        caps: Rc::new(Closure { func: 0, caps: Vec::new() }),
+        caps: Rc::new(Closure {
+            func: 0,
+            caps: Vec::new(),
+        }),
     };
     match it.block(&mut frame, &f.body)? {
         Flow::Return(Value::Bool(b)) => Ok(b),
@@ -134,7 +147,9 @@ pub fn as_slice(v: &Value) -> SliceV {
 pub fn zero(t: &Ty) -> Value {
     match t {
         Ty::Bool => Value::Bool(false),
-        Ty::Int | Ty::Int64 | Ty::Int32 | Ty::Uint8 | Ty::UntypedInt | Ty::UntypedRune => Value::Int(0),
+        Ty::Int | Ty::Int64 | Ty::Int32 | Ty::Uint8 | Ty::UntypedInt | Ty::UntypedRune => {
+            Value::Int(0)
+        }
         Ty::Float64 | Ty::UntypedFloat => Value::Float(0.0),
         Ty::String => Value::Str(Arc::from("")),
         Ty::Struct(st) => Value::Struct(Rc::new(st.fields.iter().map(|(_, t)| zero(t)).collect())),
@@ -150,7 +165,10 @@ impl<'a> Interp<'a> {
     pub fn tick(&mut self, n: u64) -> Res<()> {
         if self.fuel < n {
             self.fuel = 0;
-            return Err(EvalError::Fuel { limit: self.limits.fuel }.into());
+            return Err(EvalError::Fuel {
+                limit: self.limits.fuel,
+            }
+            .into());
         }
         self.fuel -= n;
         Ok(())
@@ -163,13 +181,18 @@ impl<'a> Interp<'a> {
                 self.mem = m;
                 Ok(())
             }
-            _ => Err(EvalError::Memory { limit: self.limits.memory_bytes }.into()),
+            _ => Err(EvalError::Memory {
+                limit: self.limits.memory_bytes,
+            }
+            .into()),
         }
     }
 
     /// Charges `n` elements of `size` bytes (overflow counts as too much).
     pub fn alloc_n(&mut self, n: usize, size: usize) -> Res<()> {
-        let bytes = n.checked_mul(size).ok_or(EvalError::Memory { limit: self.limits.memory_bytes })?;
+        let bytes = n.checked_mul(size).ok_or(EvalError::Memory {
+            limit: self.limits.memory_bytes,
+        })?;
         self.alloc(bytes)
     }
 
@@ -254,7 +277,12 @@ impl<'a> Interp<'a> {
                 self.set_target(f, a, v)?;
                 self.set_target(f, b, Value::Bool(ok))?;
             }
-            S::OpAssign(P::Local(slot), op @ (BinOp::AddF | BinOp::SubF | BinOp::MulF | BinOp::DivF), e, _) => {
+            S::OpAssign(
+                P::Local(slot),
+                op @ (BinOp::AddF | BinOp::SubF | BinOp::MulF | BinOp::DivF),
+                e,
+                _,
+            ) => {
                 let r = self.eval_f(f, e)?;
                 if let Value::Float(x) = &mut f.slots[*slot as usize] {
                     *x = match op {
@@ -269,10 +297,19 @@ impl<'a> Interp<'a> {
                     set_local(f, *slot, v);
                 }
             }
-            S::OpAssign(P::Local(slot), op @ (BinOp::AddI(IntKind::I64) | BinOp::SubI(IntKind::I64)), e, _) => {
+            S::OpAssign(
+                P::Local(slot),
+                op @ (BinOp::AddI(IntKind::I64) | BinOp::SubI(IntKind::I64)),
+                e,
+                _,
+            ) => {
                 let r = self.eval_i(f, e)?;
                 if let Value::Int(x) = &mut f.slots[*slot as usize] {
-                    *x = if matches!(op, BinOp::AddI(_)) { x.wrapping_add(r) } else { x.wrapping_sub(r) };
+                    *x = if matches!(op, BinOp::AddI(_)) {
+                        x.wrapping_add(r)
+                    } else {
+                        x.wrapping_sub(r)
+                    };
                 } else {
                     let cur = get_local(f, *slot);
                     let v = self.binop(*op, cur, Value::Int(r), crate::lexer::Pos::default())?;
@@ -294,9 +331,18 @@ impl<'a> Interp<'a> {
                 }
             }
             S::If(c, t, e) => {
-                return if self.truthy(f, c)? { self.block(f, t) } else { self.block(f, e) };
+                return if self.truthy(f, c)? {
+                    self.block(f, t)
+                } else {
+                    self.block(f, e)
+                };
             }
-            S::Loop { id, cond, post, body } => loop {
+            S::Loop {
+                id,
+                cond,
+                post,
+                body,
+            } => loop {
                 self.tick(1)?;
                 if let Some(c) = cond {
                     if !self.truthy(f, c)? {
@@ -313,7 +359,14 @@ impl<'a> Interp<'a> {
                     self.exec(f, p)?;
                 }
             },
-            S::Range { id, kind, expr, key, value, body } => return self.range(f, *id, *kind, expr, key.as_ref(), value.as_ref(), body),
+            S::Range {
+                id,
+                kind,
+                expr,
+                key,
+                value,
+                body,
+            } => return self.range(f, *id, *kind, expr, key.as_ref(), value.as_ref(), body),
             S::Switch { id, clauses } => {
                 let mut start = None;
                 let mut default = None;
@@ -378,7 +431,16 @@ impl<'a> Interp<'a> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn range(&mut self, f: &mut Frame, id: u32, kind: RangeKind, expr: &E, key: Option<&Target>, value: Option<&Target>, body: &[S]) -> Res<Flow> {
+    fn range(
+        &mut self,
+        f: &mut Frame,
+        id: u32,
+        kind: RangeKind,
+        expr: &E,
+        key: Option<&Target>,
+        value: Option<&Target>,
+        body: &[S],
+    ) -> Res<Flow> {
         let x = self.eval(f, expr)?;
         macro_rules! body {
             () => {
@@ -406,7 +468,9 @@ impl<'a> Interp<'a> {
                 }
             }
             RangeKind::Str => {
-                let Value::Str(s) = x else { return Ok(Flow::Normal) };
+                let Value::Str(s) = x else {
+                    return Ok(Flow::Normal);
+                };
                 for (i, ch) in s.char_indices() {
                     self.tick(1)?;
                     if let Some(k) = key {
@@ -419,13 +483,17 @@ impl<'a> Interp<'a> {
                 }
             }
             RangeKind::Map => {
-                let Value::Map(Some(m)) = x else { return Ok(Flow::Normal) };
+                let Value::Map(Some(m)) = x else {
+                    return Ok(Flow::Normal);
+                };
                 // Sorted keys (deterministic); entries deleted during the loop are skipped, as in Go.
                 let keys: Vec<Key> = m.borrow().keys().cloned().collect();
                 self.alloc_n(keys.len(), 32)?;
                 for k in keys {
                     self.tick(1)?;
-                    let Some(v) = m.borrow().get(&k).cloned() else { continue };
+                    let Some(v) = m.borrow().get(&k).cloned() else {
+                        continue;
+                    };
                     if let Some(kt) = key {
                         self.set_target(f, kt, k.to_value())?;
                     }
@@ -451,15 +519,28 @@ impl<'a> Interp<'a> {
         Ok(Flow::Normal)
     }
 
-    pub fn call(&mut self, clo: &Rc<Closure>, args: Vec<Value>, _pos: crate::lexer::Pos) -> Res<Value> {
-        if self.depth >= self.limits.call_depth || stack_addr().abs_diff(self.stack_base) > STACK_BUDGET {
-            return Err(EvalError::Depth { limit: self.limits.call_depth }.into());
+    pub fn call(
+        &mut self,
+        clo: &Rc<Closure>,
+        args: Vec<Value>,
+        _pos: crate::lexer::Pos,
+    ) -> Res<Value> {
+        if self.depth >= self.limits.call_depth
+            || stack_addr().abs_diff(self.stack_base) > STACK_BUDGET
+        {
+            return Err(EvalError::Depth {
+                limit: self.limits.call_depth,
+            }
+            .into());
         }
         self.tick(1)?;
         let func = &self.ir.funcs[clo.func as usize];
         let mut slots = args;
         slots.resize(func.n_slots.max(func.n_params) as usize, Value::Nil);
-        let mut frame = Frame { slots, caps: clo.clone() };
+        let mut frame = Frame {
+            slots,
+            caps: clo.clone(),
+        };
         self.depth += 1;
         let r = self.block(&mut frame, &func.body);
         self.depth -= 1;
@@ -505,7 +586,13 @@ impl<'a> Interp<'a> {
                 self.fuel += 1;
                 Value::Float(self.eval_f(f, e)?)
             }
-            E::Builtin(Builtin::Math(m), args, _) if args.len() <= 2 && !matches!(m, MathFn::Inf | MathFn::IsInf | MathFn::IsNaN | MathFn::Signbit) => {
+            E::Builtin(Builtin::Math(m), args, _)
+                if args.len() <= 2
+                    && !matches!(
+                        m,
+                        MathFn::Inf | MathFn::IsInf | MathFn::IsNaN | MathFn::Signbit
+                    ) =>
+            {
                 self.fuel += 1;
                 Value::Float(self.eval_f(f, e)?)
             }
@@ -544,7 +631,11 @@ impl<'a> Interp<'a> {
                     return Err(index_err(i, 0, *pos));
                 };
                 let at = check_index(i, s.len, *pos)?;
-                match s.arr.as_ref().and_then(|a| a.borrow().kline(s.off as usize + at).map(|k| kline_get(k, *field))) {
+                match s.arr.as_ref().and_then(|a| {
+                    a.borrow()
+                        .kline(s.off as usize + at)
+                        .map(|k| kline_get(k, *field))
+                }) {
                     Some(v) => v,
                     None => return Err(index_err(i, s.len, *pos)),
                 }
@@ -552,7 +643,9 @@ impl<'a> Interp<'a> {
             E::IndexStr(s, i, pos) => {
                 let s = self.eval(f, s)?;
                 let i = as_int(&self.eval(f, i)?);
-                let Value::Str(s) = s else { return Err(index_err(i, 0, *pos)) };
+                let Value::Str(s) = s else {
+                    return Err(index_err(i, 0, *pos));
+                };
                 let at = check_index(i, s.len() as u32, *pos)?;
                 Value::Int(s.as_bytes()[at] as i64)
             }
@@ -560,7 +653,9 @@ impl<'a> Interp<'a> {
                 let m = self.eval(f, m)?;
                 let k = self.eval(f, k)?;
                 match (&m, Key::from_value(&k)) {
-                    (Value::Map(Some(m)), Some(key)) => m.borrow().get(&key).cloned().unwrap_or_else(|| zero(zt)),
+                    (Value::Map(Some(m)), Some(key)) => {
+                        m.borrow().get(&key).cloned().unwrap_or_else(|| zero(zt))
+                    }
                     _ => zero(zt),
                 }
             }
@@ -583,7 +678,13 @@ impl<'a> Interp<'a> {
                     None => s.cap as i64,
                 };
                 if lo < 0 || hi < lo || max < hi || max > s.cap as i64 {
-                    return Err(rt(*pos, format!("slice bounds out of range [{lo}:{hi}] with capacity {}", s.cap)));
+                    return Err(rt(
+                        *pos,
+                        format!(
+                            "slice bounds out of range [{lo}:{hi}] with capacity {}",
+                            s.cap
+                        ),
+                    ));
                 }
                 Value::Slice(SliceV {
                     arr: s.arr.clone(),
@@ -593,7 +694,9 @@ impl<'a> Interp<'a> {
                 })
             }
             E::SliceStr(b, lo, hi, pos) => {
-                let Value::Str(s) = self.eval(f, b)? else { return Ok(Value::Str(Arc::from(""))) };
+                let Value::Str(s) = self.eval(f, b)? else {
+                    return Ok(Value::Str(Arc::from("")));
+                };
                 let lo = match lo {
                     Some(e) => as_int(&self.eval(f, e)?),
                     None => 0,
@@ -603,7 +706,13 @@ impl<'a> Interp<'a> {
                     None => s.len() as i64,
                 };
                 if lo < 0 || hi < lo || hi > s.len() as i64 {
-                    return Err(rt(*pos, format!("slice bounds out of range [{lo}:{hi}] with length {}", s.len())));
+                    return Err(rt(
+                        *pos,
+                        format!(
+                            "slice bounds out of range [{lo}:{hi}] with length {}",
+                            s.len()
+                        ),
+                    ));
                 }
                 let bytes = &s.as_bytes()[lo as usize..hi as usize];
                 self.alloc(bytes.len())?;
@@ -631,7 +740,10 @@ impl<'a> Interp<'a> {
                         CapSrc::Capture(i) => f.caps.caps[*i as usize].clone(),
                     });
                 }
-                Value::Func(Rc::new(Closure { func: *idx, caps: cs }))
+                Value::Func(Rc::new(Closure {
+                    func: *idx,
+                    caps: cs,
+                }))
             }
             E::SliceLit(kind, es) => {
                 let mut vals = Vec::with_capacity(es.len());
@@ -732,7 +844,11 @@ impl<'a> Interp<'a> {
                 if y < 0 {
                     return Err(rt(pos, "negative shift amount"));
                 }
-                I(if y >= 64 { 0 } else { wrap(k, x.wrapping_shl(y as u32)) })
+                I(if y >= 64 {
+                    0
+                } else {
+                    wrap(k, x.wrapping_shl(y as u32))
+                })
             }
             (BinOp::ShrI(k), I(x), I(y)) => {
                 if y < 0 {
@@ -757,7 +873,9 @@ impl<'a> Interp<'a> {
                 s.push_str(&y);
                 Value::Str(Arc::from(s))
             }
-            (BinOp::Cmp(c) | BinOp::CmpF(c) | BinOp::CmpI(c), a, b) => Value::Bool(compare(c, &a, &b)),
+            (BinOp::Cmp(c) | BinOp::CmpF(c) | BinOp::CmpI(c), a, b) => {
+                Value::Bool(compare(c, &a, &b))
+            }
             _ => return Err(rt(pos, "internal error: operand types")),
         })
     }
@@ -781,7 +899,9 @@ impl<'a> Interp<'a> {
     fn data_field(&mut self, df: DataField) -> Value {
         match df {
             DataField::Symbol => {
-                let s = self.symbol.get_or_insert_with(|| Arc::from(self.data.symbol.as_str()));
+                let s = self
+                    .symbol
+                    .get_or_insert_with(|| Arc::from(self.data.symbol.as_str()));
                 Value::Str(s.clone())
             }
             DataField::Timestamp => Value::Time(self.data.timestamp_ms),
@@ -819,8 +939,15 @@ impl<'a> Interp<'a> {
         };
         let arc = &self.data.klines[i].1;
         let n = arc.len() as u32;
-        let arr = self.series[i].get_or_insert_with(|| Rc::new(RefCell::new(Arr::SharedKlines(i as u16, arc.clone())))).clone();
-        Value::Slice(SliceV { arr: Some(arr), off: 0, len: n, cap: n })
+        let arr = self.series[i]
+            .get_or_insert_with(|| Rc::new(RefCell::new(Arr::SharedKlines(i as u16, arc.clone()))))
+            .clone();
+        Value::Slice(SliceV {
+            arr: Some(arr),
+            off: 0,
+            len: n,
+            cap: n,
+        })
     }
 
     fn resolve(&mut self, f: &mut Frame, p: &P) -> Res<LV> {
@@ -865,7 +992,10 @@ impl<'a> Interp<'a> {
             LV::Cell(b) => b.borrow().clone(),
             LV::Blank => Value::Nil,
             LV::Elem(a, i) => a.borrow().get(*i),
-            LV::MapKey(m, k, zt, _) => m.as_ref().and_then(|m| m.borrow().get(k).cloned()).unwrap_or_else(|| zero(zt)),
+            LV::MapKey(m, k, zt, _) => m
+                .as_ref()
+                .and_then(|m| m.borrow().get(k).cloned())
+                .unwrap_or_else(|| zero(zt)),
             LV::Field(b, fr) => {
                 let v = self.lv_get(f, b)?;
                 field_of(&v, *fr)
@@ -949,7 +1079,9 @@ fn box_slot(f: &mut Frame, s: u32) -> Rc<RefCell<Value>> {
 
 fn field_of(v: &Value, fr: FieldRef) -> Value {
     match (v, fr) {
-        (Value::Struct(fs), FieldRef::Struct(i)) => fs.get(i as usize).cloned().unwrap_or(Value::Nil),
+        (Value::Struct(fs), FieldRef::Struct(i)) => {
+            fs.get(i as usize).cloned().unwrap_or(Value::Nil)
+        }
         (Value::Kline(k), FieldRef::Kline(i)) => kline_get(k, i),
         _ => Value::Nil,
     }
@@ -1016,15 +1148,28 @@ fn kline_f(k: &filter_core::Kline, field: u8) -> f64 {
 
 impl<'a> Interp<'a> {
     /// `klines[i].Field` where `klines` is a local: no copy of the slice header or the kline.
-    fn kline_at_local(&mut self, f: &mut Frame, s: &E, i: i64, field: u8, pos: crate::lexer::Pos) -> Res<Value> {
-        let E::Local(slot) = s else { return Ok(Value::Nil) };
+    fn kline_at_local(
+        &mut self,
+        f: &mut Frame,
+        s: &E,
+        i: i64,
+        field: u8,
+        pos: crate::lexer::Pos,
+    ) -> Res<Value> {
+        let E::Local(slot) = s else {
+            return Ok(Value::Nil);
+        };
         let sv = match &f.slots[*slot as usize] {
             Value::Slice(sv) => sv.clone(),
             Value::Boxed(b) => as_slice(&b.borrow()),
             _ => SliceV::nil(),
         };
         let at = check_index(i, sv.len, pos)?;
-        match sv.arr.as_ref().and_then(|a| a.borrow().kline(sv.off as usize + at).map(|k| kline_get(k, field))) {
+        match sv.arr.as_ref().and_then(|a| {
+            a.borrow()
+                .kline(sv.off as usize + at)
+                .map(|k| kline_get(k, field))
+        }) {
             Some(v) => Ok(v),
             None => Err(index_err(i, sv.len, pos)),
         }
@@ -1058,7 +1203,11 @@ impl<'a> Interp<'a> {
                 let r = match &f.slots[slot as usize] {
                     Value::Slice(sv) => {
                         at = check_index(i, sv.len, *pos)?;
-                        sv.arr.as_ref().and_then(|a| a.borrow().kline(sv.off as usize + at).map(|k| kline_f(k, *field)))
+                        sv.arr.as_ref().and_then(|a| {
+                            a.borrow()
+                                .kline(sv.off as usize + at)
+                                .map(|k| kline_f(k, *field))
+                        })
                     }
                     _ => None,
                 };
@@ -1091,7 +1240,13 @@ impl<'a> Interp<'a> {
                     }
                 }
             }
-            E::Builtin(Builtin::Math(m), args, _) if args.len() <= 2 && !matches!(m, MathFn::Inf | MathFn::IsInf | MathFn::IsNaN | MathFn::Signbit) => {
+            E::Builtin(Builtin::Math(m), args, _)
+                if args.len() <= 2
+                    && !matches!(
+                        m,
+                        MathFn::Inf | MathFn::IsInf | MathFn::IsNaN | MathFn::Signbit
+                    ) =>
+            {
                 let x = match args.first() {
                     Some(a) => self.eval_f(f, a)?,
                     None => 0.0,
@@ -1100,9 +1255,14 @@ impl<'a> Interp<'a> {
                     Some(a) => self.eval_f(f, a)?,
                     None => 0.0,
                 };
-                Ok(as_float(&crate::builtins::math(*m, &[Value::Float(x), Value::Float(y)])))
+                Ok(as_float(&crate::builtins::math(
+                    *m,
+                    &[Value::Float(x), Value::Float(y)],
+                )))
             }
-            E::Builtin(Builtin::Conv(Conv::IntToFloat), args, _) if args.len() == 1 => Ok(self.eval_i(f, &args[0])? as f64),
+            E::Builtin(Builtin::Conv(Conv::IntToFloat), args, _) if args.len() == 1 => {
+                Ok(self.eval_i(f, &args[0])? as f64)
+            }
             _ => {
                 self.fuel += 1;
                 Ok(as_float(&self.eval(f, e)?))
@@ -1133,7 +1293,9 @@ impl<'a> Interp<'a> {
                 ))
             }
             E::Builtin(Builtin::LenSlice, args, _) if matches!(args.first(), Some(E::Local(_))) => {
-                let Some(E::Local(s)) = args.first() else { return Ok(0) };
+                let Some(E::Local(s)) = args.first() else {
+                    return Ok(0);
+                };
                 Ok(match &f.slots[*s as usize] {
                     Value::Slice(sv) => sv.len as i64,
                     Value::Boxed(b) => as_slice(&b.borrow()).len as i64,

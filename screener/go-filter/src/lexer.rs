@@ -67,9 +67,9 @@ const KEYWORDS: &[&str] = &[
 
 // Longest first so that maximal munch works by trying in order.
 const SYMBOLS: &[&str] = &[
-    "<<=", ">>=", "&^=", "...", "&&", "||", "<-", "++", "--", "==", "!=", "<=", ">=", ":=", "+=", "-=",
-    "*=", "/=", "%=", "&=", "|=", "^=", "<<", ">>", "&^", "+", "-", "*", "/", "%", "&", "|", "^", "<",
-    ">", "=", "!", "(", ")", "[", "]", "{", "}", ",", ";", ".", ":", "~",
+    "<<=", ">>=", "&^=", "...", "&&", "||", "<-", "++", "--", "==", "!=", "<=", ">=", ":=", "+=",
+    "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<", ">>", "&^", "+", "-", "*", "/", "%", "&", "|",
+    "^", "<", ">", "=", "!", "(", ")", "[", "]", "{", "}", ",", ";", ".", ":", "~",
 ];
 
 /// Upper bounds on input and tokens (filters are a few KB), so a huge input cannot make compilation
@@ -79,7 +79,10 @@ const MAX_TOKENS: usize = 512 * 1024;
 
 pub fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
     if src.len() > MAX_SOURCE {
-        return Err(err(Pos { line: 1, col: 1 }, format!("program too large (more than {MAX_SOURCE} bytes)")));
+        return Err(err(
+            Pos { line: 1, col: 1 },
+            format!("program too large (more than {MAX_SOURCE} bytes)"),
+        ));
     }
     let bytes = src.as_bytes();
     let mut out: Vec<Token> = Vec::new();
@@ -100,7 +103,10 @@ pub fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
         let pos = Pos { line, col };
         if c == b'\n' {
             if needs_semi(&out) {
-                out.push(Token { tok: Tok::Semi, pos });
+                out.push(Token {
+                    tok: Tok::Semi,
+                    pos,
+                });
             }
             i += 1;
             line += 1;
@@ -141,7 +147,10 @@ pub fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
                 i += 1;
             }
             if had_newline && needs_semi(&out) {
-                out.push(Token { tok: Tok::Semi, pos });
+                out.push(Token {
+                    tok: Tok::Semi,
+                    pos,
+                });
             }
             continue;
         }
@@ -161,7 +170,8 @@ pub fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
             out.push(Token { tok, pos });
             continue;
         }
-        if c.is_ascii_digit() || (c == b'.' && bytes.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
+        if c.is_ascii_digit() || (c == b'.' && bytes.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
+        {
             let (tok, len) = number(&src[i..]).ok_or_else(|| err(pos, "malformed number"))?;
             i += len;
             col += len as u32;
@@ -179,7 +189,8 @@ pub fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
                     b'"' => break,
                     b'\n' => return Err(err(pos, "string literal not terminated")),
                     b'\\' => {
-                        let (ch, len) = escape(&src[j..], b'"').ok_or_else(|| err(pos, "invalid escape in string"))?;
+                        let (ch, len) = escape(&src[j..], b'"')
+                            .ok_or_else(|| err(pos, "invalid escape in string"))?;
                         s.push(ch);
                         j += len;
                     }
@@ -192,12 +203,17 @@ pub fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
             }
             col += src[i..=j].chars().count() as u32;
             i = j + 1;
-            out.push(Token { tok: Tok::Str(s), pos });
+            out.push(Token {
+                tok: Tok::Str(s),
+                pos,
+            });
             continue;
         }
         if c == b'`' {
             let rest = &src[i + 1..];
-            let end = rest.find('`').ok_or_else(|| err(pos, "raw string literal not terminated"))?;
+            let end = rest
+                .find('`')
+                .ok_or_else(|| err(pos, "raw string literal not terminated"))?;
             let body = &rest[..end];
             for ch in body.chars() {
                 if ch == '\n' {
@@ -208,7 +224,10 @@ pub fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
                 }
             }
             col += 2;
-            out.push(Token { tok: Tok::Str(body.replace('\r', "")), pos });
+            out.push(Token {
+                tok: Tok::Str(body.replace('\r', "")),
+                pos,
+            });
             i += end + 2;
             continue;
         }
@@ -217,7 +236,10 @@ pub fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
             let (ch, len) = if rest.starts_with('\\') {
                 escape(rest, b'\'').ok_or_else(|| err(pos, "invalid rune literal"))?
             } else {
-                let ch = rest.chars().next().ok_or_else(|| err(pos, "invalid rune literal"))?;
+                let ch = rest
+                    .chars()
+                    .next()
+                    .ok_or_else(|| err(pos, "invalid rune literal"))?;
                 (ch, ch.len_utf8())
             };
             if rest.as_bytes().get(len) != Some(&b'\'') || ch == '\n' {
@@ -225,7 +247,10 @@ pub fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
             }
             col += rest[..len].chars().count() as u32 + 2;
             i += len + 2;
-            out.push(Token { tok: Tok::Char(ch as i128), pos });
+            out.push(Token {
+                tok: Tok::Char(ch as i128),
+                pos,
+            });
             continue;
         }
         match SYMBOLS.iter().find(|s| src[i..].starts_with(**s)) {
@@ -236,7 +261,13 @@ pub fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
                     "(" | "[" | "{" => {
                         depth += 1;
                         if depth > crate::parser::MAX_NESTING {
-                            return Err(err(pos, format!("nesting too deep (more than {} levels)", crate::parser::MAX_NESTING)));
+                            return Err(err(
+                                pos,
+                                format!(
+                                    "nesting too deep (more than {} levels)",
+                                    crate::parser::MAX_NESTING
+                                ),
+                            ));
                         }
                     }
                     ")" | "]" | "}" => depth = depth.saturating_sub(1),
@@ -253,7 +284,10 @@ pub fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
     }
     let pos = Pos { line, col };
     if needs_semi(&out) {
-        out.push(Token { tok: Tok::Semi, pos });
+        out.push(Token {
+            tok: Tok::Semi,
+            pos,
+        });
     }
     out.push(Token { tok: Tok::Eof, pos });
     Ok(out)

@@ -39,7 +39,12 @@ pub fn compile(code: &str) -> Result<Program, CompileError> {
 
 impl Program {
     /// Runs the filter once against `data`.
-    pub fn evaluate(&self, data: &MarketData, limits: &Limits, cache: &mut IndicatorCache) -> Result<bool, EvalError> {
+    pub fn evaluate(
+        &self,
+        data: &MarketData,
+        limits: &Limits,
+        cache: &mut IndicatorCache,
+    ) -> Result<bool, EvalError> {
         interp::run(&self.ir, data, limits, cache)
     }
 

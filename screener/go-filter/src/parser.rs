@@ -81,7 +81,10 @@ impl Parser {
             Tok::Semi => "newline".to_string(),
             Tok::Eof => "end of code".to_string(),
         };
-        err(self.pos(), format!("syntax error: unexpected {found}, expected {wanted}"))
+        err(
+            self.pos(),
+            format!("syntax error: unexpected {found}, expected {wanted}"),
+        )
     }
     fn ident(&mut self) -> R<(String, Pos)> {
         let pos = self.pos();
@@ -96,7 +99,10 @@ impl Parser {
     fn enter(&mut self) -> R<()> {
         self.depth += 1;
         if self.depth > MAX_NESTING {
-            return Err(err(self.pos(), format!("nesting too deep (more than {MAX_NESTING} levels)")));
+            return Err(err(
+                self.pos(),
+                format!("nesting too deep (more than {MAX_NESTING} levels)"),
+            ));
         }
         Ok(())
     }
@@ -272,9 +278,16 @@ impl Parser {
         } else {
             None
         };
-        let vals = if self.eat_sym("=") { self.expr_list()? } else { Vec::new() };
+        let vals = if self.eat_sym("=") {
+            self.expr_list()?
+        } else {
+            Vec::new()
+        };
         if is_const && vals.is_empty() {
-            return Err(err(pos, "missing init expr for const declaration (iota is not supported)"));
+            return Err(err(
+                pos,
+                "missing init expr for const declaration (iota is not supported)",
+            ));
         }
         Ok(Stmt {
             pos,
@@ -297,7 +310,12 @@ impl Parser {
         } else {
             match first.kind {
                 StmtKind::Expr(e) => (None, e),
-                _ => return Err(err(first.pos, "syntax error: missing condition in if statement")),
+                _ => {
+                    return Err(err(
+                        first.pos,
+                        "syntax error: missing condition in if statement",
+                    ))
+                }
             }
         };
         self.no_lit = saved;
@@ -352,7 +370,11 @@ impl Parser {
                 },
             });
         } else {
-            let first = if self.is_sym(";") { None } else { Some(self.range_or_simple()?) };
+            let first = if self.is_sym(";") {
+                None
+            } else {
+                Some(self.range_or_simple()?)
+            };
             if let Some(Err((key, value, define, expr))) = first {
                 self.no_lit = saved;
                 let body = self.block()?;
@@ -409,7 +431,10 @@ impl Parser {
             self.bump();
             self.bump();
             if lhs.len() > 2 {
-                return Err(err(lhs[0].pos, "range clause permits at most two iteration variables"));
+                return Err(err(
+                    lhs[0].pos,
+                    "range clause permits at most two iteration variables",
+                ));
             }
             let expr = self.expr()?;
             let mut it = lhs.into_iter();
@@ -426,7 +451,11 @@ impl Parser {
         let mut init = None;
         let mut tag = None;
         if !self.is_sym("{") {
-            let first = if self.is_sym(";") { None } else { Some(self.simple_stmt()?) };
+            let first = if self.is_sym(";") {
+                None
+            } else {
+                Some(self.simple_stmt()?)
+            };
             if self.eat_sym(";") {
                 init = first.map(Box::new);
                 if !self.is_sym("{") {
@@ -471,13 +500,21 @@ impl Parser {
                 while matches!(self.peek(), Tok::Semi) {
                     self.bump();
                 }
-                if self.is_kw("case") || self.is_kw("default") || self.is_sym("}") || matches!(self.peek(), Tok::Eof) {
+                if self.is_kw("case")
+                    || self.is_kw("default")
+                    || self.is_sym("}")
+                    || matches!(self.peek(), Tok::Eof)
+                {
                     break;
                 }
                 body.push(self.stmt()?);
                 self.end_stmt()?;
             }
-            clauses.push(Clause { pos: cpos, exprs, body });
+            clauses.push(Clause {
+                pos: cpos,
+                exprs,
+                body,
+            });
         }
         self.leave();
         Ok(Stmt {
@@ -513,27 +550,42 @@ impl Parser {
                 self.bump();
                 StmtKind::Assign(lhs, self.expr_list()?, None)
             }
-            Tok::Sym(op @ ("+=" | "-=" | "*=" | "/=" | "%=" | "&=" | "|=" | "^=" | "<<=" | ">>=" | "&^=")) => {
+            Tok::Sym(
+                op
+                @ ("+=" | "-=" | "*=" | "/=" | "%=" | "&=" | "|=" | "^=" | "<<=" | ">>=" | "&^="),
+            ) => {
                 self.bump();
                 if lhs.len() != 1 {
-                    return Err(err(pos, format!("assignment operator {op} requires single-valued expressions")));
+                    return Err(err(
+                        pos,
+                        format!("assignment operator {op} requires single-valued expressions"),
+                    ));
                 }
                 let rhs = self.expr()?;
-                StmtKind::Assign(lhs, vec![rhs], Some(&op[..op.len() - 1]).map(static_op))
+                StmtKind::Assign(lhs, vec![rhs], Some(static_op(&op[..op.len() - 1])))
             }
             Tok::Sym(op @ ("++" | "--")) => {
                 self.bump();
                 if lhs.len() != 1 {
                     return Err(self.unexpected("single expression before ++/--"));
                 }
-                StmtKind::IncDec(lhs.into_iter().next().unwrap_or_else(|| unreachable_expr(pos)), op == "++")
+                StmtKind::IncDec(
+                    lhs.into_iter()
+                        .next()
+                        .unwrap_or_else(|| unreachable_expr(pos)),
+                    op == "++",
+                )
             }
             Tok::Sym("<-") => return Err(unsupported(self.pos(), "channel send")),
             _ => {
                 if lhs.len() != 1 {
                     return Err(self.unexpected("`:=` or `=` after expression list"));
                 }
-                StmtKind::Expr(lhs.into_iter().next().unwrap_or_else(|| unreachable_expr(pos)))
+                StmtKind::Expr(
+                    lhs.into_iter()
+                        .next()
+                        .unwrap_or_else(|| unreachable_expr(pos)),
+                )
             }
         };
         Ok(Stmt { pos, kind })
@@ -616,7 +668,10 @@ impl Parser {
             }
             Tok::Int(v) => {
                 self.bump();
-                Expr { pos, kind: ExprKind::Int(v) }
+                Expr {
+                    pos,
+                    kind: ExprKind::Int(v),
+                }
             }
             Tok::Float(v) => {
                 self.bump();
@@ -634,7 +689,10 @@ impl Parser {
             }
             Tok::Str(s) => {
                 self.bump();
-                Expr { pos, kind: ExprKind::Str(s) }
+                Expr {
+                    pos,
+                    kind: ExprKind::Str(s),
+                }
             }
             Tok::Sym("(") => {
                 self.bump();
@@ -662,7 +720,11 @@ impl Parser {
                     kind: ExprKind::FuncLit(Box::new(sig), body),
                 }
             }
-            Tok::Sym("[") | Tok::Kw("map") | Tok::Kw("struct") | Tok::Kw("chan") | Tok::Kw("interface") => {
+            Tok::Sym("[")
+            | Tok::Kw("map")
+            | Tok::Kw("struct")
+            | Tok::Kw("chan")
+            | Tok::Kw("interface") => {
                 let t = self.type_expr()?;
                 Expr {
                     pos,
@@ -688,10 +750,22 @@ impl Parser {
                 Tok::Sym("[") => {
                     self.bump();
                     let saved = std::mem::replace(&mut self.no_lit, false);
-                    let lo = if self.is_sym(":") { None } else { Some(Box::new(self.expr()?)) };
+                    let lo = if self.is_sym(":") {
+                        None
+                    } else {
+                        Some(Box::new(self.expr()?))
+                    };
                     if self.eat_sym(":") {
-                        let hi = if self.is_sym("]") || self.is_sym(":") { None } else { Some(Box::new(self.expr()?)) };
-                        let max = if self.eat_sym(":") { Some(Box::new(self.expr()?)) } else { None };
+                        let hi = if self.is_sym("]") || self.is_sym(":") {
+                            None
+                        } else {
+                            Some(Box::new(self.expr()?))
+                        };
+                        let max = if self.eat_sym(":") {
+                            Some(Box::new(self.expr()?))
+                        } else {
+                            None
+                        };
                         self.expect_sym("]")?;
                         e = Expr {
                             pos: e.pos,
@@ -756,7 +830,9 @@ impl Parser {
         match &e.kind {
             ExprKind::Type(TypeExpr::Func(_)) => false,
             ExprKind::Type(_) => true,
-            ExprKind::Selector(base, _) => !self.no_lit && matches!(&base.kind, ExprKind::Ident(p) if p == "types"),
+            ExprKind::Selector(base, _) => {
+                !self.no_lit && matches!(&base.kind, ExprKind::Ident(p) if p == "types")
+            }
             _ => false,
         }
     }
@@ -774,7 +850,11 @@ impl Parser {
                 break;
             }
             let first = self.element()?;
-            let pair = if self.eat_sym(":") { (Some(first), self.element()?) } else { (None, first) };
+            let pair = if self.eat_sym(":") {
+                (Some(first), self.element()?)
+            } else {
+                (None, first)
+            };
             elems.push(pair);
             while matches!(self.peek(), Tok::Semi) {
                 self.bump();
@@ -806,16 +886,18 @@ impl Parser {
 
     fn signature(&mut self) -> R<FuncSig> {
         self.expect_sym("(")?;
-        let mut groups: Vec<(Vec<(String, Pos)>, Option<TypeExpr>)> = Vec::new();
+        let mut groups: Vec<ParamGroup> = Vec::new();
         let mut variadic = false;
         // Parameters: either all named (`a, b float64, c int`) or all types (`float64, int`).
-        let mut items: Vec<(Option<(String, Pos)>, Option<TypeExpr>)> = Vec::new();
+        let mut items: Vec<ParamItem> = Vec::new();
         while !self.is_sym(")") {
             if self.eat_sym("...") {
                 variadic = true;
             }
             let name = match (self.peek().clone(), self.peek_at(1).clone()) {
-                (Tok::Ident(n), t) if !matches!(t, Tok::Sym(",") | Tok::Sym(")") | Tok::Sym(".")) => {
+                (Tok::Ident(n), t)
+                    if !matches!(t, Tok::Sym(",") | Tok::Sym(")") | Tok::Sym(".")) =>
+                {
                     let p = self.pos();
                     self.bump();
                     if self.eat_sym("...") {
@@ -850,15 +932,27 @@ impl Parser {
                         groups.push((std::mem::take(&mut pending), Some(t)));
                     }
                     (None, Some(TypeExpr::Name(n, p))) => pending.push((n, p)),
-                    _ => return Err(err(self.pos(), "syntax error: mixed named and unnamed parameters")),
+                    _ => {
+                        return Err(err(
+                            self.pos(),
+                            "syntax error: mixed named and unnamed parameters",
+                        ))
+                    }
                 }
             }
             if !pending.is_empty() {
-                return Err(err(self.pos(), "syntax error: mixed named and unnamed parameters"));
+                return Err(err(
+                    self.pos(),
+                    "syntax error: mixed named and unnamed parameters",
+                ));
             }
             for (names, t) in groups {
                 for (n, _) in names {
-                    params.push((n, t.clone().unwrap_or(TypeExpr::Name(String::new(), Pos::default()))));
+                    params.push((
+                        n,
+                        t.clone()
+                            .unwrap_or(TypeExpr::Name(String::new(), Pos::default())),
+                    ));
                 }
             }
         } else {
@@ -871,7 +965,12 @@ impl Parser {
         let mut results = Vec::new();
         if self.eat_sym("(") {
             while !self.is_sym(")") {
-                if matches!(self.peek(), Tok::Ident(_)) && !matches!(self.peek_at(1), Tok::Sym(",") | Tok::Sym(")") | Tok::Sym(".")) {
+                if matches!(self.peek(), Tok::Ident(_))
+                    && !matches!(
+                        self.peek_at(1),
+                        Tok::Sym(",") | Tok::Sym(")") | Tok::Sym(".")
+                    )
+                {
                     return Err(unsupported(self.pos(), "named function results"));
                 }
                 results.push(self.type_expr()?);
@@ -880,14 +979,21 @@ impl Parser {
                 }
             }
             self.expect_sym(")")?;
-        } else if !self.is_sym("{") && !matches!(self.peek(), Tok::Semi | Tok::Sym(")") | Tok::Sym(",") | Tok::Sym("]") | Tok::Sym("}") | Tok::Sym("=") | Tok::Eof) {
+        } else if !self.is_sym("{")
+            && !matches!(
+                self.peek(),
+                Tok::Semi
+                    | Tok::Sym(")")
+                    | Tok::Sym(",")
+                    | Tok::Sym("]")
+                    | Tok::Sym("}")
+                    | Tok::Sym("=")
+                    | Tok::Eof
+            )
+        {
             results.push(self.type_expr()?);
         }
-        Ok(FuncSig {
-            params,
-            variadic,
-            results,
-        })
+        Ok(FuncSig { params, results })
     }
 
     pub fn type_expr(&mut self) -> R<TypeExpr> {
@@ -971,6 +1077,9 @@ impl Parser {
         }
     }
 }
+
+type ParamGroup = (Vec<(String, Pos)>, Option<TypeExpr>);
+type ParamItem = (Option<(String, Pos)>, Option<TypeExpr>);
 
 fn static_op(op: &str) -> &'static str {
     ["+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "&^"]

@@ -48,7 +48,10 @@ impl Ty {
         matches!(self, Ty::UntypedInt | Ty::UntypedRune | Ty::UntypedFloat)
     }
     pub fn is_integer(&self) -> bool {
-        matches!(self, Ty::Int | Ty::Int64 | Ty::Int32 | Ty::Uint8 | Ty::UntypedInt | Ty::UntypedRune)
+        matches!(
+            self,
+            Ty::Int | Ty::Int64 | Ty::Int32 | Ty::Uint8 | Ty::UntypedInt | Ty::UntypedRune
+        )
     }
     pub fn is_float(&self) -> bool {
         matches!(self, Ty::Float64 | Ty::UntypedFloat)

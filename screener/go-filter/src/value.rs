@@ -161,14 +161,6 @@ impl Arr {
         }
     }
 
-    pub fn elem_size(&self) -> usize {
-        match self {
-            Arr::F64(_) | Arr::Int(_) => 8,
-            Arr::SharedKlines(..) | Arr::Klines(_) => std::mem::size_of::<Kline>(),
-            Arr::Val(_) => std::mem::size_of::<Value>(),
-        }
-    }
-
     /// A new array of `n` elements holding a copy of `self[off..off+len]` followed by zeros.
     pub fn grown(&self, off: usize, len: usize, n: usize, zero: &Value) -> Arr {
         match self {
@@ -317,7 +309,9 @@ pub fn equal(a: &Value, b: &Value) -> bool {
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::Str(x), Value::Str(y)) => x == y,
         (Value::Ptr(x), Value::Ptr(y)) => Rc::ptr_eq(x, y),
-        (Value::Struct(x), Value::Struct(y)) => x.len() == y.len() && x.iter().zip(y.iter()).all(|(a, b)| equal(a, b)),
+        (Value::Struct(x), Value::Struct(y)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(a, b)| equal(a, b))
+        }
         (Value::Kline(x), Value::Kline(y)) => x == y,
         (Value::Slice(s), Value::Nil) | (Value::Nil, Value::Slice(s)) => s.arr.is_none(),
         (Value::Map(m), Value::Nil) | (Value::Nil, Value::Map(m)) => m.is_none(),
@@ -338,7 +332,10 @@ pub fn display(v: &Value) -> String {
         Value::Slice(s) => format!("[slice of {}]", s.len),
         Value::Map(_) => "map[...]".into(),
         Value::Ptr(_) | Value::Boxed(_) => "0xc000010000".into(),
-        Value::Struct(f) => format!("{{{}}}", f.iter().map(display).collect::<Vec<_>>().join(" ")),
+        Value::Struct(f) => format!(
+            "{{{}}}",
+            f.iter().map(display).collect::<Vec<_>>().join(" ")
+        ),
         Value::Kline(k) => format!("{k:?}"),
         Value::Func(_) => "func".into(),
         Value::Tuple(_) => "(...)".into(),

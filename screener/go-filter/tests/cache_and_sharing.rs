@@ -47,8 +47,14 @@ fn cached_results_are_copies() {
     let writer = compile("r := indicators.CalculateRSI(data.Klines[\"5m\"], 14)\nfor i := range r.Values { r.Values[i] = -1 }\ns := indicators.CalculateMASeries(data.Klines[\"5m\"], 5)\ns[249] = -1\nreturn r.Values[249] == -1");
     let reader = compile("r := indicators.CalculateRSI(data.Klines[\"5m\"], 14)\ns := indicators.CalculateMASeries(data.Klines[\"5m\"], 5)\nreturn r.Values[249] > 0 && s[249] > 0");
     let mut cache = IndicatorCache::new();
-    assert_eq!(writer.evaluate(&data, &Limits::default(), &mut cache), Ok(true));
-    assert_eq!(reader.evaluate(&data, &Limits::default(), &mut cache), Ok(true));
+    assert_eq!(
+        writer.evaluate(&data, &Limits::default(), &mut cache),
+        Ok(true)
+    );
+    assert_eq!(
+        reader.evaluate(&data, &Limits::default(), &mut cache),
+        Ok(true)
+    );
     assert_eq!(cache.hits, 2);
 }
 
@@ -75,7 +81,10 @@ fn writes_to_klines_never_reach_the_shared_data() {
 fn ticker_writes_stay_in_the_evaluation() {
     let data = default_market();
     let p = compile("data.Ticker.LastPrice = 1\nreturn data.Ticker.LastPrice == 1");
-    assert_eq!(p.evaluate(&data, &Limits::default(), &mut IndicatorCache::new()), Ok(true));
+    assert_eq!(
+        p.evaluate(&data, &Limits::default(), &mut IndicatorCache::new()),
+        Ok(true)
+    );
     assert_eq!(data.ticker.map(|t| t.last_price), Some(101.5));
 }
 
@@ -85,7 +94,20 @@ fn programs_are_send_sync_and_cheap_to_clone() {
     assert_send_sync::<go_filter::Program>();
     let p = compile("return true");
     let q = p.clone();
-    let h = std::thread::spawn(move || q.evaluate(&default_market(), &Limits::default(), &mut IndicatorCache::new()));
+    let h = std::thread::spawn(move || {
+        q.evaluate(
+            &default_market(),
+            &Limits::default(),
+            &mut IndicatorCache::new(),
+        )
+    });
     assert_eq!(h.join().ok(), Some(Ok(true)));
-    assert_eq!(p.evaluate(&default_market(), &Limits::default(), &mut IndicatorCache::new()), Ok(true));
+    assert_eq!(
+        p.evaluate(
+            &default_market(),
+            &Limits::default(),
+            &mut IndicatorCache::new()
+        ),
+        Ok(true)
+    );
 }

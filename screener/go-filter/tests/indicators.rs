@@ -32,9 +32,15 @@ fn ema_is_seeded_with_the_first_close() {
     let k = closes(&[1.0, 2.0, 3.0]);
     // k = 2/3: 1 -> 5/3 -> 23/9
     assert!(close_to(calculate_ema(&k, 2).unwrap_or(0.0), 23.0 / 9.0));
-    assert!(vec_close(&calculate_ema_series(&k, 2), &[1.0, 5.0 / 3.0, 23.0 / 9.0]));
+    assert!(vec_close(
+        &calculate_ema_series(&k, 2),
+        &[1.0, 5.0 / 3.0, 23.0 / 9.0]
+    ));
     // The period only sets the smoothing and the length guard.
-    assert!(close_to(calculate_ema(&k, 3).unwrap_or(0.0), 1.0 * 0.25 + 2.0 * 0.25 + 3.0 * 0.5));
+    assert!(close_to(
+        calculate_ema(&k, 3).unwrap_or(0.0),
+        1.0 * 0.25 + 2.0 * 0.25 + 3.0 * 0.5
+    ));
     assert_eq!(calculate_ema(&k, 4), None);
     assert_eq!(calculate_ema(&k, 0), None);
     assert_eq!(calculate_ema_series(&k, 4), vec![0.0; 3]);
@@ -49,13 +55,18 @@ fn rsi_and_latest_rsi() {
     assert_eq!(calculate_rsi(&k, 4), None); // needs period+1 closes
     assert_eq!(calculate_rsi(&k, 0), None);
     assert_eq!(calculate_rsi(&k, i64::MAX), None);
-    assert_eq!(calculate_rsi(&closes(&[5.0, 5.0, 5.0]), 2), Some(vec![0.0, 0.0, 50.0]));
+    assert_eq!(
+        calculate_rsi(&closes(&[5.0, 5.0, 5.0]), 2),
+        Some(vec![0.0, 0.0, 50.0])
+    );
     // Only falling closes: every RSI is 0, so GetLatestRSI (last non-zero value) is nil.
     let falling = closes(&[3.0, 2.0, 1.0, 0.5]);
     assert_eq!(calculate_rsi(&falling, 2), Some(vec![0.0; 4]));
     assert_eq!(get_latest_rsi(&falling, 2), None);
     // Last value zero after a non-zero one: the earlier value is returned.
-    let k = closes(&[1.0, 2.0, 3.0, 2.0, 1.0, 0.0, -1.0, -2.0, -3.0, -4.0, -5.0, -6.0, -7.0, -8.0, -9.0, -10.0]);
+    let k = closes(&[
+        1.0, 2.0, 3.0, 2.0, 1.0, 0.0, -1.0, -2.0, -3.0, -4.0, -5.0, -6.0, -7.0, -8.0, -9.0, -10.0,
+    ]);
     let v = calculate_rsi(&k, 2).unwrap_or_default();
     assert!(v[v.len() - 1] > 0.0);
     assert_eq!(get_latest_rsi(&k, 2), Some(v[v.len() - 1]));
@@ -63,7 +74,10 @@ fn rsi_and_latest_rsi() {
 
 #[test]
 fn macd_uses_an_sma_seeded_signal() {
-    assert!(vec_close(&ema_from_values(&[1.0, 2.0, 3.0, 4.0], 2), &[0.0, 1.5, 2.5, 3.5]));
+    assert!(vec_close(
+        &ema_from_values(&[1.0, 2.0, 3.0, 4.0], 2),
+        &[0.0, 1.5, 2.5, 3.5]
+    ));
     assert_eq!(ema_from_values(&[1.0], 2), vec![0.0]);
     assert_eq!(ema_from_values(&[1.0, 2.0], 0), vec![0.0, 0.0]);
     let k = klines(60);
@@ -136,22 +150,52 @@ fn stochastic_d_is_k_times_point_nine() {
     assert!(close_to(s.k, 50.0) && close_to(s.d, 45.0));
     let s = calculate_stochastic(&k, 1, 99).expect("stoch");
     assert!(close_to(s.k, 50.0)); // (11-10)/(12-10)
-    let flat = vec![filter_core::Kline { high: 1.0, low: 1.0, close: 1.0, ..Default::default() }; 3];
-    assert_eq!(calculate_stochastic(&flat, 3, 3).map(|s| (s.k, s.d)), Some((50.0, 45.0)));
+    let flat = vec![
+        filter_core::Kline {
+            high: 1.0,
+            low: 1.0,
+            close: 1.0,
+            ..Default::default()
+        };
+        3
+    ];
+    assert_eq!(
+        calculate_stochastic(&flat, 3, 3).map(|s| (s.k, s.d)),
+        Some((50.0, 45.0))
+    );
     assert_eq!(calculate_stochastic(&k, 4, 3), None);
     assert_eq!(calculate_stochastic(&k, 0, 3), None);
 }
 
 #[test]
 fn engulfing_looks_at_the_two_candles_before_the_last() {
-    let mk = |o: f64, c: f64| filter_core::Kline { open: o, close: c, ..Default::default() };
+    let mk = |o: f64, c: f64| filter_core::Kline {
+        open: o,
+        close: c,
+        ..Default::default()
+    };
     // prev bearish 10->8, current bullish 7->11, last candle irrelevant.
-    assert_eq!(detect_engulfing_pattern(&[mk(10.0, 8.0), mk(7.0, 11.0), mk(0.0, 0.0)]), "bullish");
-    assert_eq!(detect_engulfing_pattern(&[mk(8.0, 10.0), mk(11.0, 7.0), mk(5.0, 100.0)]), "bearish");
-    assert_eq!(detect_engulfing_pattern(&[mk(10.0, 8.0), mk(9.0, 9.5), mk(0.0, 0.0)]), "");
+    assert_eq!(
+        detect_engulfing_pattern(&[mk(10.0, 8.0), mk(7.0, 11.0), mk(0.0, 0.0)]),
+        "bullish"
+    );
+    assert_eq!(
+        detect_engulfing_pattern(&[mk(8.0, 10.0), mk(11.0, 7.0), mk(5.0, 100.0)]),
+        "bearish"
+    );
+    assert_eq!(
+        detect_engulfing_pattern(&[mk(10.0, 8.0), mk(9.0, 9.5), mk(0.0, 0.0)]),
+        ""
+    );
     // The pattern in the last two candles is not seen.
-    assert_eq!(detect_engulfing_pattern(&[mk(1.0, 1.0), mk(10.0, 8.0), mk(7.0, 11.0)]), "");
-    assert_eq!(detect_engulfing_pattern(&[mk(10.0, 8.0), mk(7.0, 11.0)]), "");
+    assert_eq!(
+        detect_engulfing_pattern(&[mk(1.0, 1.0), mk(10.0, 8.0), mk(7.0, 11.0)]),
+        ""
+    );
+    assert_eq!(
+        detect_engulfing_pattern(&[mk(10.0, 8.0), mk(7.0, 11.0)]),
+        ""
+    );
     assert_eq!(detect_engulfing_pattern(&[]), "");
 }
 

@@ -27,10 +27,18 @@ fn int_and_float_rules() {
 #[test]
 fn int_float_mismatch_is_a_compile_error() {
     let e = compile_err("x := 10\ny := 2.5\nreturn float64(x) * y > x * y");
-    assert!(e.message.contains("mismatched types int and float64"), "{e}");
+    assert!(
+        e.message.contains("mismatched types int and float64"),
+        "{e}"
+    );
     assert_eq!((e.line, e.column), (3, 27));
     let e = compile_err("x := \"a\"\nvar f float64 = x\nreturn f > 0");
-    assert!(e.message.contains("cannot use") && e.message.contains("string") && e.message.contains("float64"), "{e}");
+    assert!(
+        e.message.contains("cannot use")
+            && e.message.contains("string")
+            && e.message.contains("float64"),
+        "{e}"
+    );
     let e = compile_err("var n int = 2.5\nreturn n > 0");
     assert!(e.message.contains("truncated"), "{e}");
 }

@@ -9,13 +9,20 @@ use filter_core::{IndicatorCache, Limits};
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 }
 
 fn try_all(code: &str, data: &filter_core::MarketData) {
-    let limits = Limits { fuel: 200_000, memory_bytes: 1 << 20, call_depth: 50 };
+    let limits = Limits {
+        fuel: 200_000,
+        memory_bytes: 1 << 20,
+        call_depth: 50,
+    };
     if let Ok(p) = go_filter::compile(code) {
         let _ = p.evaluate(data, &limits, &mut IndicatorCache::new());
         let _ = p.timeframes();
@@ -53,7 +60,10 @@ fn mutations_of_realistic_programs() {
                     0 if !bytes.is_empty() => {
                         bytes.remove(at.min(bytes.len() - 1));
                     }
-                    1 => bytes.insert(at.min(bytes.len()), alphabet[rng.next() as usize % alphabet.len()]),
+                    1 => bytes.insert(
+                        at.min(bytes.len()),
+                        alphabet[rng.next() as usize % alphabet.len()],
+                    ),
                     _ if !bytes.is_empty() => {
                         let i = at.min(bytes.len() - 1);
                         bytes[i] = alphabet[rng.next() as usize % alphabet.len()];
@@ -99,5 +109,8 @@ fn edge_values_do_not_panic() {
         assert!(matches!(r, Ok(true)), "{c}: {r:?}");
     }
     let shift = "x := 1\ns := -1\nreturn x<<s == 0";
-    assert!(matches!(eval(shift), Err(filter_core::EvalError::Runtime { .. })));
+    assert!(matches!(
+        eval(shift),
+        Err(filter_core::EvalError::Runtime { .. })
+    ));
 }

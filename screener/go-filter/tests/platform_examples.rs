@@ -17,7 +17,10 @@ fn every_platform_example_compiles_and_evaluates() {
         if let Err(e) = p.evaluate(&data, &Limits::default(), &mut cache) {
             panic!("{name}: {e}");
         }
-        assert!(!p.timeframes().is_empty() || *name == "gold: always true", "{name}");
+        assert!(
+            !p.timeframes().is_empty() || *name == "gold: always true",
+            "{name}"
+        );
     }
 }
 
@@ -30,9 +33,17 @@ fn example_verdicts_follow_the_data() {
         k.open = k.close - 0.5;
     }
     let data = market(&[("5m", ks.clone()), ("1h", ks)]);
-    let green = fixtures::EXAMPLES.iter().find(|e| e.0 == "three green candles").map(|e| e.1).unwrap_or("");
+    let green = fixtures::EXAMPLES
+        .iter()
+        .find(|e| e.0 == "three green candles")
+        .map(|e| e.1)
+        .unwrap_or("");
     assert_eq!(eval_on(green, &data), Ok(true));
-    let sma = fixtures::EXAMPLES.iter().find(|e| e.0 == "mapping: sma").map(|e| e.1).unwrap_or("");
+    let sma = fixtures::EXAMPLES
+        .iter()
+        .find(|e| e.0 == "mapping: sma")
+        .map(|e| e.1)
+        .unwrap_or("");
     assert_eq!(eval_on(sma, &data), Ok(true));
     let rsi = "k := data.Klines[\"1h\"]\nr := indicators.GetLatestRSI(k, 14)\nreturn r != nil && *r == 100";
     assert_eq!(eval_on(rsi, &data), Ok(true));

@@ -45,18 +45,32 @@ pub fn closes(cs: &[f64]) -> Vec<Kline> {
 }
 
 pub fn market(series: &[(&str, Vec<Kline>)]) -> MarketData {
-    let mut klines: Vec<(String, Arc<[Kline]>)> = series.iter().map(|(tf, k)| (tf.to_string(), Arc::from(k.clone()))).collect();
+    let mut klines: Vec<(String, Arc<[Kline]>)> = series
+        .iter()
+        .map(|(tf, k)| (tf.to_string(), Arc::from(k.clone())))
+        .collect();
     klines.sort_by(|a, b| a.0.cmp(&b.0));
     MarketData {
         symbol: "BTCUSDT".into(),
-        ticker: Some(Ticker { last_price: 101.5, price_change_percent: 2.5, quote_volume: 1.0e9 }),
+        ticker: Some(Ticker {
+            last_price: 101.5,
+            price_change_percent: 2.5,
+            quote_volume: 1.0e9,
+        }),
         klines,
         timestamp_ms: 1_700_000_000_000,
     }
 }
 
 pub fn default_market() -> MarketData {
-    market(&[("1m", klines(250)), ("5m", klines(250)), ("15m", klines(250)), ("1h", klines(250)), ("4h", klines(250)), ("1d", klines(100))])
+    market(&[
+        ("1m", klines(250)),
+        ("5m", klines(250)),
+        ("15m", klines(250)),
+        ("1h", klines(250)),
+        ("4h", klines(250)),
+        ("1d", klines(100)),
+    ])
 }
 
 pub fn compile(code: &str) -> go_filter::Program {
