@@ -81,7 +81,9 @@ pub fn install<'js>(ctx: &Ctx<'js>, natives: &Rc<Natives>) -> rquickjs::Result<O
     let n = Rc::clone(natives);
     obj.set(
         "now",
-        Function::new(ctx.clone(), move || n.session.borrow().timestamp_ms as f64)?,
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>| -> rquickjs::Result<f64> {
+            Ok(session(&ctx, &n.session)?.timestamp_ms as f64)
+        })?,
     )?;
     Ok(obj)
 }
@@ -92,12 +94,34 @@ pub fn loader<'js>(ctx: &Ctx<'js>, natives: &Rc<Natives>) -> rquickjs::Result<Fu
     Function::new(
         ctx.clone(),
         move |ctx: Ctx<'js>, i: u32| -> rquickjs::Result<Value<'js>> {
-            let mut s = n.session.borrow_mut();
-            let index = s.raw_series(&ctx, i as usize)?;
+            let mut s = session(&ctx, &n.session)?;
+            // Shared input data is not charged to the program that happens to touch it first.
+            let limit = n.meter.limit_bytes.replace(usize::MAX);
+            let index = s.raw_series(&ctx, i as usize);
+            n.meter.limit_bytes.set(limit);
+            let index = index?;
             Ok(s.series[index].array.clone().restore(&ctx)?.into_value())
         },
     )
 }
+
+/// The session, or a JS error when a native is re-entered — an array element's getter calling `indicators.*`,
+/// `Date.now()` or a `timeframes` getter while an indicator reads that array. Never a RefCell panic.
+fn session<'a, 'js>(
+    ctx: &Ctx<'js>,
+    cell: &'a RefCell<Session>,
+) -> rquickjs::Result<std::cell::RefMut<'a, Session>> {
+    cell.try_borrow_mut().map_err(|_| {
+        Exception::throw_internal(
+            ctx,
+            "indicators cannot be used from inside an indicator's argument",
+        )
+    })
+}
+
+/// The longest input an indicator reads: far beyond any kline history, and it bounds the Rust memory an
+/// argument like `a.length = 1e9` (a sparse array costing the filter nothing) could make us allocate.
+pub const MAX_INPUT: usize = 100_000;
 
 fn number(v: &Option<Value>) -> Option<f64> {
     v.as_ref().and_then(|v| v.as_number())
@@ -129,7 +153,7 @@ impl Natives {
         src: Value<'js>,
         args: [Option<Value<'js>>; 3],
     ) -> rquickjs::Result<Value<'js>> {
-        let mut s = self.session.borrow_mut();
+        let mut s = session(ctx, &self.session)?;
         let source = resolve(ctx, &s, &src)?;
         let len = match &source {
             Source::Shared { start, end, .. } => (end - start) as u64,
@@ -373,6 +397,12 @@ fn resolve<'js>(ctx: &Ctx<'js>, s: &Session, v: &Value<'js>) -> rquickjs::Result
             "indicators: the first argument must be an array of klines or numbers",
         ));
     };
+    if array.len() > MAX_INPUT {
+        return Err(Exception::throw_range(
+            ctx,
+            &format!("indicators: at most {MAX_INPUT} values"),
+        ));
+    }
     let addr = address(v);
     if let Some(i) = s.series.iter().position(|sh| sh.address == addr) {
         let sh = &s.series[i];

@@ -307,3 +307,33 @@ fn a_missing_timeframe_or_program_is_reported() {
     let r = w.evaluate_many(&[(id, "1m")], &d, &mut filter_core::IndicatorCache::new());
     assert!(matches!(r[0], Err(EvalError::Runtime { .. })), "{r:?}");
 }
+
+#[test]
+fn hostile_indicator_arguments_are_errors_not_crashes() {
+    let range = |r: Result<bool, EvalError>, text: &str| {
+        assert!(
+            matches!(r, Err(EvalError::Runtime { ref message, .. }) if message.contains(text)),
+            "{r:?}"
+        );
+    };
+    // A sparse array claiming a billion elements.
+    range(
+        hostile("const a = []; a.length = 1e9; await indicators.sma(a, 5); return true;"),
+        "at most 100000",
+    );
+    // Getters re-entering the natives while an indicator reads its argument.
+    range(
+        hostile("const a = [1, 2, 3]; Object.defineProperty(a, 1, { get() { indicators.rsi(klines); return 2; } }); \
+                 await indicators.sma(a, 2); return true;"),
+        "inside an indicator's argument",
+    );
+    range(
+        hostile(
+            "const a = [1, 2, 3]; Object.defineProperty(a, 1, { get() { return Date.now(); } }); \
+                 await indicators.sma(a, 2); return true;",
+        ),
+        "inside an indicator's argument",
+    );
+    let r = hostile("return (await indicators.rsi('not an array')).value > 0;");
+    range(r, "must be an array");
+}
