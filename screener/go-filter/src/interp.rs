@@ -216,6 +216,10 @@ impl<'a> Interp<'a> {
             S::Expr(e) => {
                 self.eval(f, e)?;
             }
+            S::Decl(slot, e @ (E::KlineAt(_, _, 1..=9 | 12 | 13, _) | E::Bin(BinOp::AddF | BinOp::SubF | BinOp::MulF | BinOp::DivF, ..))) => {
+                let v = Value::Float(self.eval_f(f, e)?);
+                f.slots[*slot as usize] = v;
+            }
             S::Decl(slot, e) => {
                 let v = self.eval(f, e)?;
                 f.slots[*slot as usize] = v;
@@ -1138,15 +1142,70 @@ fn compare(c: CmpOp, a: &Value, b: &Value) -> bool {
     }
 }
 
+#[inline]
 fn kline_f(k: &filter_core::Kline, field: u8) -> f64 {
-    match kline_get(k, field) {
-        Value::Float(x) => x,
-        Value::Int(i) => i as f64,
-        _ => 0.0,
+    match field {
+        1 => k.open,
+        2 => k.high,
+        3 => k.low,
+        4 => k.close,
+        5 => k.volume,
+        _ => match kline_get(k, field) {
+            Value::Float(x) => x,
+            Value::Int(i) => i as f64,
+            _ => 0.0,
+        },
+    }
+}
+
+/// A float leaf (constant or float local) read without a call; `None` for anything else.
+#[inline(always)]
+fn leaf_f(f: &Frame, e: &E) -> Option<f64> {
+    match e {
+        E::Const(Const::Float(x)) => Some(*x),
+        E::Local(s) => match &f.slots[*s as usize] {
+            Value::Float(x) => Some(*x),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+#[inline(always)]
+fn leaf_i(f: &Frame, e: &E) -> Option<i64> {
+    match e {
+        E::Const(Const::Int(x)) => Some(*x),
+        E::Local(s) => match &f.slots[*s as usize] {
+            Value::Int(x) => Some(*x),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
 impl<'a> Interp<'a> {
+    #[inline(always)]
+    fn operand_f(&mut self, f: &mut Frame, e: &E) -> Res<f64> {
+        match leaf_f(f, e) {
+            Some(x) => {
+                self.tick(1)?;
+                Ok(x)
+            }
+            None => self.eval_f(f, e),
+        }
+    }
+
+    #[inline(always)]
+    fn operand_i(&mut self, f: &mut Frame, e: &E) -> Res<i64> {
+        match leaf_i(f, e) {
+            Some(x) => {
+                self.tick(1)?;
+                Ok(x)
+            }
+            None => self.eval_i(f, e),
+        }
+    }
+
     /// `klines[i].Field` where `klines` is a local: no copy of the slice header or the kline.
     fn kline_at_local(
         &mut self,
@@ -1186,8 +1245,8 @@ impl<'a> Interp<'a> {
                 _ => 0.0,
             }),
             E::Bin(op @ (BinOp::AddF | BinOp::SubF | BinOp::MulF | BinOp::DivF), a, b, _) => {
-                let x = self.eval_f(f, a)?;
-                let y = self.eval_f(f, b)?;
+                let x = self.operand_f(f, a)?;
+                let y = self.operand_f(f, b)?;
                 Ok(match op {
                     BinOp::AddF => x + y,
                     BinOp::SubF => x - y,
@@ -1197,7 +1256,7 @@ impl<'a> Interp<'a> {
             }
             E::Unary(UnOp::NegF, x) => Ok(-self.eval_f(f, x)?),
             E::KlineAt(s, i, field, pos) if matches!(**s, E::Local(_)) => {
-                let i = self.eval_i(f, i)?;
+                let i = self.operand_i(f, i)?;
                 let E::Local(slot) = **s else { return Ok(0.0) };
                 let at;
                 let r = match &f.slots[slot as usize] {
@@ -1220,7 +1279,7 @@ impl<'a> Interp<'a> {
                 }
             }
             E::Index(s, i, pos) if matches!(**s, E::Local(_)) => {
-                let i = self.eval_i(f, i)?;
+                let i = self.operand_i(f, i)?;
                 let E::Local(slot) = **s else { return Ok(0.0) };
                 let r = match &f.slots[slot as usize] {
                     Value::Slice(sv) => {
@@ -1248,11 +1307,11 @@ impl<'a> Interp<'a> {
                     ) =>
             {
                 let x = match args.first() {
-                    Some(a) => self.eval_f(f, a)?,
+                    Some(a) => self.operand_f(f, a)?,
                     None => 0.0,
                 };
                 let y = match args.get(1) {
-                    Some(a) => self.eval_f(f, a)?,
+                    Some(a) => self.operand_f(f, a)?,
                     None => 0.0,
                 };
                 Ok(as_float(&crate::builtins::math(
@@ -1281,8 +1340,8 @@ impl<'a> Interp<'a> {
                 _ => 0,
             }),
             E::Bin(op @ (BinOp::AddI(k) | BinOp::SubI(k) | BinOp::MulI(k)), a, b, _) => {
-                let x = self.eval_i(f, a)?;
-                let y = self.eval_i(f, b)?;
+                let x = self.operand_i(f, a)?;
+                let y = self.operand_i(f, b)?;
                 Ok(wrap(
                     *k,
                     match op {
@@ -1315,8 +1374,8 @@ impl<'a> Interp<'a> {
         match e {
             E::Const(Const::Bool(b)) => Ok(*b),
             E::Bin(BinOp::CmpF(c), a, b, _) => {
-                let x = self.eval_f(f, a)?;
-                let y = self.eval_f(f, b)?;
+                let x = self.operand_f(f, a)?;
+                let y = self.operand_f(f, b)?;
                 Ok(match c {
                     CmpOp::Eq => x == y,
                     CmpOp::Ne => x != y,
@@ -1327,8 +1386,8 @@ impl<'a> Interp<'a> {
                 })
             }
             E::Bin(BinOp::CmpI(c), a, b, _) => {
-                let x = self.eval_i(f, a)?;
-                let y = self.eval_i(f, b)?;
+                let x = self.operand_i(f, a)?;
+                let y = self.operand_i(f, b)?;
                 Ok(match c {
                     CmpOp::Eq => x == y,
                     CmpOp::Ne => x != y,

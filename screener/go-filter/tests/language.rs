@@ -87,6 +87,7 @@ fn structs_and_klines() {
     check("type_ok := true\nps := make([]struct{ idx int; price float64 }, 0)\nps = append(ps, struct{ idx int; price float64 }{3, 1.5})\nps = append(ps, struct{ idx int; price float64 }{idx: 4, price: 2.5})\nreturn type_ok && len(ps) == 2 && ps[1].price == 2.5 && ps[0].idx == 3");
     check("a := struct{ x, y float64 }{1, 2}\nb := a\nb.x = 10\nreturn a.x == 1 && b.x == 10 && a != b");
     check("ks := []types.Kline{{Close: 1}, {Close: 2}}\nks[0].Close = 5\nreturn ks[0].Close == 5 && ks[1].Close == 2");
+    check("ks := data.Klines[\"5m\"]\ni := 0\nt := ks[i].Trades\not := ks[i].OpenTime\nc := ks[i].Close\nreturn t == 100 && ot == 1700000000000 && c > 0 && t+1 == 101");
     check("k := data.Klines[\"5m\"][0]\nreturn k.Trades == 100 && k.OpenTime > 0 && k.CloseTime > k.OpenTime && k.QuoteVolume > 0");
     check("ts := data.Timestamp\nreturn ts.UnixMilli() == 1700000000000 && ts.Unix() == 1700000000 && ts.Hour() == 22 && ts.Weekday() == 2 && ts.Year() == 2023 && ts.Month() == 11 && ts.Day() == 14");
 }
