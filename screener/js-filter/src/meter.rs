@@ -24,6 +24,9 @@ pub struct Meter {
     pub fuel_exceeded: Cell<bool>,
     /// While set, every interrupt poll stops the running code (used to discard leftover jobs).
     pub kill: Cell<bool>,
+    /// Bytes allocated since `start` for values shared by every program of the close (a converted series, a
+    /// cached indicator's arrays): not part of what the running program keeps.
+    pub shared_bytes: Cell<isize>,
 }
 
 impl Meter {
@@ -42,6 +45,16 @@ impl Meter {
         self.fuel_used.set(0);
         self.fuel_limit.set(fuel);
         self.fuel_exceeded.set(false);
+        self.shared_bytes.set(0);
+    }
+
+    /// Runs `f`, which builds shared values, recording what it allocated as shared.
+    pub fn share<T>(&self, f: impl FnOnce() -> T) -> T {
+        let before = self.used_bytes.get() as isize;
+        let out = f();
+        let grown = self.used_bytes.get() as isize - before;
+        self.shared_bytes.set(self.shared_bytes.get() + grown);
+        out
     }
 
     /// Closes an evaluation: the worker's own bookkeeping (shared data, compiling) is not limited.

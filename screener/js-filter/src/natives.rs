@@ -97,7 +97,7 @@ pub fn loader<'js>(ctx: &Ctx<'js>, natives: &Rc<Natives>) -> rquickjs::Result<Fu
             let mut s = session(&ctx, &n.session)?;
             // Shared input data is not charged to the program that happens to touch it first.
             let limit = n.meter.limit_bytes.replace(usize::MAX);
-            let index = s.raw_series(&ctx, i as usize);
+            let index = n.meter.share(|| s.raw_series(&ctx, i as usize));
             n.meter.limit_bytes.set(limit);
             let index = index?;
             Ok(s.series[index].array.clone().restore(&ctx)?.into_value())
@@ -207,9 +207,11 @@ impl Natives {
                 let klines = Arc::clone(&sh.klines);
                 let input = &klines[start as usize..end as usize];
                 if ind == Indicator::Convert {
-                    return convert_shared(ctx, &mut s, key, series, input, params[0] as i64);
+                    return self.meter.share(|| {
+                        convert_shared(ctx, &mut s, key, series, input, params[0] as i64)
+                    });
                 }
-                shared_result(ctx, &mut s, ind, key, input)
+                shared_result(ctx, &mut s, ind, key, input, &self.meter)
             }
             Source::Owned(k) => {
                 if ind == Indicator::Convert {
@@ -283,6 +285,7 @@ fn shared_result<'js>(
     ind: Indicator,
     key: CacheKey,
     input: &[Kline],
+    meter: &Meter,
 ) -> rquickjs::Result<Value<'js>> {
     let p = [key.params[0], key.params[1], key.params[2]];
     let output = s
@@ -294,7 +297,7 @@ fn shared_result<'js>(
         let array = match s.arrays.get(&memo) {
             Some(a) => a.clone().restore(ctx)?,
             None => {
-                let a = frozen_numbers(ctx, s, values)?;
+                let a = meter.share(|| frozen_numbers(ctx, s, values))?;
                 s.arrays.insert(memo, Persistent::save(ctx, a.clone()));
                 a
             }

@@ -35,6 +35,10 @@ const MAX_DRAIN_JOBS: usize = 100_000;
 pub struct ProgramId(u32);
 
 struct Program {
+    /// Kept to rebuild the program's realm when it hoards memory across evaluations.
+    code: String,
+    /// Bytes the program's realm kept from its evaluations (globals it filled), net of what it freed.
+    retained: std::cell::Cell<isize>,
     ctx: Context,
     run: Persistent<Function<'static>>,
     filter: Persistent<Function<'static>>,
@@ -96,6 +100,15 @@ impl Worker {
     }
 
     pub fn compile(&mut self, code: &str) -> Result<ProgramId, CompileError> {
+        let program = self.build(code)?;
+        let id = self.next_id;
+        self.next_id += 1;
+        self.programs.insert(id, program);
+        Ok(ProgramId(id))
+    }
+
+    /// A fresh realm with `code` compiled in it.
+    fn build(&mut self, code: &str) -> Result<Program, CompileError> {
         let whole = |message: String| CompileError {
             line: 0,
             column: 0,
@@ -111,10 +124,13 @@ impl Worker {
         });
         self.meter.stop();
         let (run, filter) = compiled?;
-        let id = self.next_id;
-        self.next_id += 1;
-        self.programs.insert(id, Program { ctx, run, filter });
-        Ok(ProgramId(id))
+        Ok(Program {
+            code: code.to_string(),
+            retained: std::cell::Cell::new(0),
+            ctx,
+            run,
+            filter,
+        })
     }
 
     pub fn remove(&mut self, id: ProgramId) {
@@ -138,10 +154,14 @@ impl Worker {
             .data
             .with(|ctx| prepare(&ctx, data, &mut self.session.borrow_mut()));
         let results = match prepared {
-            Ok(()) => programs
-                .iter()
-                .map(|(id, tf)| self.evaluate_one(*id, tf, data))
-                .collect(),
+            Ok(()) => {
+                let mut results = Vec::with_capacity(programs.len());
+                for (id, tf) in programs {
+                    let (result, hoarding) = self.evaluate_one(*id, tf, data);
+                    results.push(if hoarding { self.reset(*id) } else { result });
+                }
+                results
+            }
             Err(e) => {
                 let message = format!("converting the market data: {e}");
                 programs
@@ -161,12 +181,43 @@ impl Worker {
         results
     }
 
+    /// A program whose realm keeps more than `memory_bytes` across evaluations (`globalThis.hoard.push(...)`
+    /// every time) would grow without bound: its realm is rebuilt from its code, dropping that state, and
+    /// this evaluation reports the memory limit.
+    fn reset(&mut self, id: ProgramId) -> Result<bool, EvalError> {
+        if let Some(old) = self.programs.remove(&id.0) {
+            let code = old.code.clone();
+            drop(old);
+            self.rt.run_gc();
+            // The code compiled before, so it compiles again.
+            if let Ok(program) = self.build(&code) {
+                self.programs.insert(id.0, program);
+            }
+        }
+        Err(EvalError::Memory {
+            limit: self.limits.memory_bytes,
+        })
+    }
+
+    /// The program's verdict, and whether its realm is hoarding memory across evaluations.
     fn evaluate_one(
         &self,
         id: ProgramId,
         timeframe: &str,
         data: &MarketData,
-    ) -> Result<bool, EvalError> {
+    ) -> (Result<bool, EvalError>, bool) {
+        match self.evaluate_program(id, timeframe, data) {
+            Ok(out) => out,
+            Err(e) => (Err(e), false),
+        }
+    }
+
+    fn evaluate_program(
+        &self,
+        id: ProgramId,
+        timeframe: &str,
+        data: &MarketData,
+    ) -> Result<(Result<bool, EvalError>, bool), EvalError> {
         let runtime = |message: String| EvalError::Runtime {
             line: 0,
             column: 0,
@@ -193,6 +244,7 @@ impl Worker {
         };
         let limits = self.limits;
         self.meter.start(limits.memory_bytes, limits.fuel);
+        let before = self.meter.used_bytes.get() as isize;
         let result = program.ctx.with(|ctx| {
             let call = || -> rquickjs::Result<Value> {
                 let run = program.run.clone().restore(&ctx)?;
@@ -217,7 +269,18 @@ impl Worker {
         ) {
             self.rt.run_gc();
         }
-        result
+        let kept = self.meter.used_bytes.get() as isize - before - self.meter.shared_bytes.get();
+        let retained = &program.retained;
+        retained.set(retained.get() + kept);
+        let mut hoarding = retained.get() > limits.memory_bytes as isize;
+        if hoarding {
+            // Uncollected cycles count until a GC; whatever it frees is credited to this program.
+            let used = self.meter.used_bytes.get() as isize;
+            self.rt.run_gc();
+            retained.set(retained.get() - (used - self.meter.used_bytes.get() as isize));
+            hoarding = retained.get() > limits.memory_bytes as isize;
+        }
+        Ok((result, hoarding))
     }
 
     /// Jobs a filter left behind (a background async loop, a never-awaited promise) must not run during

@@ -337,3 +337,44 @@ fn hostile_indicator_arguments_are_errors_not_crashes() {
     let r = hostile("return (await indicators.rsi('not an array')).value > 0;");
     range(r, "must be an array");
 }
+
+#[test]
+fn hoarding_memory_across_evaluations_resets_the_program() {
+    // Each evaluation keeps ~3 MB in a global; without a reset the worker would grow without bound.
+    let d = data();
+    let mut w = worker();
+    let hoarder = w
+        .compile("(globalThis.hoard ||= []).push(new Array(200000).fill(1.5)); return hoard.length <= 6;")
+        .unwrap();
+    let honest = w.compile(seed::RSI_OVERSOLD).unwrap();
+    let mut memory_errors = 0;
+    for _ in 0..20 {
+        let out = w.evaluate_many(
+            &[(hoarder, "1m"), (honest, "1m")],
+            &d,
+            &mut filter_core::IndicatorCache::new(),
+        );
+        match &out[0] {
+            Ok(true) => {}
+            Err(EvalError::Memory { .. }) => memory_errors += 1,
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(out[1], Ok(false));
+    }
+    assert!(
+        memory_errors >= 2,
+        "the hoarder was reset {memory_errors} times"
+    );
+    // A program keeping a little state is left alone.
+    let counter = w
+        .compile("globalThis.n = (globalThis.n || 0) + 1; return n > 0;")
+        .unwrap();
+    for _ in 0..50 {
+        let out = w.evaluate_many(
+            &[(counter, "1m")],
+            &d,
+            &mut filter_core::IndicatorCache::new(),
+        );
+        assert_eq!(out, vec![Ok(true)]);
+    }
+}
