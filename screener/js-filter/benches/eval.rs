@@ -44,8 +44,31 @@ fn main() {
     let mut worker = Worker::new(Limits::default()).expect("worker");
     let data = data(7);
     let baseline = worker.compile("return true;").unwrap();
+    // Conversion: a new symbol every call (nothing kept), then consecutive closes of one symbol.
+    let long = klines(2_000, MINUTE, 3, 0.0);
+    let cold = (0..5)
+        .map(|round| {
+            let start = Instant::now();
+            for i in 0..200 {
+                let mut d = market(vec![("1m", long[..250].to_vec())]);
+                d.symbol = format!("S{round}_{i}");
+                worker.evaluate_many(&[(baseline, "1m")], &d, &mut IndicatorCache::new());
+            }
+            start.elapsed().as_secs_f64() * 1e6 / 200.0
+        })
+        .fold(f64::MAX, f64::min);
+    println!("evaluate_many, 1 trivial program, new symbol each call (converts 250 klines): {cold:8.1} us");
+    let closes: Vec<MarketData> = (1..=1_000)
+        .map(|t| market(vec![("1m", long[t..t + 250].to_vec())]))
+        .collect();
+    let start = Instant::now();
+    for d in &closes {
+        worker.evaluate_many(&[(baseline, "1m")], d, &mut IndicatorCache::new());
+    }
+    let warm = start.elapsed().as_secs_f64() * 1e6 / closes.len() as f64;
+    println!("evaluate_many, 1 trivial program, consecutive closes (one new candle each):  {warm:8.1} us");
     let base = time(&mut worker, &[(baseline, "1m")], &data, 400);
-    println!("evaluate_many, 1 trivial program (converts its 250-kline timeframe, one call): {base:8.1} us");
+    println!("evaluate_many, 1 trivial program, the same close again:                        {base:8.1} us");
     for (name, code, tf) in seed::ALL {
         let id = worker.compile(code).unwrap();
         let t = time(&mut worker, &[(id, tf)], &data, 200);

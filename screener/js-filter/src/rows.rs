@@ -12,23 +12,42 @@ use std::ptr::NonNull;
 ///   "takerBuyBase", "takerBuyQuote", "0"]`.
 /// The arrays are created in `realm` (the data realm, whose intrinsics are frozen) whichever realm `ctx` is:
 /// a program realm's `Array.prototype` may have been changed by that program.
+/// `previous` is this (symbol, timeframe)'s series at an earlier close: rows of identical candles are reused
+/// (they are immutable), so a new close converts only its new candle.
 pub fn frozen_rows<'js>(
     ctx: &Ctx<'js>,
     realm: NonNull<qjs::JSContext>,
     klines: &[Kline],
+    previous: Option<(&[Kline], &Value<'js>)>,
 ) -> rquickjs::Result<Value<'js>> {
     let raw = realm.as_ptr();
     let mut text = String::with_capacity(32);
     let mut rows: Vec<qjs::JSValue> = Vec::with_capacity(klines.len());
-    // SAFETY: every JSValue created here is either handed to JS_NewArrayFrom (which takes ownership) or
-    // freed on the error path; `raw` is the live context of `ctx`.
+    // Where klines[0] sits in the previous series, if it does.
+    let offset = previous.and_then(|(old, _)| {
+        let first = klines.first()?;
+        old.binary_search_by_key(&first.open_time, |k| k.open_time)
+            .ok()
+    });
+    // SAFETY: every JSValue created or duplicated here is either handed to JS_NewArrayFrom (which takes
+    // ownership) or freed on the error path; `raw` is the live data-realm context.
     unsafe {
         let mut string = |x: f64| {
             text.clear();
             let _ = write!(text, "{}", Num(x));
             qjs::JS_NewStringLen(raw, text.as_ptr().cast(), text.len() as _)
         };
-        for k in klines {
+        for (i, k) in klines.iter().enumerate() {
+            if let (Some(off), Some((old, old_array))) = (offset, previous) {
+                if old.get(off + i) == Some(k) {
+                    let row = qjs::JS_GetPropertyUint32(raw, old_array.as_raw(), (off + i) as u32);
+                    if qjs::JS_IsException(row) {
+                        return Err(fail(rows, raw));
+                    }
+                    rows.push(row);
+                    continue;
+                }
+            }
             let fields = [
                 qjs::JS_NewFloat64(k.open_time as f64),
                 string(k.open),
@@ -50,13 +69,20 @@ pub fn frozen_rows<'js>(
                 return Err(fail(rows, raw));
             }
             let row = qjs::JS_NewArrayFrom(raw, fields.len() as _, fields.as_ptr());
-            if qjs::JS_IsException(row) || qjs::JS_FreezeObject(raw, row) < 0 {
+            if qjs::JS_IsException(row) {
                 return Err(fail(rows, raw));
             }
             rows.push(row);
+            if qjs::JS_FreezeObject(raw, row) < 0 {
+                return Err(fail(rows, raw));
+            }
         }
         let array = qjs::JS_NewArrayFrom(raw, rows.len() as _, rows.as_ptr());
-        if qjs::JS_IsException(array) || qjs::JS_FreezeObject(raw, array) < 0 {
+        if qjs::JS_IsException(array) {
+            return Err(Error::Allocation);
+        }
+        if qjs::JS_FreezeObject(raw, array) < 0 {
+            qjs::JS_FreeValue(raw, array);
             return Err(Error::Allocation);
         }
         Ok(Value::from_raw(ctx.clone(), array))

@@ -57,7 +57,25 @@ pub struct Session {
     pub market: Vec<Arc<[Kline]>>,
     /// `MarketData::klines` index → index in `series`, once converted.
     pub raw: Vec<Option<usize>>,
+    /// This close's symbol and timeframe names (keys of `previous`).
+    pub symbol: String,
+    pub names: Vec<String>,
+    /// Each (symbol, timeframe)'s series at its latest close, kept across calls so a new close reuses the
+    /// rows of candles it already converted; bounded by `MAX_KEPT_SERIES`.
+    pub previous: HashMap<(String, String), Kept>,
+    /// Counts conversions, to evict the least recently used kept series.
+    pub clock: u64,
 }
+
+/// A converted series kept for the next close.
+pub struct Kept {
+    pub klines: Arc<[Kline]>,
+    pub array: Persistent<Value<'static>>,
+    pub used: u64,
+}
+
+/// Kept series per worker: ~0.5 KB of JS heap per kline, so 256 × 250 klines ≈ 32 MB at most.
+pub const MAX_KEPT_SERIES: usize = 256;
 
 impl Session {
     pub fn api(&self) -> &DataApi {
@@ -97,7 +115,19 @@ impl Session {
         let realm = self
             .realm
             .expect("the data realm lives as long as the worker");
-        let array = Array::from_value(crate::rows::frozen_rows(ctx, realm, &klines)?)?;
+        let key = (self.symbol.clone(), self.names[timeframe].clone());
+        let previous = match self.previous.get(&key) {
+            Some(kept) => Some((Arc::clone(&kept.klines), kept.array.clone().restore(ctx)?)),
+            None => None,
+        };
+        let value = crate::rows::frozen_rows(
+            ctx,
+            realm,
+            &klines,
+            previous.as_ref().map(|(k, a)| (&k[..], a)),
+        )?;
+        self.keep(ctx, key, &klines, &value);
+        let array = Array::from_value(value)?;
         self.series.push(SharedSeries {
             timeframe: timeframe as u16,
             origin: 0,
@@ -108,6 +138,36 @@ impl Session {
         });
         self.raw[timeframe] = Some(self.series.len() - 1);
         Ok(self.series.len() - 1)
+    }
+}
+
+impl Session {
+    fn keep<'js>(
+        &mut self,
+        ctx: &rquickjs::Ctx<'js>,
+        key: (String, String),
+        klines: &Arc<[Kline]>,
+        value: &Value<'js>,
+    ) {
+        self.clock += 1;
+        if !self.previous.contains_key(&key) && self.previous.len() >= MAX_KEPT_SERIES {
+            if let Some(oldest) = self
+                .previous
+                .iter()
+                .min_by_key(|(_, kept)| kept.used)
+                .map(|(k, _)| k.clone())
+            {
+                self.previous.remove(&oldest);
+            }
+        }
+        self.previous.insert(
+            key,
+            Kept {
+                klines: Arc::clone(klines),
+                array: Persistent::save(ctx, value.clone()),
+                used: self.clock,
+            },
+        );
     }
 }
 

@@ -303,6 +303,7 @@ impl Drop for Worker {
         // JS handles held from Rust must be released while the runtime exists.
         let mut s = self.session.borrow_mut();
         s.clear_js();
+        s.previous.clear();
         s.api = None;
         drop(s);
         self.programs.clear();
@@ -340,7 +341,11 @@ fn prepare(ctx: &Ctx, data: &MarketData, s: &mut Session) -> rquickjs::Result<()
     let record = api.record.clone().restore(ctx)?;
     let names: Vec<&str> = data.klines.iter().map(|(name, _)| name.as_str()).collect();
     let load = api.load.clone().expect("set by Worker::new").restore(ctx)?;
-    let timeframes: Object = api.timeframes.clone().restore(ctx)?.call((names, load))?;
+    let timeframes: Object = api
+        .timeframes
+        .clone()
+        .restore(ctx)?
+        .call((names.clone(), load))?;
     let ticker: Value = match &data.ticker {
         // Binance's 24 h ticker fields as the platform's executors read them (`ticker.c`, `.P`, `.q`), strings.
         Some(t) => record.call((format!(
@@ -353,6 +358,8 @@ fn prepare(ctx: &Ctx, data: &MarketData, s: &mut Session) -> rquickjs::Result<()
         None => Value::new_null(ctx.clone()),
     };
     s.market = data.klines.iter().map(|(_, k)| k.clone()).collect();
+    s.names = names.iter().map(|n| n.to_string()).collect();
+    s.symbol = data.symbol.clone();
     s.raw = vec![None; data.klines.len()];
     s.timeframes = Some(Persistent::save(ctx, timeframes));
     s.ticker = Some(Persistent::save(ctx, ticker));

@@ -87,3 +87,51 @@ fn evaluate_many_keeps_program_order_and_primary_timeframes() {
     assert!(out[2].is_err());
     assert_eq!(out[3], Ok(false));
 }
+
+#[test]
+fn rows_kept_from_an_earlier_close_are_only_reused_for_identical_candles() {
+    let all = klines(300, MINUTE, 11, 0.0);
+    let mut w = worker();
+    let check = |k: &[filter_core::Kline]| {
+        let last = k[k.len() - 1];
+        let first = k[0];
+        format!(
+            "return klines.length === {} && klines[0][0] === {} && parseFloat(klines[0][4]) === {} \
+             && klines[klines.length - 1][0] === {} && parseFloat(klines[klines.length - 1][4]) === {};",
+            k.len(),
+            first.open_time,
+            first.close,
+            last.open_time,
+            last.close
+        )
+    };
+    // Consecutive closes: the window slides by one candle.
+    for t in 0..5 {
+        let window = all[t..t + 250].to_vec();
+        let code = check(&window);
+        assert_eq!(
+            eval(&mut w, &code, "1m", &market(vec![("1m", window)])),
+            Ok(true),
+            "close {t}"
+        );
+    }
+    // The same open times with a revised last candle: that row is rebuilt.
+    let mut revised = all[4..254].to_vec();
+    revised[249].close += 1.0;
+    let code = check(&revised);
+    assert_eq!(
+        eval(&mut w, &code, "1m", &market(vec![("1m", revised)])),
+        Ok(true)
+    );
+    // Going back in time, and a different history under the same symbol.
+    let older = all[0..250].to_vec();
+    assert_eq!(
+        eval(&mut w, &check(&older), "1m", &market(vec![("1m", older)])),
+        Ok(true)
+    );
+    let other = klines(250, MINUTE, 12, 0.0);
+    assert_eq!(
+        eval(&mut w, &check(&other), "1m", &market(vec![("1m", other)])),
+        Ok(true)
+    );
+}
