@@ -48,7 +48,27 @@ pub fn math(m: MathFn, a: &[Value]) -> Value {
     let x = a.first().map(as_float).unwrap_or(0.0);
     let y = a.get(1).map(as_float).unwrap_or(0.0);
     use MathFn::*;
-    Value::Float(match m {
+    match m {
+        Inf => Value::Float(if a.first().map(as_int).unwrap_or(0) >= 0 {
+            f64::INFINITY
+        } else {
+            f64::NEG_INFINITY
+        }),
+        IsNaN => Value::Bool(x.is_nan()),
+        IsInf => {
+            let s = a.get(1).map(as_int).unwrap_or(0);
+            Value::Bool((s >= 0 && x == f64::INFINITY) || (s <= 0 && x == f64::NEG_INFINITY))
+        }
+        Signbit => Value::Bool(x.is_sign_negative()),
+        _ => Value::Float(math_f(m, x, y)),
+    }
+}
+
+/// The float-valued `math` functions.
+#[inline]
+pub fn math_f(m: MathFn, x: f64, y: f64) -> f64 {
+    use MathFn::*;
+    match m {
         Abs => x.abs(),
         Max => go_max(x, y),
         Min => go_min(x, y),
@@ -66,21 +86,7 @@ pub fn math(m: MathFn, a: &[Value]) -> Value {
         Log1p => x.ln_1p(),
         Exp => x.exp(),
         Expm1 => x.exp_m1(),
-        Inf => {
-            if a.first().map(as_int).unwrap_or(0) >= 0 {
-                f64::INFINITY
-            } else {
-                f64::NEG_INFINITY
-            }
-        }
-        IsNaN => return Value::Bool(x.is_nan()),
-        IsInf => {
-            let s = a.get(1).map(as_int).unwrap_or(0);
-            return Value::Bool(
-                (s >= 0 && x == f64::INFINITY) || (s <= 0 && x == f64::NEG_INFINITY),
-            );
-        }
-        NaN => f64::NAN,
+        Inf | IsNaN | IsInf | Signbit | NaN => f64::NAN,
         Mod => x % y,
         Hypot => x.hypot(y),
         Sin => x.sin(),
@@ -93,7 +99,6 @@ pub fn math(m: MathFn, a: &[Value]) -> Value {
         Sinh => x.sinh(),
         Cosh => x.cosh(),
         Tanh => x.tanh(),
-        Signbit => return Value::Bool(x.is_sign_negative()),
         Copysign => x.copysign(y),
         Dim => {
             if x.is_nan() || y.is_nan() {
@@ -104,7 +109,7 @@ pub fn math(m: MathFn, a: &[Value]) -> Value {
                 x - y
             }
         }
-    })
+    }
 }
 
 /// Go's `math.Pow` special cases differ from C's for a few inputs (`Pow(-1, ±Inf)` is 1 in both).

@@ -483,8 +483,23 @@ impl Compiler {
                 let b = self.block_in_scope(body);
                 self.fctx().breakables.pop();
                 self.pop_scope();
+                let vars = pre
+                    .iter()
+                    .flat_map(|s| match s {
+                        S::Decl(slot, _) => vec![*slot],
+                        S::Multi(ts, _) | S::Tuple(ts, _) => ts
+                            .iter()
+                            .filter_map(|t| match t {
+                                Target::Decl(s) => Some(*s),
+                                _ => None,
+                            })
+                            .collect(),
+                        _ => Vec::new(),
+                    })
+                    .collect();
                 let lp = S::Loop {
                     id,
+                    vars,
                     cond: c,
                     post: p.pop().map(Box::new),
                     body: b?,

@@ -216,13 +216,26 @@ impl<'a> Interp<'a> {
             S::Expr(e) => {
                 self.eval(f, e)?;
             }
-            S::Decl(slot, e @ (E::KlineAt(_, _, 1..=9 | 12 | 13, _) | E::Bin(BinOp::AddF | BinOp::SubF | BinOp::MulF | BinOp::DivF, ..))) => {
-                let v = Value::Float(self.eval_f(f, e)?);
+            S::Decl(slot, e) => {
+                let v = self.eval_value(f, e)?;
                 f.slots[*slot as usize] = v;
             }
-            S::Decl(slot, e) => {
-                let v = self.eval(f, e)?;
-                f.slots[*slot as usize] = v;
+            S::Assign(
+                P::Local(slot),
+                e @ (E::Builtin(Builtin::Math(_), ..)
+                | E::Bin(BinOp::AddF | BinOp::SubF | BinOp::MulF | BinOp::DivF, ..)),
+            ) if matches!(f.slots[*slot as usize], Value::Float(_))
+                && !matches!(
+                    e,
+                    E::Builtin(
+                        Builtin::Math(MathFn::IsNaN | MathFn::IsInf | MathFn::Signbit),
+                        ..
+                    )
+                ) =>
+            {
+                // A float variable assigned a float expression: no Value on the way.
+                let x = self.eval_f(f, e)?;
+                f.slots[*slot as usize] = Value::Float(x);
             }
             S::Assign(p, e) => {
                 if let P::Local(slot) = p {
@@ -237,7 +250,7 @@ impl<'a> Interp<'a> {
             S::Multi(targets, es) if targets.iter().all(|t| matches!(t, Target::Decl(_))) => {
                 // Only new variables: no right-hand side can observe them, so assign as we go.
                 for (t, e) in targets.iter().zip(es) {
-                    let v = self.eval(f, e)?;
+                    let v = self.eval_value(f, e)?;
                     if let Target::Decl(slot) = t {
                         f.slots[*slot as usize] = v;
                     }
@@ -343,6 +356,7 @@ impl<'a> Interp<'a> {
             }
             S::Loop {
                 id,
+                vars,
                 cond,
                 post,
                 body,
@@ -358,6 +372,13 @@ impl<'a> Interp<'a> {
                     Flow::Continue(x) if x == *id => {}
                     Flow::Break(x) if x == *id => break,
                     other => return Ok(other),
+                }
+                for v in vars {
+                    // A closure captured this iteration's variable: the next iteration gets a new one.
+                    if let Value::Boxed(b) = &f.slots[*v as usize] {
+                        let cur = b.borrow().clone();
+                        f.slots[*v as usize] = cur;
+                    }
                 }
                 if let Some(p) = post {
                     self.exec(f, p)?;
@@ -1234,6 +1255,18 @@ impl<'a> Interp<'a> {
         }
     }
 
+    /// `eval`, taking the float fast path for float-valued kline fields and arithmetic.
+    #[inline]
+    fn eval_value(&mut self, f: &mut Frame, e: &E) -> Res<Value> {
+        match e {
+            E::KlineAt(_, _, 1..=9 | 12 | 13, _)
+            | E::Bin(BinOp::AddF | BinOp::SubF | BinOp::MulF | BinOp::DivF, ..) => {
+                Ok(Value::Float(self.eval_f(f, e)?))
+            }
+            _ => self.eval(f, e),
+        }
+    }
+
     /// Typed fast path for float64 expressions (no `Value` boxing of intermediate results).
     pub fn eval_f(&mut self, f: &mut Frame, e: &E) -> Res<f64> {
         self.tick(1)?;
@@ -1314,10 +1347,7 @@ impl<'a> Interp<'a> {
                     Some(a) => self.operand_f(f, a)?,
                     None => 0.0,
                 };
-                Ok(as_float(&crate::builtins::math(
-                    *m,
-                    &[Value::Float(x), Value::Float(y)],
-                )))
+                Ok(crate::builtins::math_f(*m, x, y))
             }
             E::Builtin(Builtin::Conv(Conv::IntToFloat), args, _) if args.len() == 1 => {
                 Ok(self.eval_i(f, &args[0])? as f64)

@@ -293,6 +293,9 @@ pub enum S {
     If(E, Vec<S>, Vec<S>),
     Loop {
         id: u32,
+        /// Variables the init statement declared: fresh per iteration (Go 1.22), which matters only
+        /// when a closure captured one.
+        vars: Vec<u32>,
         cond: Option<E>,
         post: Option<Box<S>>,
         body: Vec<S>,
