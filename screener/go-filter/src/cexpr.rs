@@ -10,7 +10,12 @@ use crate::types::*;
 use std::sync::Arc;
 
 pub fn ce(e: E, ty: Ty) -> CE {
-    CE { e, ty, cv: None }
+    CE {
+        e,
+        ty,
+        cv: None,
+        desc: None,
+    }
 }
 
 fn cval_e(cv: &CVal, ty: &Ty) -> E {
@@ -29,6 +34,7 @@ pub fn constant(cv: CVal, ty: Ty) -> CE {
         e: cval_e(&cv, &ty),
         ty,
         cv: Some(cv),
+        desc: None,
     }
 }
 
@@ -59,7 +65,12 @@ pub fn int_kind(t: &Ty) -> IntKind {
 
 impl Compiler {
     pub fn expr(&mut self, e: &Expr) -> R<CE> {
-        self.expr_hint(e, None)
+        let mut c = self.expr_hint(e, None)?;
+        if c.desc.is_none() && c.cv.is_none() {
+            let is_var = matches!(strip_paren(e).kind, ExprKind::Ident(_));
+            c.desc = Some((describe(e), is_var));
+        }
+        Ok(c)
     }
 
     fn expr_hint(&mut self, e: &Expr, hint: Option<&Ty>) -> R<CE> {
@@ -131,6 +142,7 @@ impl Compiler {
                 e: x.e,
                 ty: t.clone(),
                 cv: None,
+                desc: None,
             });
         }
         if x.ty.is_untyped() && t.is_numeric() {
@@ -143,7 +155,11 @@ impl Compiler {
         let what = match &x.cv {
             Some(cv) if x.ty.is_untyped() => format!("{} ({} constant)", show_cv(cv), x.ty),
             Some(cv) => format!("{} (constant of type {})", show_cv(cv), x.ty),
-            None => format!("value of type {}", x.ty),
+            None => match &x.desc {
+                Some((d, true)) => format!("{d} (variable of type {})", x.ty),
+                Some((d, false)) => format!("{d} (value of type {})", x.ty),
+                None => format!("value of type {}", x.ty),
+            },
         };
         Err(err(pos, format!("cannot use {what} as {t} value in {ctx}")))
     }

@@ -27,6 +27,8 @@ pub struct CE {
     pub e: E,
     pub ty: Ty,
     pub cv: Option<CVal>,
+    /// Source-like text for messages (`x`, `k.Close`), with whether it names a variable.
+    pub desc: Option<(String, bool)>,
 }
 
 #[derive(Clone, Debug)]
@@ -1026,6 +1028,7 @@ impl Compiler {
                     e: E::Local(slot),
                     ty,
                     cv: None,
+                    desc: None,
                 })
             }
             None => None,

@@ -33,12 +33,11 @@ fn int_float_mismatch_is_a_compile_error() {
     );
     assert_eq!((e.line, e.column), (3, 27));
     let e = compile_err("x := \"a\"\nvar f float64 = x\nreturn f > 0");
-    assert!(
-        e.message.contains("cannot use")
-            && e.message.contains("string")
-            && e.message.contains("float64"),
-        "{e}"
+    assert_eq!(
+        e.message,
+        "cannot use x (variable of type string) as float64 value in assignment"
     );
+    assert_eq!((e.line, e.column), (2, 17));
     let e = compile_err("var n int = 2.5\nreturn n > 0");
     assert!(e.message.contains("truncated"), "{e}");
 }

@@ -387,7 +387,7 @@ fn ordinary_mistakes_are_compile_errors() {
         ("return foo > 1", "undefined: foo", 1, 8),
         (
             "x := 1\nreturn x",
-            "cannot use value of type int as bool value in return statement",
+            "cannot use x (variable of type int) as bool value in return statement",
             2,
             8,
         ),
