@@ -105,6 +105,65 @@ pub fn loader<'js>(ctx: &Ctx<'js>, natives: &Rc<Natives>) -> rquickjs::Result<Fu
     )
 }
 
+/// The data realm's `materialize(handle, field)`: the frozen, shared JS array of one output series of a cached
+/// indicator result handed out this close.
+pub fn materializer<'js>(ctx: &Ctx<'js>, natives: &Rc<Natives>) -> rquickjs::Result<Function<'js>> {
+    let n = Rc::clone(natives);
+    Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, handle: f64, field: u32| -> rquickjs::Result<Array<'js>> {
+            let mut s = session(&ctx, &n.session)?;
+            let (generation, index) = ((handle / HANDLES) as u64, (handle % HANDLES) as usize);
+            let key = match s.handles.get(index) {
+                Some(key) if generation == s.generation as u64 && handle.fract() == 0.0 => {
+                    key.clone()
+                }
+                _ => {
+                    return Err(Exception::throw_range(
+                        &ctx,
+                        "an indicator result from an earlier close has no series any more",
+                    ))
+                }
+            };
+            let limit = n.meter.limit_bytes.replace(usize::MAX);
+            let array = n
+                .meter
+                .share(|| memo_array(&ctx, &mut s, &key, field as u8));
+            n.meter.limit_bytes.set(limit);
+            array
+        },
+    )
+}
+
+/// Handles are `generation × HANDLES + index` (exact in an f64).
+const HANDLES: f64 = (1u64 << 20) as f64;
+
+/// The shared frozen array of output `field` of the cached result under `key`, built on first request.
+fn memo_array<'js>(
+    ctx: &Ctx<'js>,
+    s: &mut Session,
+    key: &CacheKey,
+    field: u8,
+) -> rquickjs::Result<Array<'js>> {
+    let memo = (key.clone(), field);
+    if let Some(a) = s.arrays.get(&memo) {
+        return a.clone().restore(ctx);
+    }
+    let Some(output) = s.outputs.get(key).cloned() else {
+        return Err(Exception::throw_internal(
+            ctx,
+            "indicator result not cached",
+        ));
+    };
+    let series = output.series();
+    let Some(values) = series.get(field as usize) else {
+        return Err(Exception::throw_range(ctx, "no such indicator series"));
+    };
+    let a = frozen_numbers(ctx, s, values)?;
+    s.arrays.insert(memo, Persistent::save(ctx, a.clone()));
+    Ok(a)
+}
+
 /// The session, or a JS error when a native is re-entered — an array element's getter calling `indicators.*`,
 /// `Date.now()` or a `timeframes` getter while an indicator reads that array. Never a RefCell panic.
 fn session<'a, 'js>(
@@ -211,7 +270,7 @@ impl Natives {
                         convert_shared(ctx, &mut s, key, series, input, params[0] as i64)
                     });
                 }
-                shared_result(ctx, &mut s, ind, key, input, &self.meter)
+                shared_result(ctx, &mut s, ind, key, input)
             }
             Source::Owned(k) => {
                 if ind == Indicator::Convert {
@@ -234,14 +293,14 @@ impl Natives {
 }
 
 /// Cached output of one indicator computation.
-enum Output {
+pub enum Output {
     Line(Vec<f64>),
     Macd(ta::Macd),
     Bands(ta::Bands),
 }
 
 impl Output {
-    fn series(&self) -> Vec<&[f64]> {
+    pub fn series(&self) -> Vec<&[f64]> {
         match self {
             Output::Line(v) => vec![v],
             Output::Macd(m) => vec![&m.macd, &m.signal, &m.histogram],
@@ -278,33 +337,54 @@ fn convert(k: &[Kline], target_ms: i64) -> Vec<Kline> {
     }
 }
 
-/// A cached indicator over a shared series; its arrays are built once per close and shared.
+/// A cached indicator over a shared series: the result's scalars now, its series arrays on first read
+/// (built once per close and shared).
 fn shared_result<'js>(
     ctx: &Ctx<'js>,
     s: &mut Session,
     ind: Indicator,
     key: CacheKey,
     input: &[Kline],
-    meter: &Meter,
 ) -> rquickjs::Result<Value<'js>> {
     let p = [key.params[0], key.params[1], key.params[2]];
     let output = s
         .cache
         .get_or_compute(key.clone(), || compute(ind, input, p));
-    let mut arrays = Vec::new();
-    for (field, values) in output.series().into_iter().enumerate() {
-        let memo = (key.clone(), field as u8);
-        let array = match s.arrays.get(&memo) {
-            Some(a) => a.clone().restore(ctx)?,
-            None => {
-                let a = meter.share(|| frozen_numbers(ctx, s, values))?;
-                s.arrays.insert(memo, Persistent::save(ctx, a.clone()));
-                a
-            }
-        };
-        arrays.push(array);
+    let index = match s.handle_of.get(&key) {
+        Some(&i) => i,
+        None => {
+            s.handles.push(key.clone());
+            s.outputs.insert(key.clone(), Arc::clone(&output));
+            let i = (s.handles.len() - 1) as u32;
+            s.handle_of.insert(key, i);
+            i
+        }
+    };
+    let handle = s.generation as f64 * HANDLES + index as f64;
+    let api = s.api();
+    let last = |v: &[f64]| js_num(ctx, ta::last_two(v).0);
+    match &*output {
+        Output::Line(v) => {
+            let (value, previous) = ta::last_two(v);
+            api.line_lazy.clone().restore(ctx)?.call((
+                js_num(ctx, value),
+                js_num(ctx, previous),
+                handle,
+            ))
+        }
+        Output::Macd(m) => api.macd_lazy.clone().restore(ctx)?.call((
+            last(&m.macd),
+            last(&m.signal),
+            last(&m.histogram),
+            handle,
+        )),
+        Output::Bands(b) => api.bands_lazy.clone().restore(ctx)?.call((
+            last(&b.upper),
+            last(&b.middle),
+            last(&b.lower),
+            handle,
+        )),
     }
-    wrap(ctx, s, &output, arrays)
 }
 
 /// The result object a filter sees (see README: helper API).
@@ -372,9 +452,15 @@ fn convert_shared<'js>(
         .cache
         .get_or_compute(key.clone(), || convert(input, target_ms));
     let klines: Arc<[Kline]> = Arc::from(out.as_slice());
-    let text = session::klines_json(&klines);
-    let array: Array = s.api().series.clone().restore(ctx)?.call((text,))?;
-    let origin = if s.series[series].origin == 0 {
+    let first_level = s.series[series].origin == 0;
+    // A whole series' aggregation is kept across closes like the series itself.
+    let whole = first_level && key.series.start == 0;
+    let kept = whole.then(|| {
+        let name = &s.names[s.series[series].timeframe as usize];
+        (s.symbol.clone(), format!("{name}>{target_ms}"))
+    });
+    let array = s.frozen_series(ctx, kept, &klines)?;
+    let origin = if first_level {
         derived_code(target_ms, key.series.start, key.series.end)
     } else {
         NESTED

@@ -33,6 +33,11 @@ pub struct DataApi {
     pub line: Persistent<Function<'static>>,
     pub macd: Persistent<Function<'static>>,
     pub bands: Persistent<Function<'static>>,
+    /// Hands the data realm its `materialize` native (once).
+    pub lazy: Persistent<Function<'static>>,
+    pub line_lazy: Persistent<Function<'static>>,
+    pub macd_lazy: Persistent<Function<'static>>,
+    pub bands_lazy: Persistent<Function<'static>>,
     /// Builds the frozen `timeframes` object whose getters convert a series on first access.
     pub timeframes: Persistent<Function<'static>>,
     /// The native `load(i)` those getters call.
@@ -65,6 +70,12 @@ pub struct Session {
     pub previous: HashMap<(String, String), Kept>,
     /// Counts conversions, to evict the least recently used kept series.
     pub clock: u64,
+    /// Cached indicator results handed out lazily this close: handle index → cache key, and back.
+    pub handles: Vec<CacheKey>,
+    pub handle_of: HashMap<CacheKey, u32>,
+    pub outputs: HashMap<CacheKey, Arc<crate::natives::Output>>,
+    /// Bumped every close, so a result object kept from an earlier close cannot name this close's handles.
+    pub generation: u32,
 }
 
 /// A converted series kept for the next close.
@@ -87,6 +98,10 @@ impl Session {
     /// Drops every JS value of this close. Must run while the runtime is alive.
     pub fn clear_js(&mut self) {
         self.series.clear();
+        self.handles.clear();
+        self.handle_of.clear();
+        self.outputs.clear();
+        self.generation = self.generation.wrapping_add(1);
         self.raw.clear();
         self.market.clear();
         self.arrays.clear();
@@ -112,22 +127,8 @@ impl Session {
             .get(timeframe)
             .cloned()
             .ok_or_else(|| rquickjs::Exception::throw_range(ctx, "no such timeframe"))?;
-        let realm = self
-            .realm
-            .expect("the data realm lives as long as the worker");
         let key = (self.symbol.clone(), self.names[timeframe].clone());
-        let previous = match self.previous.get(&key) {
-            Some(kept) => Some((Arc::clone(&kept.klines), kept.array.clone().restore(ctx)?)),
-            None => None,
-        };
-        let value = crate::rows::frozen_rows(
-            ctx,
-            realm,
-            &klines,
-            previous.as_ref().map(|(k, a)| (&k[..], a)),
-        )?;
-        self.keep(ctx, key, &klines, &value);
-        let array = Array::from_value(value)?;
+        let array = self.frozen_series(ctx, Some(key), &klines)?;
         self.series.push(SharedSeries {
             timeframe: timeframe as u16,
             origin: 0,
@@ -142,6 +143,32 @@ impl Session {
 }
 
 impl Session {
+    /// `klines` as a frozen data-realm array; with a `kept` key, reusing and then keeping rows across closes.
+    pub fn frozen_series<'js>(
+        &mut self,
+        ctx: &rquickjs::Ctx<'js>,
+        kept: Option<(String, String)>,
+        klines: &Arc<[Kline]>,
+    ) -> rquickjs::Result<Array<'js>> {
+        let realm = self
+            .realm
+            .expect("the data realm lives as long as the worker");
+        let previous = match kept.as_ref().and_then(|key| self.previous.get(key)) {
+            Some(k) => Some((Arc::clone(&k.klines), k.array.clone().restore(ctx)?)),
+            None => None,
+        };
+        let value = crate::rows::frozen_rows(
+            ctx,
+            realm,
+            klines,
+            previous.as_ref().map(|(k, a)| (&k[..], a)),
+        )?;
+        if let Some(key) = kept {
+            self.keep(ctx, key, klines, &value);
+        }
+        Array::from_value(value)
+    }
+
     fn keep<'js>(
         &mut self,
         ctx: &rquickjs::Ctx<'js>,

@@ -87,6 +87,11 @@ impl Worker {
             .with(|ctx| natives::loader(&ctx, &natives).map(|f| Persistent::save(&ctx, f)))
             .map_err(|e| format!("setting up the data realm: {e}"))?;
         session.borrow_mut().api.as_mut().expect("set above").load = Some(load);
+        data.with(|ctx| -> rquickjs::Result<()> {
+            let lazy = session.borrow().api().lazy.clone().restore(&ctx)?;
+            lazy.call((natives::materializer(&ctx, &natives)?,))
+        })
+        .map_err(|e| format!("setting up the data realm: {e}"))?;
         Ok(Worker {
             session,
             programs: HashMap::new(),
@@ -330,6 +335,10 @@ fn data_api(ctx: &Ctx) -> rquickjs::Result<DataApi> {
         line: f("line")?,
         macd: f("macd")?,
         bands: f("bands")?,
+        lazy: f("lazy")?,
+        line_lazy: f("lineLazy")?,
+        macd_lazy: f("macdLazy")?,
+        bands_lazy: f("bandsLazy")?,
         timeframes: f("timeframes")?,
         load: None,
     })

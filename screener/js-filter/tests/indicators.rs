@@ -220,3 +220,31 @@ fn legacy_helpers_subset() {
         &data,
     );
 }
+
+#[test]
+fn series_arrays_of_cached_results_are_built_on_first_read() {
+    let data = market(vec![("1m", klines(250, MINUTE, 13, 0.0))]);
+    let mut w = worker();
+    let cond = "r.values === r.values && Object.isFrozen(r.values) && r.values.length === 250 \
+                && m.histogram === m.histogram && m.macd.length === 250 && m.signal.length === 250 \
+                && b.values.upper.length === 250 && Object.keys(r).includes('values') \
+                && (await indicators.rsi(klines, 14)).values === r.values";
+    let setup =
+        "const r = await indicators.rsi(klines, 14); const m = await indicators.macd(klines); \
+                 const b = await indicators.bollingerBands(klines, 20, 2);";
+    assert_eq!(
+        eval(&mut w, &expect_js(setup, cond, "'lazy'"), "1m", &data),
+        Ok(true)
+    );
+    // A result kept from an earlier close no longer has series.
+    let id = w
+        .compile("if (globalThis.old) { return globalThis.old.values.length > 0; } globalThis.old = await indicators.rsi(klines, 14); return true;")
+        .unwrap();
+    let first = w.evaluate_many(&[(id, "1m")], &data, &mut IndicatorCache::new());
+    assert_eq!(first, vec![Ok(true)]);
+    let second = w.evaluate_many(&[(id, "1m")], &data, &mut IndicatorCache::new());
+    assert!(
+        matches!(&second[0], Err(filter_core::EvalError::Runtime { message, .. }) if message.contains("earlier close")),
+        "{second:?}"
+    );
+}
