@@ -138,3 +138,21 @@ fn timeframes_are_reported() {
     let p = compile("a := data.Klines[\"5m\"]\nb := data.Klines[\"1h\"]\nc := data.Klines[\"5m\"]\nreturn len(a)+len(b)+len(c) > 0");
     assert_eq!(p.timeframes(), vec!["1h".to_string(), "5m".to_string()]);
 }
+
+#[test]
+fn more_declarations_and_switches() {
+    check("var k types.Kline\nvar ks []types.Kline\nks = append(ks, k)\nk.Close = 3\nreturn ks[0].Close == 0 && k.Close == 3 && k.Trades == 0");
+    check("side := \"buy\"\nswitch side {\ncase \"sell\":\n return false\ncase \"buy\", \"long\":\n return true\n}\nreturn false");
+    check("n := 0\nouter:\nfor _, a := range []int{1, 2, 3} {\n for _, b := range []int{1, 2, 3} {\n  if b > a { continue outer }\n  n++\n }\n}\nreturn n == 6");
+    check("x := 3\nswitch {\ncase x > 2 && x < 5:\n x = 10\n}\nreturn x == 10");
+    check("var t *types.SimplifiedTicker = data.Ticker\nreturn t != nil && t.LastPrice > 100");
+}
+
+#[test]
+fn constant_timeframe_keys_are_reported() {
+    let p = compile("const tf = \"15m\"\nk := data.Klines[tf]\nreturn len(k) > 0");
+    assert_eq!(p.timeframes(), vec!["15m".to_string()]);
+    assert!(compile("tf := \"1h\"\nreturn len(data.Klines[tf]) > 0")
+        .timeframes()
+        .is_empty());
+}
