@@ -85,7 +85,8 @@ pub struct Kept {
     pub used: u64,
 }
 
-/// Kept series per worker: ~0.5 KB of JS heap per kline, so 256 × 250 klines ≈ 32 MB at most.
+/// Kept series per worker: ~0.7 KB per kline, so 256 × 250 klines ≈ 45 MB at most. Must exceed a worker's
+/// symbols × timeframes, or cyclic access evicts every series before its next close.
 pub const MAX_KEPT_SERIES: usize = 256;
 
 impl Session {
