@@ -885,6 +885,9 @@ impl Parser {
     }
 
     fn signature(&mut self) -> R<FuncSig> {
+        if self.is_sym("[") {
+            return Err(unsupported(self.pos(), "generics (type parameters)"));
+        }
         self.expect_sym("(")?;
         let mut groups: Vec<ParamGroup> = Vec::new();
         let mut variadic = false;

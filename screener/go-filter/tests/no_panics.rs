@@ -114,3 +114,37 @@ fn edge_values_do_not_panic() {
         Err(filter_core::EvalError::Runtime { .. })
     ));
 }
+
+/// Longer run of the mutation fuzzer: `cargo test -p go-filter --release --test no_panics -- --ignored`.
+#[test]
+#[ignore]
+fn long_mutation_run() {
+    let data = default_market();
+    let mut rng = Lcg(1234);
+    let alphabet = b"(){}[];:=+-*/%<>!&|^.,\"'`0123456789xyzkiv_ \n\tabcdefghijklmnopqrstuvwxyz";
+    for round in 0..3000 {
+        for (_, code) in fixtures::EXAMPLES {
+            let mut bytes = code.as_bytes().to_vec();
+            for _ in 0..(1 + round % 5) {
+                if bytes.is_empty() {
+                    break;
+                }
+                let at = rng.next() as usize % bytes.len();
+                match rng.next() % 4 {
+                    0 => {
+                        bytes.remove(at);
+                    }
+                    1 => bytes.insert(at, alphabet[rng.next() as usize % alphabet.len()]),
+                    2 => {
+                        // Duplicate a chunk (grows loops, nesting and expressions).
+                        let end = (at + 1 + rng.next() as usize % 40).min(bytes.len());
+                        let chunk = bytes[at..end].to_vec();
+                        bytes.splice(at..at, chunk);
+                    }
+                    _ => bytes[at] = alphabet[rng.next() as usize % alphabet.len()],
+                }
+            }
+            try_all(&String::from_utf8_lossy(&bytes), &data);
+        }
+    }
+}
