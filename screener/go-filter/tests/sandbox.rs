@@ -353,6 +353,18 @@ fn unsupported_constructs_are_named() {
             1,
             1,
         ),
+        (
+            "id := func[T any](x T) T { return x }\nreturn id(true)",
+            "unsupported construct: generics",
+            1,
+            11,
+        ),
+        (
+            "ch := make(chan int)\nch <- 1\nreturn true",
+            "unsupported construct: channel",
+            1,
+            12,
+        ),
     ];
     for (code, needle, line, col) in cases {
         let e = compile_err(code);
