@@ -489,6 +489,7 @@ impl Compiler {
                     .iter()
                     .flat_map(|s| match s {
                         S::Decl(slot, _) => vec![*slot],
+                        S::DeclMulti(ds) => ds.iter().map(|(s, _)| *s).collect(),
                         S::Multi(ts, _) | S::Tuple(ts, _) => ts
                             .iter()
                             .filter_map(|t| match t {
@@ -729,7 +730,19 @@ impl Compiler {
                         None => {}
                     }
                 } else {
-                    out.push(S::Multi(targets, es));
+                    let decls: Vec<u32> = targets
+                        .iter()
+                        .filter_map(|t| match t {
+                            Target::Decl(s) => Some(*s),
+                            _ => None,
+                        })
+                        .collect();
+                    if decls.len() == targets.len() {
+                        // Only new variables: no right-hand side can observe them.
+                        out.push(S::DeclMulti(decls.into_iter().zip(es).collect()));
+                    } else {
+                        out.push(S::Multi(targets, es));
+                    }
                 }
             }
             Shape::Tuple(e) => out.push(S::Tuple(targets, e)),

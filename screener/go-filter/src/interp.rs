@@ -247,13 +247,10 @@ impl<'a> Interp<'a> {
                     self.lv_set(f, lv, v)?;
                 }
             }
-            S::Multi(targets, es) if targets.iter().all(|t| matches!(t, Target::Decl(_))) => {
-                // Only new variables: no right-hand side can observe them, so assign as we go.
-                for (t, e) in targets.iter().zip(es) {
+            S::DeclMulti(decls) => {
+                for (slot, e) in decls {
                     let v = self.eval_value(f, e)?;
-                    if let Target::Decl(slot) = t {
-                        f.slots[*slot as usize] = v;
-                    }
+                    f.slots[*slot as usize] = v;
                 }
             }
             S::Multi(targets, es) => {

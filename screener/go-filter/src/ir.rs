@@ -285,6 +285,8 @@ pub enum S {
     Assign(P, E),
     /// Parallel assignment: all right-hand sides first.
     Multi(Vec<Target>, Vec<E>),
+    /// `a, b := x, y` declaring only new variables: assigned one by one.
+    DeclMulti(Vec<(u32, E)>),
     /// `a, b := f()`
     Tuple(Vec<Target>, E),
     /// `v, ok := m[k]`

@@ -112,6 +112,7 @@ fn maps() {
 fn closures_and_recursion() {
     check("avg := func(xs []float64) float64 {\n s := 0.0\n for _, x := range xs { s += x }\n return s / float64(len(xs))\n}\nreturn avg([]float64{1, 2, 3}) == 2");
     check("var fib func(int) int\nfib = func(n int) int {\n if n < 2 { return n }\n return fib(n-1) + fib(n-2)\n}\nreturn fib(15) == 610");
+    check("var fs []func() int\nfor i, j := 0, 10; i < 3; i, j = i+1, j-1 {\n fs = append(fs, func() int { return i + j })\n}\nreturn fs[0]() == 10 && fs[2]() == 10 && len(fs) == 3");
     // Go 1.22+: each iteration has its own loop variable.
     check("var fs []func() int\nfor i := 0; i < 3; i++ {\n fs = append(fs, func() int { return i })\n}\nvar gs []func() int\nfor _, v := range []int{7, 8} {\n gs = append(gs, func() int { return v })\n}\nreturn fs[0]() == 0 && fs[2]() == 2 && gs[0]() == 7 && gs[1]() == 8");
     check("counter := 0\ninc := func() { counter++ }\ninc()\ninc()\nreturn counter == 2");
