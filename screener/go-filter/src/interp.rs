@@ -483,6 +483,27 @@ impl<'a> Interp<'a> {
                         self.set_target(f, k, Value::Int(i as i64))?;
                     }
                     if let (Some(v), Some(arr)) = (value, &s.arr) {
+                        // `for _, k := range klines`: reuse last iteration's Kline box when nothing else
+                        // holds it (the variable is fresh either way; this only saves an allocation).
+                        // The borrow of the array must end before the body runs (it may write to it).
+                        let src = arr.borrow().kline(s.off as usize + i).copied();
+                        let reused = match (v, src) {
+                            (Target::Decl(slot), Some(src)) => match &mut f.slots[*slot as usize] {
+                                Value::Kline(rc) => match Rc::get_mut(rc) {
+                                    Some(k) => {
+                                        *k = src;
+                                        true
+                                    }
+                                    None => false,
+                                },
+                                _ => false,
+                            },
+                            _ => false,
+                        };
+                        if reused {
+                            body!();
+                            continue;
+                        }
                         let elem = arr.borrow().get(s.off as usize + i);
                         self.set_target(f, v, elem)?;
                     }

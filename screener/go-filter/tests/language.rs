@@ -60,6 +60,8 @@ fn ranges() {
     check("m := map[string]float64{\"b\": 2, \"a\": 1, \"c\": 3}\nkeys := \"\"\nfor k, v := range m { keys += k; if v < 0 { return false } }\nreturn keys == \"abc\"");
     check("s := \"héllo\"\nn := 0\nlast := 0\nfor i, r := range s { n++; last = i; _ = r }\nreturn n == 5 && last == 5 && len(s) == 6");
     check("klines := data.Klines[\"5m\"]\nc := 0\nfor _, k := range klines { if k.Close > 0 { c++ } }\nreturn c == len(klines)");
+    check("ks := data.Klines[\"5m\"]\nfor i, k := range ks {\n ks[i].Close = k.Close * 2\n}\nreturn ks[1].Close > 150");
+    check("ks := data.Klines[\"5m\"]\nvar kept []types.Kline\nvar last types.Kline\nfor i, k := range ks {\n if i == 0 { last = k }\n if i < 3 { kept = append(kept, k) }\n}\nreturn last.OpenTime == ks[0].OpenTime && kept[2].OpenTime == ks[2].OpenTime && kept[0].OpenTime == ks[0].OpenTime");
     check("n := 0\nfor tf, ks := range data.Klines { if len(ks) > 0 && tf != \"\" { n++ } }\nreturn n == 6");
 }
 
