@@ -95,6 +95,8 @@ fn structs_and_klines() {
 
 #[test]
 fn slices() {
+    check("xs := []float64{1, 2, 3}\nfor i, x := range xs {\n xs[i] = x * 2\n xs = append(xs, x)\n}\nreturn len(xs) == 6 && xs[0] == 2 && xs[1] == 4 && xs[3] == 1 && xs[5] == 3");
+    check("m := map[string]int{\"a\": 1, \"b\": 2}\nn := 0\nfor k := range m {\n delete(m, \"b\")\n m[k+\"x\"] = 1\n n++\n}\nreturn n == 1 && len(m) == 2");
     check("xs := []float64{1, 2, 3, 4}\nys := xs[1:3]\nys[0] = 20\nreturn xs[1] == 20 && len(ys) == 2 && cap(ys) == 3");
     check("xs := make([]float64, 3)\nys := make([]float64, 0, 10)\nys = append(ys, 1, 2)\nzs := append(ys, xs...)\nreturn len(xs) == 3 && len(ys) == 2 && cap(ys) == 10 && len(zs) == 5 && zs[4] == 0");
     check("a := []int{1, 2, 3}\nb := make([]int, 2)\nn := copy(b, a)\nreturn n == 2 && b[1] == 2");
