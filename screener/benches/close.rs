@@ -195,6 +195,40 @@ fn main() {
     // Outside the runtime: the code phase blocks on its workers' answers.
     let symbols: Vec<String> = (0..SYMBOLS).map(|i| format!("SYM{i:03}USDT")).collect();
     code_phase(closes, &symbols);
+    hostile_phase();
+}
+
+/// How long one hostile evaluation runs before its sandbox limit stops it (the delay it can cause the traders
+/// behind it once; it is then disabled).
+fn hostile_phase() {
+    use filter_core::{IndicatorCache, Limits, MarketData};
+    let limits = Limits::default();
+    let data = MarketData::default();
+    let go = [
+        ("Go endless loop", "n := 0\nfor {\n    n++\n}\nreturn n > 0"),
+        ("Go string doubling", "s := \"x\"\nfor i := 0; i < 64; i++ {\n    s = s + s\n}\nreturn len(s) > 0"),
+        ("Go recursion", "var f func(n int) int\nf = func(n int) int {\n    return f(n+1) + 1\n}\nreturn f(0) > 0"),
+    ];
+    println!("hostile filters (default limits: {} work units, {} MiB, depth {}):", limits.fuel, limits.memory_bytes >> 20, limits.call_depth);
+    for (name, code) in go {
+        let program = go_filter::compile(code).unwrap();
+        let start = Instant::now();
+        let err = program.evaluate(&data, &limits, &mut IndicatorCache::new()).unwrap_err();
+        println!("  {name}: stopped after {:.1} ms ({err})", start.elapsed().as_secs_f64() * 1e3);
+    }
+    let js = [
+        ("JavaScript endless loop", "while (true) {}\nreturn true;"),
+        ("JavaScript allocation bomb", "const a = [];\nwhile (true) { a.push(new Array(1000000).fill(1)); }\nreturn true;"),
+        ("JavaScript recursion", "function f(n) { return f(n + 1) + 1; }\nreturn f(0) > 0;"),
+    ];
+    let mut worker = js_filter::Worker::new(limits).unwrap();
+    for (name, code) in js {
+        let id = worker.compile(code).unwrap();
+        let start = Instant::now();
+        let result = worker.evaluate_many(&[(id, "1m")], &data, &mut IndicatorCache::new());
+        let err = result[0].as_ref().unwrap_err();
+        println!("  {name}: stopped after {:.1} ms ({err})", start.elapsed().as_secs_f64() * 1e3);
+    }
 }
 
 /// Go filters as the platform's generator writes them; `i` varies the parameters.
