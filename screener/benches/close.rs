@@ -203,7 +203,20 @@ fn main() {
 fn hostile_phase() {
     use filter_core::{IndicatorCache, Limits, MarketData};
     let limits = Limits::default();
-    let data = MarketData::default();
+    let mut walk = Walk(7);
+    let mut prev = 100.0;
+    let klines: Vec<filter_core::Kline> = (0..WARMUP_BARS)
+        .map(|bar| {
+            let c = candle(bar, prev, &mut walk);
+            prev = c.close;
+            screener::code::snapshot::kline(&c)
+        })
+        .collect();
+    let data = MarketData {
+        symbol: "SYM000USDT".into(),
+        klines: vec![("1m".into(), klines.into())],
+        ..Default::default()
+    };
     let go = [
         ("Go endless loop", "n := 0\nfor {\n    n++\n}\nreturn n > 0"),
         ("Go string doubling", "s := \"x\"\nfor i := 0; i < 64; i++ {\n    s = s + s\n}\nreturn len(s) > 0"),
