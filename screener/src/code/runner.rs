@@ -13,13 +13,14 @@ use crate::util::now_ms;
 use filter_core::{EvalError, IndicatorCache, Limits, MarketData};
 use serde::Serialize;
 use serde_json::json;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::mpsc::UnboundedSender;
+use uuid::Uuid;
 
 /// Why a code trader is failing, as /health shows it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -167,11 +168,34 @@ fn symbol_worker(symbol: &str, workers: usize) -> usize {
     (h % workers as u64) as usize
 }
 
-/// A worker's JavaScript engine and the programs compiled into it, for one trader generation.
+/// A worker's JavaScript engine and the programs compiled into it, by (trader, source): a reload caused by
+/// another trader's change recompiles nothing here.
 struct JsState {
     generation: u64,
     worker: Option<js_filter::Worker>,
-    programs: HashMap<usize, Result<js_filter::ProgramId, String>>,
+    programs: HashMap<(Uuid, Arc<str>), Result<js_filter::ProgramId, String>>,
+}
+
+impl JsState {
+    /// Drops the programs of traders that are gone or whose code changed.
+    fn retain(&mut self, set: &CodeSet) {
+        let current: HashSet<(Uuid, &str)> = set
+            .traders
+            .iter()
+            .filter_map(|t| match &t.program {
+                Compiled::JavaScript(code) => Some((t.id, &**code)),
+                Compiled::Go(_) => None,
+            })
+            .collect();
+        let worker = &mut self.worker;
+        self.programs.retain(|(id, code), program| {
+            let keep = current.contains(&(*id, &**code));
+            if let (false, Ok(program), Some(w)) = (keep, program, worker.as_mut()) {
+                w.remove(*program);
+            }
+            keep
+        });
+    }
 }
 
 fn work(
@@ -279,11 +303,12 @@ fn evaluate_js(
     verdicts: &mut Vec<(usize, Result<bool, String>, bool)>,
 ) {
     let set = &job.set;
-    if js.generation != set.generation || js.worker.is_none() {
-        // A new trader set: a fresh engine, programs compiled on first use.
+    if js.generation != set.generation {
         js.generation = set.generation;
+        js.retain(set);
+    }
+    if js.worker.is_none() {
         js.programs.clear();
-        js.worker = None;
         match js_filter::Worker::new(set.limits) {
             Ok(w) => js.worker = Some(w),
             Err(e) => {
@@ -299,12 +324,13 @@ fn evaluate_js(
     };
     let mut ready: Vec<(usize, js_filter::ProgramId)> = Vec::new();
     for &t in batch {
-        let program = js.programs.entry(t).or_insert_with(|| {
-            let Compiled::JavaScript(code) = &set.traders[t].program else {
-                return Err("not a JavaScript trader".into());
-            };
-            worker.compile(code).map_err(|e| e.to_string())
-        });
+        let Compiled::JavaScript(code) = &set.traders[t].program else {
+            continue;
+        };
+        let program = js
+            .programs
+            .entry((set.traders[t].id, code.clone()))
+            .or_insert_with(|| worker.compile(code).map_err(|e| e.to_string()));
         match program {
             Ok(id) => ready.push((t, *id)),
             Err(e) => verdicts.push((t, Err(e.clone()), true)),

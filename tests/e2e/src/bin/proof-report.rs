@@ -143,6 +143,42 @@ fn ingest_screener(log: &str) {
         format!("{rss:.1}"),
         "whole bench process",
     );
+    ingest_code_traders(log, eval);
+}
+
+/// The close bench's second phase: Go and JavaScript code traders through the code runner, and how long each
+/// hostile filter runs before its limit stops it.
+fn ingest_code_traders(log: &str, declarative_eval: f64) {
+    let suite = "bench: screener code traders (cargo bench -p screener --bench close)";
+    let setup = log
+        .lines()
+        .find(|l| l.starts_with("code traders:"))
+        .unwrap_or("code traders")
+        .trim_start_matches("code traders:")
+        .trim()
+        .to_string();
+    let p50 = expect(number_after(log, "every code trader evaluated", "p50"), "code p50");
+    let p99 = expect(number_after(log, "every code trader evaluated", "p99"), "code p99");
+    record(
+        suite,
+        "close -> every code trader evaluated p50 / p99 ms",
+        format!("{p50:.2} / {p99:.2}"),
+        &format!("{setup}; goal p99 <= 100 ms"),
+    );
+    record(
+        suite,
+        "ratio code / declarative evaluation (p50)",
+        format!("{:.1}x", p50 / declarative_eval),
+        "same 100 traders x 300 symbols, declarative figure above",
+    );
+    let per_eval = expect(number_after(log, "per evaluation", ":"), "per evaluation");
+    record(suite, "per evaluation us", format!("{per_eval:.2}"), "worker time / evaluations");
+    for line in log.lines().filter(|l| l.contains("stopped after")) {
+        let name = line.trim().split(':').next().unwrap_or_default();
+        if let Some(ms) = number_after(line, "stopped after", "") {
+            record(suite, &format!("{name}: stopped after ms"), format!("{ms:.1}"), "then disabled");
+        }
+    }
 }
 
 struct Figure {
