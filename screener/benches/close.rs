@@ -222,17 +222,33 @@ fn hostile_phase() {
         ("Go string doubling", "s := \"x\"\nfor i := 0; i < 64; i++ {\n    s = s + s\n}\nreturn len(s) > 0"),
         ("Go recursion", "var f func(n int) int\nf = func(n int) int {\n    return f(n+1) + 1\n}\nreturn f(0) > 0"),
     ];
-    println!("hostile filters (default limits: {} work units, {} MiB, depth {}):", limits.fuel, limits.memory_bytes >> 20, limits.call_depth);
+    println!(
+        "hostile filters (default limits: {} work units, {} MiB, depth {}):",
+        limits.fuel,
+        limits.memory_bytes >> 20,
+        limits.call_depth
+    );
     for (name, code) in go {
         let program = go_filter::compile(code).unwrap();
         let start = Instant::now();
-        let err = program.evaluate(&data, &limits, &mut IndicatorCache::new()).unwrap_err();
-        println!("  {name}: stopped after {:.1} ms ({err})", start.elapsed().as_secs_f64() * 1e3);
+        let err = program
+            .evaluate(&data, &limits, &mut IndicatorCache::new())
+            .unwrap_err();
+        println!(
+            "  {name}: stopped after {:.1} ms ({err})",
+            start.elapsed().as_secs_f64() * 1e3
+        );
     }
     let js = [
         ("JavaScript endless loop", "while (true) {}\nreturn true;"),
-        ("JavaScript allocation bomb", "const a = [];\nwhile (true) { a.push(new Array(1000000).fill(1)); }\nreturn true;"),
-        ("JavaScript recursion", "function f(n) { return f(n + 1) + 1; }\nreturn f(0) > 0;"),
+        (
+            "JavaScript allocation bomb",
+            "const a = [];\nwhile (true) { a.push(new Array(1000000).fill(1)); }\nreturn true;",
+        ),
+        (
+            "JavaScript recursion",
+            "function f(n) { return f(n + 1) + 1; }\nreturn f(0) > 0;",
+        ),
     ];
     let mut worker = js_filter::Worker::new(limits).unwrap();
     for (name, code) in js {
@@ -240,7 +256,10 @@ fn hostile_phase() {
         let start = Instant::now();
         let result = worker.evaluate_many(&[(id, "1m")], &data, &mut IndicatorCache::new());
         let err = result[0].as_ref().unwrap_err();
-        println!("  {name}: stopped after {:.1} ms ({err})", start.elapsed().as_secs_f64() * 1e3);
+        println!(
+            "  {name}: stopped after {:.1} ms ({err})",
+            start.elapsed().as_secs_f64() * 1e3
+        );
     }
 }
 
@@ -359,7 +378,10 @@ fn code_phase(closes: usize, symbols: &[String]) {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let worker_nanos = Metrics::get(&metrics.code_eval_nanos_total) - worker_nanos_before;
     let per_eval_us = worker_nanos as f64 / 1e3 / evaluations.max(1) as f64;
-    let mix = match only.as_str() { "go" | "javascript" => format!("all {only}"), _ => "50 Go, 50 JavaScript".into() };
+    let mix = match only.as_str() {
+        "go" | "javascript" => format!("all {only}"),
+        _ => "50 Go, 50 JavaScript".into(),
+    };
     println!("code traders: {TRADERS} ({mix}) x {} symbols, {closes} closes, {workers} workers, {:.0} matches/close", symbols.len(), matches as f64 / closes as f64);
     println!(
         "  close -> every code trader evaluated: p50 {:.2} ms  p99 {:.2} ms",
