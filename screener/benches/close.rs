@@ -91,6 +91,24 @@ fn candle(bar: usize, prev: f64, w: &mut Walk) -> Candle {
     }
 }
 
+/// Feeds WARMUP_BARS 1m candles per symbol (no signals); returns each symbol's random walk and last close.
+fn warm_up(engine: &mut Engine, symbols: &[String]) -> (Vec<Walk>, Vec<f64>) {
+    let tf = Interval::parse("1m").unwrap();
+    let mut walks: Vec<Walk> = (0..symbols.len())
+        .map(|i| Walk(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1)))
+        .collect();
+    let mut last: Vec<f64> = vec![100.0; symbols.len()];
+    let mut sink = Vec::new();
+    for bar in 0..WARMUP_BARS {
+        for (s, sym) in symbols.iter().enumerate() {
+            let c = candle(bar, last[s], &mut walks[s]);
+            last[s] = c.close;
+            engine.apply(sym, tf, &c, false, &mut sink);
+        }
+    }
+    (walks, last)
+}
+
 fn message(symbol: &str, c: &Candle) -> String {
     fake_binance::ws_event(
         symbol,
@@ -139,17 +157,7 @@ fn main() {
         let symbols: Vec<String> = (0..SYMBOLS).map(|i| format!("SYM{i:03}USDT")).collect();
         let mut engine = Engine::new(serde_json::Map::new());
         engine.configure(symbols.clone(), set.valid);
-        let tf = Interval::parse("1m").unwrap();
-        let mut walks: Vec<Walk> = (0..SYMBOLS).map(|i| Walk(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1))).collect();
-        let mut last: Vec<f64> = vec![100.0; SYMBOLS];
-        let mut sink = Vec::new();
-        for bar in 0..WARMUP_BARS {
-            for (s, sym) in symbols.iter().enumerate() {
-                let c = candle(bar, last[s], &mut walks[s]);
-                last[s] = c.close;
-                engine.apply(sym, tf, &c, false, &mut sink);
-            }
-        }
+        let (mut walks, mut last) = warm_up(&mut engine, &symbols);
         let sequencer = Sequencer::new(None, Arc::new(Metrics::default()));
         let origin = SignalOrigin { source: "cloud".into(), fleet_app_id: None };
         let (mut latency, mut eval, mut cpu, mut signals) = (Vec::new(), Vec::new(), Vec::new(), 0usize);
@@ -317,18 +325,8 @@ fn code_phase(closes: usize, symbols: &[String]) {
     let mut engine = Engine::new(serde_json::Map::new());
     engine.configure_with_code(symbols.to_vec(), Vec::new(), code.clone());
     let tf = Interval::parse("1m").unwrap();
-    let mut walks: Vec<Walk> = (0..symbols.len())
-        .map(|i| Walk(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1)))
-        .collect();
-    let mut last: Vec<f64> = vec![100.0; symbols.len()];
+    let (mut walks, mut last) = warm_up(&mut engine, symbols);
     let mut sink = Vec::new();
-    for bar in 0..WARMUP_BARS {
-        for (s, sym) in symbols.iter().enumerate() {
-            let c = candle(bar, last[s], &mut walks[s]);
-            last[s] = c.close;
-            engine.apply(sym, tf, &c, false, &mut sink);
-        }
-    }
     let metrics = Arc::new(Metrics::default());
     let (signals_tx, mut signals_rx) = tokio::sync::mpsc::unbounded_channel();
     let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();

@@ -62,17 +62,7 @@ fn replay(name: &str, traders: &[(Uuid, &str, &str)]) -> (BTreeSet<(String, Stri
     for (id, language, code) in traders {
         insert(&path, *id, language, code);
     }
-    let env = vec![
-        ("DATABASE_URL", format!("sqlite://{}", path.display())),
-        (
-            "MARKET_DATA",
-            format!(
-                "replay:{}",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/replay/sample.jsonl")
-            ),
-        ),
-    ];
-    let s = Screener::start(&env);
+    let s = Screener::start(&replay_env(&format!("sqlite://{}", path.display())));
     wait_for("all 480 candles replayed", Duration::from_secs(30), || {
         (s.metric("screener_candles_closed_total") >= 480.0).then_some(())
     });

@@ -2,24 +2,21 @@
 //! (tests/fixtures/ta_reference.py). The fixture is regenerated at test time when python3 has pandas and ta;
 //! otherwise the committed copy (generated the same way) is used.
 
+mod common;
+
+use common::python_reference;
 use screener::candle::Candle;
 use screener::indicators::{IndicatorState, Source, Spec};
 use serde_json::Value;
 
 fn reference() -> Value {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
-    let generated = std::process::Command::new("python3")
-        .arg(format!("{dir}/ta_reference.py"))
-        .output()
-        .ok()
-        .filter(|o| o.status.success());
-    let text = match generated {
-        Some(out) => String::from_utf8(out.stdout).unwrap(),
-        None => {
-            eprintln!("python3 with pandas + ta not available; using the committed fixture");
-            std::fs::read_to_string(format!("{dir}/ta_reference.json")).unwrap()
-        }
-    };
+    let text = python_reference(
+        &format!("{dir}/ta_reference.py"),
+        &[],
+        &format!("{dir}/ta_reference.json"),
+        "pandas + ta",
+    );
     serde_json::from_str(&text).unwrap()
 }
 

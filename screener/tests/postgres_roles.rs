@@ -28,14 +28,6 @@ fn go_code_filter() -> serde_json::Value {
            "requiredTimeframes": ["1m"]})
 }
 
-fn replay_env(db_url: &str) -> Vec<(&'static str, String)> {
-    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/replay/sample.jsonl");
-    vec![
-        ("DATABASE_URL", db_url.to_string()),
-        ("MARKET_DATA", format!("replay:{sample}")),
-    ]
-}
-
 struct World {
     admin: String,
     user_a: Uuid,

@@ -28,16 +28,7 @@ fn replay_sample_fires_into_sqlite_and_a_second_run_adds_nothing() {
             rusqlite::params![uuid::Uuid::new_v4().to_string(), filter.to_string()],
         )
         .unwrap();
-    let env = vec![
-        ("DATABASE_URL", format!("sqlite://{}", path.display())),
-        (
-            "MARKET_DATA",
-            format!(
-                "replay:{}",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/replay/sample.jsonl")
-            ),
-        ),
-    ];
+    let env = replay_env(&format!("sqlite://{}", path.display()));
     let s = Screener::start(&env);
     wait_for("all 480 candles replayed", Duration::from_secs(20), || {
         (s.metric("screener_candles_closed_total") >= 480.0).then_some(())

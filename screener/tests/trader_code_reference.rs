@@ -12,6 +12,9 @@
 //! required, else 0). Each case is compiled once. Evaluations the reference marks borderline (a deciding
 //! comparison within 1e-9 relative of its threshold) are skipped. Every mismatch is reported at once.
 
+mod common;
+
+use common::python_reference;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 
@@ -43,21 +46,12 @@ fn read(name: &str) -> String {
 }
 
 fn reference_verdicts() -> Value {
-    let generated = std::process::Command::new("python3")
-        .arg(format!("{DIR}/verdicts_reference.py"))
-        .arg(DIR)
-        .output()
-        .ok()
-        .filter(|o| o.status.success());
-    let text = match generated {
-        Some(out) => String::from_utf8(out.stdout).unwrap(),
-        None => {
-            eprintln!(
-                "python3 with numpy + pandas + ta not available; using the committed tests/fixtures/trader_code/verdicts.json"
-            );
-            read("verdicts.json")
-        }
-    };
+    let text = python_reference(
+        &format!("{DIR}/verdicts_reference.py"),
+        &[DIR],
+        &format!("{DIR}/verdicts.json"),
+        "numpy + pandas + ta",
+    );
     serde_json::from_str(&text).unwrap()
 }
 

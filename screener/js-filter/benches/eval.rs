@@ -69,7 +69,8 @@ fn main() {
     println!("evaluate_many, 1 trivial program, consecutive closes (one new candle each):  {warm:8.1} us");
     let base = time(&mut worker, &[(baseline, "1m")], &data, 400);
     println!("evaluate_many, 1 trivial program, the same close again:                        {base:8.1} us");
-    for (name, code, tf) in seed::ALL {
+    for (name, code, tf) in seed::all() {
+        let (code, tf) = (code.as_str(), tf.as_str());
         let id = worker.compile(code).unwrap();
         let t = time(&mut worker, &[(id, tf)], &data, 200);
         println!(
@@ -79,8 +80,8 @@ fn main() {
     }
     let ids: Vec<(ProgramId, &str)> = (0..50)
         .map(|i| {
-            let (_, code, tf) = seed::ALL[i % seed::ALL.len()];
-            (worker.compile(code).unwrap(), tf)
+            let (_, code, tf) = &seed::all()[i % seed::all().len()];
+            (worker.compile(code).unwrap(), tf.as_str())
         })
         .collect();
     let t = time(&mut worker, &ids, &data, 20);
@@ -89,7 +90,7 @@ fn main() {
         t / 50.0
     );
     let rsi: Vec<(ProgramId, &str)> = (0..50)
-        .map(|_| (worker.compile(seed::RSI_OVERSOLD).unwrap(), "1m"))
+        .map(|_| (worker.compile(seed::rsi_oversold()).unwrap(), "1m"))
         .collect();
     let t = time(&mut worker, &rsi, &data, 40);
     println!(

@@ -25,7 +25,7 @@ fn syntax_errors_have_body_line_and_column() {
 
 #[test]
 fn valid_code_and_the_seed_traders_check() {
-    for (name, code, _) in common::seed::ALL {
+    for (name, code, _) in common::seed::all() {
         check(code).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
     check("return true").unwrap();

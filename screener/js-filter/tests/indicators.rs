@@ -184,7 +184,7 @@ fn fifty_programs_share_one_rsi_computation() {
     let ids: Vec<_> = (0..50)
         .map(|i| {
             let code = if i % 2 == 0 {
-                seed::RSI_OVERSOLD
+                seed::rsi_oversold()
             } else {
                 "const r = await indicators.rsi(klines.slice(0, -1), 14); return r.value > 0;"
             };

@@ -17,7 +17,7 @@ fn hostile(code: &str) -> Result<bool, EvalError> {
     let out = eval(&mut w, code, "1m", &d);
     for _ in 0..3 {
         assert_eq!(
-            eval(&mut w, seed::RSI_OVERSOLD, "1m", &d),
+            eval(&mut w, seed::rsi_oversold(), "1m", &d),
             Ok(false),
             "after {code}"
         );
@@ -290,7 +290,7 @@ fn tight_limits_are_enforced() {
         ),
         Err(EvalError::Memory { limit: 1 << 20 })
     );
-    assert_eq!(eval(&mut w, seed::RSI_OVERSOLD, "1m", &d), Ok(false));
+    assert_eq!(eval(&mut w, seed::rsi_oversold(), "1m", &d), Ok(false));
 }
 
 #[test]
@@ -346,7 +346,7 @@ fn hoarding_memory_across_evaluations_resets_the_program() {
     let hoarder = w
         .compile("(globalThis.hoard ||= []).push(new Array(200000).fill(1.5)); return hoard.length <= 6;")
         .unwrap();
-    let honest = w.compile(seed::RSI_OVERSOLD).unwrap();
+    let honest = w.compile(seed::rsi_oversold()).unwrap();
     let mut memory_errors = 0;
     for _ in 0..20 {
         let out = w.evaluate_many(

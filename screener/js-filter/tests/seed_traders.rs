@@ -49,7 +49,7 @@ fn rsi_oversold_bounce() {
     let last = slide.len() - 1;
     slide[last].close = slide[last - 1].close * 1.004;
     sets.push(slide);
-    let n = compare(seed::RSI_OVERSOLD, "1m", sets, expected);
+    let n = compare(seed::rsi_oversold(), "1m", sets, expected);
     assert!(n >= 1, "no dataset matched");
 }
 
@@ -66,7 +66,7 @@ fn volume_spike() {
         k[last].volume *= factor;
         sets.push(k);
     }
-    let n = compare(seed::VOLUME_SPIKE, "1m", sets, expected);
+    let n = compare(seed::volume_spike(), "1m", sets, expected);
     assert_eq!(n, 2, "the x5 and x20 spikes match, x2 does not");
 }
 
@@ -101,7 +101,7 @@ fn golden_cross() {
         .expect("the rally crosses");
     sets.push(k[..cross].to_vec());
     sets.push(k[..cross + 1].to_vec());
-    let n = compare(seed::GOLDEN_CROSS, "15m", sets, golden);
+    let n = compare(seed::golden_cross(), "15m", sets, golden);
     assert_eq!(n, 1, "only the series ending at the cross matches");
 }
 
@@ -122,7 +122,7 @@ fn macd_bullish_divergence() {
         p[b] < p[a] && hv(b) > hv(a)
     };
     let n = compare(
-        seed::MACD_DIVERGENCE,
+        seed::macd_divergence(),
         "5m",
         random_sets(250, 5 * MINUTE, 40),
         expected,
@@ -160,7 +160,7 @@ fn bollinger_squeeze_exit() {
         kl.low = kl.open.min(kl.close) * 0.9995;
     }
     sets.push(k);
-    let matched = compare(seed::BB_SQUEEZE, "5m", sets, expected);
+    let matched = compare(seed::bb_squeeze(), "5m", sets, expected);
     assert!(matched >= 1, "the engineered breakout matches");
 }
 
@@ -195,7 +195,7 @@ fn multi_timeframe_momentum() {
     let last = up.len() - 1;
     up[last].close = up[last - 1].close * 1.01;
     sets.push(up);
-    let n = compare(seed::MULTI_TF_MOMENTUM, "1m", sets, expected);
+    let n = compare(seed::multi_tf_momentum(), "1m", sets, expected);
     assert!(n >= 1, "no dataset matched");
 }
 
@@ -238,6 +238,6 @@ fn market_structure_break() {
         k[last].close = k[last].close.max(k[last].high) * 1.02;
         sets.push(k);
     }
-    let n = compare(seed::MARKET_STRUCTURE, "5m", sets, expected);
+    let n = compare(seed::market_structure(), "5m", sets, expected);
     assert!(n >= 1, "no dataset matched");
 }

@@ -239,3 +239,30 @@ pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
         .unwrap_or_default();
     Some((code, body))
 }
+
+/// The environment that replays the shipped sample (`replay/sample.jsonl`) into `database_url`.
+pub fn replay_env(database_url: &str) -> Vec<(&'static str, String)> {
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/replay/sample.jsonl");
+    vec![
+        ("DATABASE_URL", database_url.to_string()),
+        ("MARKET_DATA", format!("replay:{sample}")),
+    ]
+}
+
+/// What a Python reference script prints, when python3 has the libraries it imports (`needs`); otherwise the
+/// committed copy of its output, saying so on stderr.
+pub fn python_reference(script: &str, args: &[&str], committed: &str, needs: &str) -> String {
+    let generated = Command::new("python3")
+        .arg(script)
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success());
+    match generated {
+        Some(out) => String::from_utf8(out.stdout).expect("the reference prints UTF-8"),
+        None => {
+            eprintln!("python3 with {needs} not available; using the committed {committed}");
+            std::fs::read_to_string(committed).unwrap_or_else(|e| panic!("{committed}: {e}"))
+        }
+    }
+}
