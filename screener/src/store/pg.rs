@@ -1,4 +1,10 @@
 //! PostgreSQL via tokio-postgres (TLS through rustls when the server offers it).
+//!
+//! Works through a transaction-mode pooler (Supabase's Supavisor on port 6543, PgBouncer): every statement is
+//! an unnamed one, parsed, bound and executed in a single round trip with its parameter types given
+//! (`query_typed` / `execute_typed`), so nothing is left on a server connection between transactions. No named
+//! (server-side) prepared statement, no session `SET`. Result columns are cast to built-in types, so the driver
+//! never looks a type up (that lookup would prepare a named statement).
 
 use super::{
     millis_to_utc, DbError, Scope, SignalOrigin, TraderRow, CHANGE_PERCENT_UNKNOWN,
@@ -8,28 +14,37 @@ use crate::engine::SignalRow;
 use crate::util::Secret;
 use tokio::sync::Mutex;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 use tokio_postgres_rustls::MakeRustlsConnect;
 use uuid::Uuid;
 
-/// Columns of the platform's `traders` the screener reads (they exist on vanilla PostgreSQL's copy too).
-const TRADER_COLUMNS: &str = "id, user_id, name, filter, language";
+/// Columns of the platform's `traders` the screener reads (they exist on vanilla PostgreSQL's copy too), cast
+/// to built-in types.
+const TRADER_COLUMNS: &str = "id::uuid AS id, user_id::uuid AS user_id, name::text AS name, \
+                              filter::jsonb AS filter, language::text AS language";
 
 pub struct PgStore {
     url: Secret<String>,
+    /// The login user of `url` (not secret), named in pooler login failures, which do not name it themselves.
+    login_user: String,
     tls: MakeRustlsConnect,
     client: Mutex<Option<Client>>,
 }
 
 impl PgStore {
     pub fn new(url: Secret<String>, ca_pem: Option<Secret<String>>) -> Result<PgStore, DbError> {
-        url.expose()
+        let login_user = url
+            .expose()
             .parse::<tokio_postgres::Config>()
             .map_err(|_| {
                 DbError::Other(
                     "DATABASE_URL is not a valid PostgreSQL URL (value not shown)".into(),
                 )
-            })?;
+            })?
+            .get_user()
+            .unwrap_or_default()
+            .to_string();
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         if let Some(pem) = ca_pem {
@@ -50,6 +65,7 @@ impl PgStore {
         .with_no_client_auth();
         Ok(PgStore {
             url,
+            login_user,
             tls: MakeRustlsConnect::new(tls),
             client: Mutex::new(None),
         })
@@ -65,7 +81,7 @@ impl PgStore {
         if guard.as_ref().is_none_or(|c| c.is_closed()) {
             let (client, conn) = tokio_postgres::connect(self.url.expose(), self.tls.clone())
                 .await
-                .map_err(classify)?;
+                .map_err(|e| self.classify(e))?;
             tokio::spawn(async move {
                 if let Err(e) = conn.await {
                     tracing::warn!(error = %classify(e), "database connection ended");
@@ -74,11 +90,22 @@ impl PgStore {
             *guard = Some(client);
         }
         let client = guard.as_ref().expect("connected above");
-        let result = f(client).await.map_err(classify);
+        let result = f(client).await.map_err(|e| self.classify(e));
         if matches!(result, Err(DbError::Unreachable(_))) {
             *guard = None;
         }
         result
+    }
+
+    /// [`classify`], naming the login user when a pooler refuses it (its messages do not say who).
+    fn classify(&self, e: tokio_postgres::Error) -> DbError {
+        match classify(e) {
+            DbError::Auth(text) if text.starts_with(POOLER_LOGIN_FAILED) => DbError::Auth(format!(
+                "{text} (user \"{}\" of DATABASE_URL: the role was revoked, or its password changed)",
+                self.login_user
+            )),
+            other => other,
+        }
     }
 
     pub async fn load_traders(&self, scope: Scope) -> Result<Vec<TraderRow>, DbError> {
@@ -86,14 +113,14 @@ impl PgStore {
             .with_client(async |c| match scope {
                 Scope::BuiltIn => {
                     let q = format!("SELECT {TRADER_COLUMNS} FROM public.traders WHERE is_built_in AND enabled ORDER BY id");
-                    c.query(&q, &[]).await
+                    c.query_typed(&q, &[]).await
                 }
                 Scope::User(u) => {
                     let q = format!(
                         "SELECT {TRADER_COLUMNS} FROM public.traders \
                          WHERE user_id = $1 AND enabled AND NOT is_built_in ORDER BY id"
                     );
-                    c.query(&q, &[&u]).await
+                    c.query_typed(&q, &[(&u, Type::UUID)]).await
                 }
             })
             .await?;
@@ -116,13 +143,13 @@ impl PgStore {
         let row = self
             .with_client(async |c| match scope {
                 Scope::BuiltIn => {
-                    c.query_one(&format!("{base} WHERE is_built_in AND enabled"), &[])
+                    c.query_typed_one(&format!("{base} WHERE is_built_in AND enabled"), &[])
                         .await
                 }
                 Scope::User(u) => {
-                    c.query_one(
+                    c.query_typed_one(
                         &format!("{base} WHERE user_id = $1 AND enabled AND NOT is_built_in"),
-                        &[&u],
+                        &[(&u, Type::UUID)],
                     )
                     .await
                 }
@@ -165,22 +192,22 @@ impl PgStore {
         let volume: Vec<f64> = rows.iter().map(|r| r.volume).collect();
         let details: Vec<&serde_json::Value> = rows.iter().map(|r| &r.details).collect();
         self.with_client(async |c| {
-            c.execute(
+            c.execute_typed(
                 INSERT,
                 &[
-                    &trader,
-                    &user,
-                    &symbol,
-                    &interval,
-                    &open,
-                    &at,
-                    &price,
-                    &volume,
-                    &details,
-                    &CHANGE_PERCENT_UNKNOWN,
-                    &NEW_SIGNAL_STATUS,
-                    &origin.source,
-                    &origin.fleet_app_id,
+                    (&trader, Type::UUID_ARRAY),
+                    (&user, Type::UUID_ARRAY),
+                    (&symbol, Type::TEXT_ARRAY),
+                    (&interval, Type::TEXT_ARRAY),
+                    (&open, Type::TIMESTAMPTZ_ARRAY),
+                    (&at, Type::TIMESTAMPTZ_ARRAY),
+                    (&price, Type::FLOAT8_ARRAY),
+                    (&volume, Type::FLOAT8_ARRAY),
+                    (&details, Type::JSONB_ARRAY),
+                    (&CHANGE_PERCENT_UNKNOWN, Type::FLOAT8),
+                    (&NEW_SIGNAL_STATUS, Type::TEXT),
+                    (&origin.source, Type::TEXT),
+                    (&origin.fleet_app_id, Type::UUID),
                 ],
             )
             .await
@@ -189,16 +216,31 @@ impl PgStore {
     }
 }
 
+/// How a pooler's refusal to log in as the screener role starts in /health.
+const POOLER_LOGIN_FAILED: &str = "the pooler cannot log in as the screener role";
+
 /// Classifies a driver error for /health. tokio-postgres errors carry no connection string or password.
 fn classify(e: tokio_postgres::Error) -> DbError {
     let text = e
         .as_db_error()
         .map(|d| d.message().to_string())
         .unwrap_or_else(|| e.to_string());
+    // A pooler reports its own failure to log in to PostgreSQL under a generic code (PgBouncer: 08P01 "server
+    // login has been failing", which hides the server's reason, or "no such user" when its auth_query finds no
+    // role; Supavisor: "Tenant or user not found" for a role it cannot look up). For a per-user screener role that means the role was revoked, or its password
+    // changed, since DATABASE_URL was written.
+    if e.as_db_error().is_some()
+        && (text.contains("server login has been failing")
+            || text.contains("no such user")
+            || text.contains("Tenant or user not found"))
+    {
+        return DbError::Auth(format!("{POOLER_LOGIN_FAILED}: {text}"));
+    }
     match e.code() {
         Some(c)
             if *c == SqlState::INVALID_PASSWORD
-                || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
+                || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+                || text.contains("password authentication failed") =>
         {
             DbError::Auth(format!(
                 "{text} (check the screener role's password in DATABASE_URL)"

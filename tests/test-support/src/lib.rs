@@ -1,8 +1,9 @@
-//! Test support shared by Fleet's test suites: throwaway PostgreSQL clusters, free ports and the paths of
-//! built WebAssembly components.
+//! Test support shared by Fleet's test suites: throwaway PostgreSQL clusters (and a PgBouncer in front of
+//! them), free ports and the paths of built WebAssembly components.
 
 pub mod figures;
 pub mod fly_faults;
+pub mod pgbouncer;
 pub mod platform;
 pub mod postgres;
 pub mod wasm;

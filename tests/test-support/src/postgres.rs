@@ -248,7 +248,7 @@ fn postgres_bindir() -> Result<PathBuf, String> {
 }
 
 /// The uid/gid to run the server as: the `postgres` user when we are root (PostgreSQL refuses root).
-fn run_as_owner() -> Option<(u32, u32)> {
+pub(crate) fn run_as_owner() -> Option<(u32, u32)> {
     if unsafe { libc::geteuid() } != 0 {
         return None;
     }
@@ -327,13 +327,23 @@ fn spawn_postmaster(
         .stdout(log.try_clone().map_err(|e| e.to_string())?)
         .stderr(log);
     drop_privileges(&mut command, owner);
-    // Spawned from a thread that never exits: the parent-death signal fires when the whole process ends.
+    spawn_for_process_lifetime(command, "postgres")
+}
+
+/// Spawns `command` from a thread that never exits, so the parent-death signal set by [`drop_privileges`]
+/// fires only when the whole test process ends (not when the spawning thread does).
+pub(crate) fn spawn_for_process_lifetime(
+    mut command: Command,
+    what: &str,
+) -> Result<Child, String> {
     let (sender, receiver) = mpsc::channel();
+    let what = what.to_string();
+    let thread_what = what.clone();
     std::thread::spawn(move || {
         let _ = sender.send(
             command
                 .spawn()
-                .map_err(|e| format!("starting postgres: {e}")),
+                .map_err(|e| format!("starting {thread_what}: {e}")),
         );
         loop {
             std::thread::park();
@@ -341,10 +351,11 @@ fn spawn_postmaster(
     });
     receiver
         .recv()
-        .map_err(|_| "postgres launcher thread died".to_string())?
+        .map_err(|_| format!("{what} launcher thread died"))?
 }
 
-fn drop_privileges(command: &mut Command, owner: Option<(u32, u32)>) {
+/// Runs the child as `owner` (uid, gid) when given, and has it signalled when the test process dies.
+pub(crate) fn drop_privileges(command: &mut Command, owner: Option<(u32, u32)>) {
     unsafe {
         command.pre_exec(move || {
             if let Some((uid, gid)) = owner {
@@ -634,7 +645,7 @@ fn remove_stale_data_dirs() {
     }
 }
 
-fn unique_suffix() -> String {
+pub(crate) fn unique_suffix() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     format!(
         "{}_{:08x}",
