@@ -7,11 +7,13 @@ use fly_api::types::{
 };
 use fly_api::{OrgSlug, Secret};
 
-/// How a screener reaches the database: its own role in Postgres mode, or a shared URL locally.
+use crate::screener_db::PoolMode;
+
+/// How a screener reaches the database: its own role in Postgres mode (directly or through Supabase's
+/// pooler), or a shared URL locally. [`crate::screener_db`] reads it from the variables and builds the URL.
 #[derive(Clone, Debug)]
 pub enum DatabaseAccess {
-    /// Postgres: a per-user LOGIN role is minted; machines reach the server at `host:port/database`
-    /// (in production the Supabase pooler address).
+    /// Postgres, direct: a per-user LOGIN role is minted; machines log in as `<role>` at `host:port/database`.
     PerUserRole {
         host: String,
         port: u16,
@@ -19,8 +21,26 @@ pub enum DatabaseAccess {
         /// Extra URL parameters, e.g. `sslmode=require` in production.
         url_params: String,
     },
+    /// Postgres through Supabase's pooler (Supavisor): a per-user LOGIN role is minted; machines log in as
+    /// `<role>.<project_ref>` at the pooler's `host:port/database`.
+    Pooled {
+        mode: PoolMode,
+        host: String,
+        port: u16,
+        project_ref: String,
+        database: String,
+        /// Extra URL parameters, e.g. `sslmode=require`.
+        url_params: String,
+    },
     /// SQLite (local run): every screener gets the same URL; no per-user role exists.
     Shared { database_url: Secret<String> },
+}
+
+impl DatabaseAccess {
+    /// Whether each user's screener gets its own database role (Postgres, direct or pooled).
+    pub fn mints_roles(&self) -> bool {
+        !matches!(self, DatabaseAccess::Shared { .. })
+    }
 }
 
 /// Fleet's desired shape of each user's app.

@@ -9,6 +9,7 @@ pub mod observe;
 pub mod observed;
 pub mod outcome;
 mod pass;
+pub mod screener_db;
 mod steps;
 
 pub use clock::{Clock, SystemClock};
@@ -18,3 +19,4 @@ pub use decide::{decide, Action, Situation};
 pub use observed::{MachineState, ObservedApp, ObservedMachine};
 pub use outcome::Outcome;
 pub use pass::{action_label, Reconciler};
+pub use screener_db::{per_user_role_access, screener_database_url, PoolMode, VariableError};

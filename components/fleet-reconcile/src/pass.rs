@@ -111,10 +111,7 @@ impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
         deadline: DateTime<Utc>,
         outcome: &mut Outcome,
     ) -> Result<(), StoreError> {
-        let uses_db_role = matches!(
-            self.config.database,
-            crate::config::DatabaseAccess::PerUserRole { .. }
-        );
+        let uses_db_role = self.config.database.mints_roles();
         // Whether a step changed something (waiting for a machine is not progress).
         let mut progressed = false;
         let mut last_step = "observe";

@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::config::DatabaseAccess;
 use crate::decide::Action;
 use crate::pass::{action_label, Reconciler, StepError, StepResult};
+use crate::screener_db::screener_database_url;
 
 /// How long to wait before looking again at an app Fly is still deleting.
 const DELETION_RECHECK: Duration = Duration::from_secs(1);
@@ -315,17 +316,13 @@ impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
     async fn provision_secrets(&mut self, row: &mut AppRow) -> Result<StepResult, StepError> {
         let app = self.app(row)?;
         let database_url = match &self.config.database {
-            DatabaseAccess::PerUserRole {
-                host,
-                port,
-                database,
-                url_params,
-            } => {
-                let password = random_hex(32);
+            DatabaseAccess::Shared { database_url } => database_url.clone(),
+            access => {
+                let password = Secret::new(random_hex(32));
                 let salt = *uuid::Uuid::new_v4().as_bytes();
-                let role = self
-                    .store
-                    .create_screener_role(row.user_id, &password, &salt)?;
+                let role =
+                    self.store
+                        .create_screener_role(row.user_id, password.expose(), &salt)?;
                 let rotated = row.db_role_name.is_some();
                 row.db_role_name = Some(role.clone());
                 self.save(row)?;
@@ -335,16 +332,9 @@ impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
                     EventType::CredentialCreated
                 };
                 self.event(row, event_type, json!({"role": role}))?;
-                let query = if url_params.is_empty() {
-                    String::new()
-                } else {
-                    format!("?{url_params}")
-                };
-                Secret::new(format!(
-                    "postgres://{role}:{password}@{host}:{port}/{database}{query}"
-                ))
+                screener_database_url(access, &role, &password)
+                    .expect("a per-user role access has a URL")
             }
-            DatabaseAccess::Shared { database_url } => database_url.clone(),
         };
         let mut request = SetSecretsRequest::new().set("DATABASE_URL", database_url);
         for (name, value) in &self.config.extra_secrets {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use fleet_http::ApiError;
-use fleet_reconcile::{validate_image, DatabaseAccess, ReconcileConfig};
+use fleet_reconcile::{per_user_role_access, validate_image, DatabaseAccess, ReconcileConfig};
 use fly_api::types::Guest;
 use fly_api::{FlyClient, OrgSlug, Secret};
 use spin_sdk::variables;
@@ -70,12 +70,9 @@ impl Settings {
                 database_url: Secret::new(optional("screener_database_url", "")),
             }
         } else {
-            DatabaseAccess::PerUserRole {
-                host: required("screener_db_host")?,
-                port: number("screener_db_port", "5432")?,
-                database: optional("screener_db_name", "postgres"),
-                url_params: optional("screener_db_params", "sslmode=require"),
-            }
+            // Direct, or through Supabase's pooler in session or transaction mode (screener_db_mode).
+            per_user_role_access(|name| variables::get(name).ok())
+                .map_err(|e| config_error(e.variable, &e.problem))?
         };
         let reconcile = ReconcileConfig {
             org: OrgSlug::new(required("fly_org")?),

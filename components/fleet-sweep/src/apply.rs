@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use fleet_reconcile::{decide, Action, Clock, DatabaseAccess, Reconciler, Situation};
+use fleet_reconcile::{decide, Action, Clock, Reconciler, Situation};
 use fleet_store::{
     AppRow, EventType, NewEvent, SqlConnection, StoreError, UserId, Wait, BACKOFF_BASE,
 };
@@ -29,7 +29,7 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
     ) -> Result<bool, StoreError> {
         let now = self.clock.now();
         let entitled = self.store.entitlement(row.user_id)?.entitled;
-        let uses_db_role = matches!(self.reconcile.database, DatabaseAccess::PerUserRole { .. });
+        let uses_db_role = self.reconcile.database.mints_roles();
         let action = decide(Situation {
             entitled,
             row: Some(&row),
