@@ -63,14 +63,19 @@ struct Host {
 }
 
 fn start_host<C: fleet_store::SqlConnection>(rig: &Rig<C>) -> Host {
+    start_host_with(rig, &[])
+}
+
+/// The host with `extra` literal variables given to the health component.
+fn start_host_with<C: fleet_store::SqlConnection>(rig: &Rig<C>, extra: &[(&str, &str)]) -> Host {
     let wasm = fleet_test_support::wasm::component_path("health");
     let dir = tempfile::tempdir().unwrap();
     let manifest = dir.path().join("spin.toml");
-    std::fs::write(
-        &manifest,
-        MANIFEST.replace("__WASM__", &wasm.display().to_string()),
-    )
-    .unwrap();
+    let mut text = MANIFEST.replace("__WASM__", &wasm.display().to_string());
+    for (name, value) in extra {
+        text.push_str(&format!("{name} = \"{value}\"\n"));
+    }
+    std::fs::write(&manifest, text).unwrap();
     let target = rig.fly_target();
     let database = rig.database_url.rsplit('/').next().unwrap().to_string();
     let port = rig
@@ -239,4 +244,52 @@ fn the_health_component_sweeps_repairs_and_shows_one_app() {
         "",
     );
     assert_eq!(status, 404);
+}
+
+#[test]
+fn screener_database_variables_are_checked_with_errors_that_name_the_variable() {
+    let rig = Rig::postgres(quiet_sim());
+    let sweep = |extra: &[(&str, &str)]| {
+        let host = start_host_with(&rig, extra);
+        host.call(&rig, "POST", "/health/sweep", Some(WEBHOOK_SECRET), "")
+    };
+    // A mode that does not exist, and a pooled mode without its project ref: configuration errors that name the
+    // variable and never show a value.
+    for (extra, variable) in [
+        (
+            vec![("screener_db_mode", "pooled-hunter2")],
+            "screener_db_mode",
+        ),
+        (
+            vec![
+                ("screener_db_mode", "transaction"),
+                ("screener_db_pooler_host", "pooler.example"),
+            ],
+            "supabase_project_ref",
+        ),
+        (
+            vec![
+                ("screener_db_mode", "session"),
+                ("screener_db_pooler_host", "user:hunter2@pooler.example"),
+                ("supabase_project_ref", "abcdefghijklmnopqrst"),
+            ],
+            "screener_db_pooler_host",
+        ),
+    ] {
+        let (status, body) = sweep(&extra);
+        let text = body.to_string();
+        assert_eq!(status, 500, "{text}");
+        assert!(text.contains(&format!("variable {variable}")), "{text}");
+        assert!(!text.contains("hunter2"), "a value leaked: {text}");
+    }
+    // Transaction mode, complete: the sweep runs.
+    let (status, body) = sweep(&[
+        ("screener_db_mode", "transaction"),
+        (
+            "screener_db_pooler_host",
+            "aws-0-ap-southeast-1.pooler.supabase.com",
+        ),
+        ("supabase_project_ref", "abcdefghijklmnopqrst"),
+    ]);
+    assert_eq!(status, 200, "{body}");
 }
