@@ -58,7 +58,8 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
         if req.body.len() > MAX_BODY_BYTES {
             return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
         }
-        let secure = auth::cookie_must_be_secure(req.header("host"));
+        // `Host` never reaches a Spin guest (wasi-http strips it): the authority comes from `spin-full-url`.
+        let secure = auth::cookie_must_be_secure(auth::request_authority(req));
         match route {
             Route::Page => return Ok(AdminResponse::html(PAGE)),
             Route::Login => return self.login(req, secure),

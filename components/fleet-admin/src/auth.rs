@@ -82,7 +82,8 @@ pub fn clear_cookie(secure: bool) -> String {
     format!("{SESSION_COOKIE}=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0{secure}")
 }
 
-/// Cookies must be `Secure` except on loopback hosts, where browsers serve the page over plain http.
+/// Cookies must be `Secure` except on loopback hosts, where browsers serve the page over plain http. `host` is
+/// [`request_authority`]; no authority at all means `Secure`.
 pub fn cookie_must_be_secure(host: Option<&str>) -> bool {
     let Some(host) = host else { return true };
     let name = match host.strip_prefix('[') {
@@ -157,13 +158,25 @@ pub fn authenticate(
     Ok(Principal::Session { csrf_token: csrf })
 }
 
-/// The authority the request was sent to: `Host`, or, inside Spin (wasi-http strips `Host` from incoming
-/// requests before the guest sees them), the authority of the runtime's `spin-full-url` header.
-fn request_authority(req: &AdminRequest) -> Option<&str> {
-    req.header("host").or_else(|| {
-        let (_, rest) = req.header("spin-full-url")?.split_once("://")?;
-        rest.split(['/', '?']).next()
-    })
+/// The authority the request was sent to, from the runtime's `spin-full-url` header: wasi-http strips `Host`
+/// from incoming requests before the guest sees them, in Spin and in tests/spin-host alike, so `Host` is only
+/// a fallback for callers outside a Spin runtime (the native tests). Spin appends its `spin-full-url` after any
+/// the client sent (crates/trigger-http/src/wasi.rs `prepare_request`: `HeaderMap::extend` appends), so the
+/// last value is the runtime's.
+pub fn request_authority(req: &AdminRequest) -> Option<&str> {
+    let full_url = req
+        .headers
+        .iter()
+        .rev()
+        .find(|(name, _)| name == "spin-full-url")
+        .map(|(_, value)| value.as_str());
+    match full_url {
+        Some(url) => {
+            let (_, rest) = url.split_once("://")?;
+            rest.split(['/', '?']).next()
+        }
+        None => req.header("host"),
+    }
 }
 
 /// `Origin`, when present, must name the host the request was sent to.
@@ -273,6 +286,32 @@ mod tests {
             authenticate(&foreign, TOKEN, NOW, true).unwrap_err().error,
             "cross_origin"
         );
+    }
+
+    #[test]
+    fn authority_comes_from_spin_full_url_the_runtimes_value_last() {
+        // Inside Spin (and tests/spin-host) the guest never sees `Host`.
+        let local = request(&[("spin-full-url", "http://127.0.0.1:3000/admin/login")]);
+        assert_eq!(request_authority(&local), Some("127.0.0.1:3000"));
+        assert!(!cookie_must_be_secure(request_authority(&local)));
+        let public = request(&[("spin-full-url", "https://fleet.example.com/admin/login?x=1")]);
+        assert_eq!(request_authority(&public), Some("fleet.example.com"));
+        assert!(cookie_must_be_secure(request_authority(&public)));
+        // A client-sent spin-full-url comes first in Spin; the runtime's own is the last one.
+        let forged = request(&[
+            ("spin-full-url", "http://localhost/forged"),
+            ("spin-full-url", "https://fleet.example.com/admin/login"),
+        ]);
+        assert_eq!(request_authority(&forged), Some("fleet.example.com"));
+        // spin-full-url beats Host; Host is only a fallback outside a Spin runtime.
+        let both = request(&[
+            ("host", "127.0.0.1:3000"),
+            ("spin-full-url", "https://fleet.example.com/admin"),
+        ]);
+        assert_eq!(request_authority(&both), Some("fleet.example.com"));
+        let native = request(&[("host", "127.0.0.1:3000")]);
+        assert_eq!(request_authority(&native), Some("127.0.0.1:3000"));
+        assert_eq!(request_authority(&request(&[])), None);
     }
 
     #[test]

@@ -299,3 +299,29 @@ fn admin_wasm_refuses_tier_override_when_disabled() {
     assert_eq!(tier, vec!["free".to_string()]);
     assert!(rig.sim.sim().request_log().is_empty(), "no Fly call");
 }
+
+#[test]
+fn session_cookie_secure_flag_follows_spin_full_url() {
+    // wasi-http strips `Host` before the guest sees it (in Spin too); the component reads the authority from
+    // `spin-full-url`. Served from loopback: no `Secure` (browsers would otherwise drop it over plain http).
+    let rig = HostRig::start(false);
+    let login = |host: Option<&str>| {
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(host) = host {
+            headers.push(("host", host));
+        }
+        let (s, h, body) = rig.send(
+            "POST",
+            "/admin/login",
+            &headers,
+            &json!({"token": TOKEN}).to_string(),
+        );
+        assert_eq!(s, 200, "{body}");
+        h["set-cookie"].to_str().unwrap().to_string()
+    };
+    let local = login(None);
+    assert!(!local.contains("Secure"), "{local}");
+    // Any other authority (e.g. behind a TLS-terminating proxy): `Secure`.
+    let public = login(Some("fleet.example.com"));
+    assert!(public.ends_with("; Secure"), "{public}");
+}

@@ -89,11 +89,31 @@ pub enum Database {
     Sqlite { path: PathBuf },
 }
 
+/// How long the rig's client waits for an answer before it reports the request as hung. The host, like
+/// `spin up`, has no request deadline: a request that never finishes is only ever seen as this timeout.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What went wrong sending `what` (e.g. `POST /provision`): a timeout is a hang and says so, naming the wait.
+pub fn describe_send_error(what: &str, timeout: Duration, error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        format!(
+            "{what}: the request hung (no answer in {} s); the host has no request deadline, as Spin has none, \
+             so the component is still waiting on something (a query, a lock, an outbound call)",
+            timeout.as_secs()
+        )
+    } else {
+        format!("{what}: no answer from the host: {error}")
+    }
+}
+
 pub struct Fleet {
     pub host: RunningHost,
     pub sim: FlySimThread,
     pub database: Database,
+    /// The client for requests to the host; its timeout is [`Fleet::request_timeout`] (send through
+    /// [`Fleet::send`] so a timeout is reported as a hang).
     pub http: reqwest::blocking::Client,
+    pub request_timeout: Duration,
     /// Every line the components wrote to stdout/stderr, as `(stream, "[component] line")`.
     pub component_output: Arc<Mutex<Vec<(Stream, String)>>>,
     _dir: tempfile::TempDir,
@@ -183,18 +203,36 @@ impl Fleet {
             .variable("fly_image", IMAGE)
             .variable("reconcile_budget_ms", "15000");
         let host = configure(config, &database).start().expect("host starts");
-        let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap();
         Fleet {
             host,
             sim,
             database,
-            http,
+            http: client(REQUEST_TIMEOUT),
+            request_timeout: REQUEST_TIMEOUT,
             component_output,
             _dir: dir,
         }
+    }
+
+    /// Waits at most `timeout` for each answer from now on.
+    pub fn set_request_timeout(&mut self, timeout: Duration) {
+        self.http = client(timeout);
+        self.request_timeout = timeout;
+    }
+
+    /// Sends a request built on [`Fleet::http`]; `what` names it (e.g. `POST /provision`) in the panic when no
+    /// answer comes: a timeout panics with "the request hung (no answer in N s)".
+    pub fn send(
+        &self,
+        what: &str,
+        request: reqwest::blocking::RequestBuilder,
+    ) -> reqwest::blocking::Response {
+        request.send().unwrap_or_else(|error| {
+            panic!(
+                "{}",
+                describe_send_error(what, self.request_timeout, &error)
+            )
+        })
     }
 
     /// The captured component output lines so far.
@@ -267,11 +305,21 @@ impl Fleet {
         if let Some(auth) = authorization {
             request = request.header("authorization", auth);
         }
-        let response = request.send().expect("request reaches the host");
+        let what = format!("POST {route}");
+        let response = self.send(&what, request);
         let status = response.status().as_u16();
-        let text = response.text().unwrap();
-        let json =
-            serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON {status}: {text}"));
+        let text = response.text().unwrap_or_else(|error| {
+            panic!(
+                "{}",
+                describe_send_error(&what, self.request_timeout, &error)
+            )
+        });
+        if text.is_empty() && status >= 500 {
+            // What Spin (and the host) answer when the component traps or gives no response.
+            panic!("{what} answered {status} with an empty body: the component failed (trap or no response)");
+        }
+        let json = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{what}: non-JSON {status}: {text}"));
         (status, json)
     }
 
@@ -359,6 +407,13 @@ impl Drop for Fleet {
             }
         }
     }
+}
+
+fn client(timeout: Duration) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(timeout)
+        .build()
+        .expect("an HTTP client")
 }
 
 pub fn user(n: u32) -> UserId {

@@ -36,11 +36,14 @@ impl RawResponse {
     }
 }
 
+/// How long [`send`] waits for the answer before it reports the request as hung.
+pub const ANSWER_WITHIN: Duration = Duration::from_secs(90);
+
 /// Sends one request on a fresh connection (`Connection: close`) and reads the whole answer.
 pub fn send(addr: SocketAddr, req: &RawRequest) -> RawResponse {
     let mut stream = std::net::TcpStream::connect(addr).expect("connect to the host");
     stream
-        .set_read_timeout(Some(Duration::from_secs(90)))
+        .set_read_timeout(Some(ANSWER_WITHIN))
         .expect("set a read timeout");
     let mut head = format!("{} {} HTTP/1.1\r\nHost: {addr}\r\n", req.method, req.target);
     for (name, value) in &req.headers {
@@ -55,10 +58,24 @@ pub fn send(addr: SocketAddr, req: &RawRequest) -> RawResponse {
     let _ = stream.write_all(&req.body);
     let mut bytes = Vec::new();
     if let Err(error) = stream.read_to_end(&mut bytes) {
+        let hung = matches!(
+            error.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        );
         assert!(
             !bytes.is_empty(),
-            "{}: no answer from the host: {error}",
-            req.label
+            "{}",
+            if hung {
+                format!(
+                    "{}: {} {}: the request hung (no answer in {} s); the host has no request deadline, as Spin has none",
+                    req.label,
+                    req.method,
+                    req.target,
+                    ANSWER_WITHIN.as_secs()
+                )
+            } else {
+                format!("{}: no answer from the host: {error}", req.label)
+            }
         );
     }
     parse(&bytes, req.method == "HEAD")

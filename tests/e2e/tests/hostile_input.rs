@@ -1,6 +1,9 @@
 //! Suite 3 (issue 9): a corpus of hostile HTTP requests against every route of the real components in the
 //! host (hand-written cases plus seeded random mutations). Every answer must be a 4xx JSON error
-//! `{"error","detail"}`; no 5xx, no trap, no state change (full database snapshot) and no Fly call.
+//! `{"error","detail"}` from a component, or, for a path no route of spin.toml matches (traversal attempts such
+//! as `/provision/../admin/api/summary`), Spin's own 404 with an empty body (`HttpServer::not_found` in Spin's
+//! crates/trigger-http/src/server.rs; the host answers the same); no 5xx, no trap, no state change (full
+//! database snapshot) and no Fly call.
 
 use fleet_e2e::hostile::{self, Subjects};
 use fleet_e2e::raw_http::{self, RawRequest, RawResponse};
@@ -8,6 +11,7 @@ use fleet_e2e::{hostile_fuzz, proof, snapshot, Fleet, ADMIN_TOKEN, WEBHOOK_SECRE
 use fleet_store::UserId;
 use fly_simulator::SimConfig;
 use serde_json::{json, Value};
+use spin_test_host::routing::Router;
 
 const SUITE: &str = "hostile_input";
 
@@ -21,12 +25,13 @@ fn subjects(fleet: &Fleet) -> Subjects {
     let unentitled = id("b2b2b2b2-b2b2-4b2b-9b2b-b2b2b2b2b2b2");
     fleet.subscribe(entitled, "pro", "active");
     fleet.subscribe(unentitled, "free", "active");
-    let login = fleet
-        .http
-        .post(fleet.host.url("/admin/login"))
-        .json(&json!({"token": ADMIN_TOKEN}))
-        .send()
-        .unwrap();
+    let login = fleet.send(
+        "POST /admin/login",
+        fleet
+            .http
+            .post(fleet.host.url("/admin/login"))
+            .json(&json!({"token": ADMIN_TOKEN})),
+    );
     assert_eq!(login.status().as_u16(), 200);
     let cookie = login.headers()["set-cookie"]
         .to_str()
@@ -50,10 +55,33 @@ fn subjects(fleet: &Fleet) -> Subjects {
     }
 }
 
+/// spin.toml's routes, matched with Spin's rules.
+fn router() -> Router {
+    let manifest = fleet_test_support::workspace_root().join("spin.toml");
+    let spec = spin_test_host::manifest::load(&manifest).expect("spin.toml loads");
+    Router::new(spec.routes.iter().filter_map(|r| {
+        r.route
+            .as_deref()
+            .map(|route| (route, r.component_id.as_str()))
+    }))
+    .expect("spin.toml's routes")
+}
+
 /// Why an answer is not a clean refusal, if it is not.
-fn problem(req: &RawRequest, res: &RawResponse) -> Option<String> {
+fn problem(router: &Router, req: &RawRequest, res: &RawResponse) -> Option<String> {
     if !(400..500).contains(&res.status) {
         return Some(format!("status {}", res.status));
+    }
+    let path = req.target.split('?').next().unwrap_or_default();
+    if router.route(path).is_none() {
+        // No component runs: Spin answers 404 with an empty body, and so must the host.
+        return (res.status != 404 || !res.body.is_empty()).then(|| {
+            format!(
+                "unrouted path: expected Spin's empty 404, got {} with {} body bytes",
+                res.status,
+                res.body.len()
+            )
+        });
     }
     let text = res.text();
     if text.contains(WEBHOOK_SECRET) || text.contains(ADMIN_TOKEN) {
@@ -76,6 +104,7 @@ fn problem(req: &RawRequest, res: &RawResponse) -> Option<String> {
 
 fn run(fleet: Fleet, database: &str) {
     let seed = proof::seed(SUITE);
+    let router = router();
     let subjects = subjects(&fleet);
     let mut corpus = hostile::corpus(&subjects);
     let handwritten = corpus.len();
@@ -89,7 +118,7 @@ fn run(fleet: Fleet, database: &str) {
     for req in &corpus {
         let res = raw_http::send(fleet.host.addr, req);
         *by_status.entry(res.status).or_default() += 1;
-        if let Some(problem) = problem(req, &res) {
+        if let Some(problem) = problem(&router, req, &res) {
             let body: String = res.text().chars().take(300).collect();
             failures.push(format!("{}: {problem}: {body}", req.label));
         }

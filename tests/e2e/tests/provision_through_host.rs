@@ -230,13 +230,14 @@ fn bad_input_and_bad_auth_get_4xx_json_without_effect() {
             assert!(!answer.to_string().contains(WEBHOOK_SECRET));
         }
         // A signature replayed outside the 5-minute tolerance.
-        let response = fleet
-            .http
-            .post(fleet.host.url(route))
-            .header("x-fleet-signature", &stale)
-            .body(good.clone())
-            .send()
-            .unwrap();
+        let response = fleet.send(
+            &format!("POST {route}"),
+            fleet
+                .http
+                .post(fleet.host.url(route))
+                .header("x-fleet-signature", &stale)
+                .body(good.clone()),
+        );
         assert_eq!(response.status().as_u16(), 401);
     }
     assert_eq!(fleet.snapshot(), before, "no state changed");
@@ -255,13 +256,14 @@ fn a_fresh_signature_is_accepted() {
         .to_string()
         .into_bytes();
     let signature = fleet_http::sign_request(WEBHOOK_SECRET, chrono::Utc::now().timestamp(), &body);
-    let response = fleet
-        .http
-        .post(fleet.host.url("/provision"))
-        .header("x-fleet-signature", signature)
-        .body(body)
-        .send()
-        .unwrap();
+    let response = fleet.send(
+        "POST /provision",
+        fleet
+            .http
+            .post(fleet.host.url("/provision"))
+            .header("x-fleet-signature", signature)
+            .body(body),
+    );
     assert!(
         matches!(response.status().as_u16(), 200 | 202),
         "{}",

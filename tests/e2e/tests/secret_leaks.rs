@@ -33,7 +33,7 @@ impl Scenario {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let res = req.send().unwrap();
+        let res = self.fleet.send(&format!("{method} {path}"), req);
         let status = res.status().as_u16();
         let head = format!("{status} {:?}", res.headers());
         let text = res.text().unwrap();

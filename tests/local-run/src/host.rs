@@ -15,6 +15,19 @@ use std::time::{Duration, Instant};
 const READY_WITHIN: Duration = Duration::from_secs(120);
 /// How long a SIGINT-ed host may take to drain before it is killed.
 const STOP_WITHIN: Duration = Duration::from_secs(10);
+/// The host's opt-in limits, which `spin up` does not have (the host is Spin-like by default). The local run
+/// turns them on because it is a long-lived demo on a developer's machine: the scheduler sweeps every few
+/// seconds and the dashboard keeps polling, so requests that hung (each holding an instance, its memory and a
+/// database connection) would pile up until the host's 256 instance slots are gone. Past 60 s (above every
+/// reconcile and sweep budget) a request gets a 500 and the host logs "request exceeded its 60s deadline";
+/// an instance may grow a memory to 256 MiB. Fidelity to Spin is the end-to-end suites' job, which run
+/// without them.
+const HOST_LIMITS: [&str; 4] = [
+    "--request-timeout-ms",
+    "60000",
+    "--max-instance-memory",
+    "268435456",
+];
 
 pub struct HostProcess {
     pub addr: SocketAddr,
@@ -44,6 +57,7 @@ impl HostProcess {
             .arg(listen.to_string())
             .arg("--sqlite-default")
             .arg(database)
+            .args(HOST_LIMITS)
             .stdin(Stdio::null())
             .stdout(Stdio::piped());
         if std::env::var_os("RUST_LOG").is_none() {

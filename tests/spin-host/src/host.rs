@@ -90,8 +90,15 @@ impl HostConfig {
         self
     }
 
+    /// Opts in to a per-request deadline (off by default, as in `spin up`): past it the request gets a 500.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.limits.request_timeout = timeout;
+        self.limits.request_timeout = Some(timeout);
+        self
+    }
+
+    /// Opts in to a cap on each linear memory of an instance (off by default; Spin's `--max-instance-memory`).
+    pub fn max_instance_memory(mut self, bytes: usize) -> Self {
+        self.limits.memory_bytes = Some(bytes);
         self
     }
 

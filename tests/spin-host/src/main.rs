@@ -50,17 +50,20 @@ struct ServeArgs {
     /// Another SQLite database (repeatable).
     #[arg(long = "sqlite-database", value_name = "LABEL=PATH")]
     sqlite_databases: Vec<String>,
-    /// Wall-clock budget per request, in milliseconds.
-    #[arg(long, default_value_t = 30_000)]
-    request_timeout_ms: u64,
-    /// Linear memory cap per instance, in MiB.
-    #[arg(long, default_value_t = 256)]
-    memory_limit_mb: usize,
-    /// Outbound HTTP connect timeout, in milliseconds (unless the component sets its own).
-    #[arg(long, default_value_t = 10_000)]
+    /// Opt-in wall-clock budget per request, in milliseconds: past it the request gets a 500 (empty body). Off by
+    /// default, like `spin up`, where a request that never finishes hangs.
+    #[arg(long, env = "SPIN_TEST_HOST_REQUEST_TIMEOUT_MS", value_name = "MS")]
+    request_timeout_ms: Option<u64>,
+    /// Opt-in cap on each linear memory of an instance, in bytes (Spin's own flag and variable). Off by default,
+    /// like `spin up`.
+    #[arg(long, env = "SPIN_MAX_INSTANCE_MEMORY", value_name = "BYTES")]
+    max_instance_memory: Option<usize>,
+    /// Outbound HTTP connect timeout, in milliseconds (unless the component sets its own; Spin's default).
+    #[arg(long, default_value_t = 600_000)]
     outbound_connect_timeout_ms: u64,
-    /// Outbound HTTP first-byte and between-bytes timeout, in milliseconds (unless the component sets its own).
-    #[arg(long, default_value_t = 30_000)]
+    /// Outbound HTTP first-byte and between-bytes timeout, in milliseconds (unless the component sets its own;
+    /// Spin's default).
+    #[arg(long, default_value_t = 600_000)]
     outbound_read_timeout_ms: u64,
     /// Extra CA certificate (PEM) trusted for Postgres TLS (repeatable).
     #[arg(long = "postgres-ca", value_name = "PEM")]
@@ -79,8 +82,8 @@ fn serve(args: ServeArgs) -> Result<()> {
     let mut config = HostConfig::new(&args.manifest)
         .listen(args.listen)
         .limits(Limits {
-            memory_bytes: args.memory_limit_mb << 20,
-            request_timeout: Duration::from_millis(args.request_timeout_ms),
+            memory_bytes: args.max_instance_memory,
+            request_timeout: args.request_timeout_ms.map(Duration::from_millis),
             ..Limits::default()
         })
         .outbound_http_timeouts(HttpTimeouts {

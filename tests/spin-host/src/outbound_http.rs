@@ -8,6 +8,7 @@ use std::time::Duration;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 /// Timeouts applied when the guest does not set its own through `request-options`.
+/// The default is Spin's: 600 s for each (`DEFAULT_TIMEOUT` in crates/factor-outbound-http/src/wasi.rs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HttpTimeouts {
     pub connect: Duration,
@@ -15,12 +16,15 @@ pub struct HttpTimeouts {
     pub between_bytes: Duration,
 }
 
+/// Spin's outbound wasi-http default for each timeout the guest leaves unset.
+pub const SPIN_DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
 impl Default for HttpTimeouts {
     fn default() -> Self {
         HttpTimeouts {
-            connect: Duration::from_secs(10),
-            first_byte: Duration::from_secs(30),
-            between_bytes: Duration::from_secs(30),
+            connect: SPIN_DEFAULT_TIMEOUT,
+            first_byte: SPIN_DEFAULT_TIMEOUT,
+            between_bytes: SPIN_DEFAULT_TIMEOUT,
         }
     }
 }
@@ -91,6 +95,14 @@ impl WasiHttpHooks for OutboundHttpHooks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn defaults_are_spins_600_seconds() {
+        let host = HttpTimeouts::default();
+        for timeout in [host.connect, host.first_byte, host.between_bytes] {
+            assert_eq!(timeout, Duration::from_secs(600));
+        }
+    }
 
     #[test]
     fn guest_timeouts_win_and_host_fills_gaps() {

@@ -1,13 +1,13 @@
 //! The HTTP front end: route, set the spin-* headers, run a fresh instance per request, and turn any guest failure
-//! (trap, deadline, no response) into a 500 JSON body while the host keeps serving.
+//! (trap, error code, no response, the opt-in deadline) into a 500 with an empty body, as Spin does, while the
+//! host keeps serving.
 
 use crate::app::{App, ComponentRuntime, HostShared};
 use crate::limits::{self, DeadlineExceeded};
 use crate::routing::RouteMatch;
 use crate::state::RequestState;
-use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
@@ -58,37 +58,37 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     }
 }
 
+/// What a request gets, decided like Spin's `HttpServer::handle` (crates/trigger-http/src/server.rs): no route → 404
+/// with an empty body; a guest failure (trap, error code, no response, opt-in deadline) → 500 with an empty body;
+/// no `Host` header and no authority → no answer at all (Spin returns the error to hyper, which drops the
+/// connection).
 async fn handle(
     app: Arc<App>,
     req: Request<Incoming>,
     peer: SocketAddr,
-) -> Result<Response<HyperOutgoingBody>, Infallible> {
+) -> Result<Response<HyperOutgoingBody>, NoAuthority> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let Some(matched) = app.router.route(&path) else {
         tracing::info!(%method, %path, status = 404, "no route");
-        return Ok(json_error(
-            StatusCode::NOT_FOUND,
-            "not found",
-            &format!("no route matches {path}"),
-        ));
+        return Ok(empty(StatusCode::NOT_FOUND));
     };
     let component = app.components[&matched.component_id].clone();
-    let response = match with_spin_headers(req, &matched, peer) {
-        Ok(req) => match invoke(component.clone(), app.shared.clone(), req).await {
-            Ok(response) => response,
-            Err(error) => {
-                let detail = describe(&error);
-                tracing::error!(component = %component.id, %method, %path, error = %detail, "component failed");
-                json_error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "component failed",
-                    &format!("component `{}`: {detail}", component.id),
-                )
-            }
-        },
-        Err(detail) => json_error(StatusCode::BAD_REQUEST, "bad request", &detail),
+    let req = match with_spin_headers(req, &matched, peer) {
+        Ok(req) => req,
+        Err(detail) => {
+            tracing::warn!(component = %component.id, %method, %path, "{detail}: closing the connection, as Spin does");
+            return Err(NoAuthority(detail));
+        }
+    };
+    let response = match invoke(component.clone(), app.shared.clone(), req).await {
+        Ok(response) => response,
+        Err(error) => {
+            let detail = describe(&error);
+            tracing::error!(component = %component.id, %method, %path, error = %detail, "component failed");
+            empty(StatusCode::INTERNAL_SERVER_ERROR)
+        }
     };
     tracing::info!(
         component = %component.id,
@@ -100,6 +100,12 @@ async fn handle(
     );
     Ok(response)
 }
+
+/// A request whose authority (`Host` or absolute URI) cannot be determined; hyper drops its connection without an
+/// answer, as it does for Spin's `set_req_uri` error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NoAuthority(String);
 
 /// Makes the URI absolute and sets the headers the Spin SDK reads, dropping any the client sent itself.
 fn with_spin_headers(
@@ -153,6 +159,7 @@ async fn invoke(
         component.pre.engine(),
         RequestState::new(component.clone(), shared),
     );
+    store.limiter(|state| &mut state.store_limits);
     limits::arm(&mut store, timeout);
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let req = store
@@ -168,27 +175,37 @@ async fn invoke(
             .call_handle(&mut store, req, out)
             .await
     });
-    // The epoch deadline stops busy guests; this stops guests parked in a host call.
-    match tokio::time::timeout(timeout + Duration::from_millis(500), receiver).await {
-        Ok(Ok(Ok(response))) => Ok(response),
-        Ok(Ok(Err(code))) => Err(wasmtime::format_err!(
-            "component answered with error code {code:?}"
-        )),
-        Ok(Err(_)) => match task.await {
-            Ok(Ok(())) => Err(wasmtime::format_err!(
-                "component returned without setting a response"
+    let abort = task.abort_handle();
+    let answer = async {
+        match receiver.await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(code)) => Err(wasmtime::format_err!(
+                "component answered with error code {code:?}"
             )),
-            Ok(Err(error)) => Err(error),
-            Err(join) => Err(wasmtime::Error::new(join)),
-        },
+            Err(_) => match task.await {
+                Ok(Ok(())) => Err(wasmtime::format_err!(
+                    "component returned without setting a response"
+                )),
+                Ok(Err(error)) => Err(error),
+                Err(join) => Err(wasmtime::Error::new(join)),
+            },
+        }
+    };
+    let Some(timeout) = timeout else {
+        // Like `spin up`: no deadline; a guest that never answers keeps the request open.
+        return answer.await;
+    };
+    // The epoch deadline stops busy guests; this stops guests parked in a host call.
+    match tokio::time::timeout(timeout + Duration::from_millis(500), answer).await {
+        Ok(result) => result,
         Err(_) => {
-            task.abort();
+            abort.abort();
             Err(wasmtime::Error::new(DeadlineExceeded(timeout)))
         }
     }
 }
 
-/// A one-line description of a guest failure for the log and the 500 body.
+/// A one-line description of a guest failure for the host's log (the 500 itself has an empty body, as Spin's).
 fn describe(error: &wasmtime::Error) -> String {
     if let Some(deadline) = error.downcast_ref::<DeadlineExceeded>() {
         return deadline.to_string();
@@ -204,13 +221,12 @@ fn describe(error: &wasmtime::Error) -> String {
         .to_string()
 }
 
-pub fn json_error(status: StatusCode, error: &str, detail: &str) -> Response<HyperOutgoingBody> {
-    let body = serde_json::json!({ "error": error, "detail": detail }).to_string();
+/// Spin's own answers (`HttpServer::not_found` / `internal_error`): a status and an empty body, no headers.
+pub fn empty(status: StatusCode) -> Response<HyperOutgoingBody> {
     Response::builder()
         .status(status)
-        .header(http::header::CONTENT_TYPE, "application/json")
         .body(
-            Full::new(Bytes::from(body))
+            Empty::new()
                 .map_err(|never: Infallible| -> wasmtime_wasi_http::Error { match never {} })
                 .boxed_unsync(),
         )

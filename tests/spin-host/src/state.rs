@@ -18,6 +18,8 @@ pub struct RequestState {
     pub(crate) table: ResourceTable,
     pub(crate) component: Arc<ComponentRuntime>,
     pub(crate) host: Arc<HostShared>,
+    /// The opt-in memory cap (`Limits::memory_bytes`); unlimited by default, as in Spin.
+    pub(crate) store_limits: wasmtime::StoreLimits,
 }
 
 impl RequestState {
@@ -40,7 +42,9 @@ impl RequestState {
             allowed: component.allowed_hosts.clone(),
             timeouts: host.outbound_http,
         };
+        let store_limits = crate::limits::store_limits(&host.limits);
         RequestState {
+            store_limits,
             wasi,
             http: WasiHttpCtx::new(),
             hooks,
