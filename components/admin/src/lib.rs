@@ -15,7 +15,7 @@ use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
 
 /// Admin actions answer within this much, even when `reconcile_budget_ms` allows more, so the page stays
-/// responsive and the host's request deadline is never reached.
+/// responsive (Spin itself puts no deadline on a request; a proxy in front of it may).
 const ADMIN_BUDGET_CAP: Duration = Duration::from_secs(20);
 
 #[http_component]

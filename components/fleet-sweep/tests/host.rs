@@ -103,6 +103,7 @@ fn start_host_with<C: fleet_store::SqlConnection>(rig: &Rig<C>, extra: &[(&str, 
         .variable("screener_db_name", database)
         .variable("app_url_template", rig.config.app_url_template.clone())
         .sqlite_default(dir.path().join("unused.db"))
+        // Opted in (Spin has no deadline): a sweep that hangs fails this test instead of stalling the suite.
         .request_timeout(Duration::from_secs(60))
         .start()
         .expect("the host starts with health.wasm");

@@ -157,8 +157,14 @@ fn ingest_code_traders(log: &str, declarative_eval: f64) {
         .trim_start_matches("code traders:")
         .trim()
         .to_string();
-    let p50 = expect(number_after(log, "every code trader evaluated", "p50"), "code p50");
-    let p99 = expect(number_after(log, "every code trader evaluated", "p99"), "code p99");
+    let p50 = expect(
+        number_after(log, "every code trader evaluated", "p50"),
+        "code p50",
+    );
+    let p99 = expect(
+        number_after(log, "every code trader evaluated", "p99"),
+        "code p99",
+    );
     record(
         suite,
         "close -> every code trader evaluated p50 / p99 ms",
@@ -172,11 +178,21 @@ fn ingest_code_traders(log: &str, declarative_eval: f64) {
         "same 100 traders x 300 symbols, declarative figure above",
     );
     let per_eval = expect(number_after(log, "per evaluation", ":"), "per evaluation");
-    record(suite, "per evaluation us", format!("{per_eval:.2}"), "worker time / evaluations");
+    record(
+        suite,
+        "per evaluation us",
+        format!("{per_eval:.2}"),
+        "worker time / evaluations",
+    );
     for line in log.lines().filter(|l| l.contains("stopped after")) {
         let name = line.trim().split(':').next().unwrap_or_default();
         if let Some(ms) = number_after(line, "stopped after", "") {
-            record(suite, &format!("{name}: stopped after ms"), format!("{ms:.1}"), "then disabled");
+            record(
+                suite,
+                &format!("{name}: stopped after ms"),
+                format!("{ms:.1}"),
+                "then disabled",
+            );
         }
     }
 }
