@@ -3,6 +3,7 @@
 
 use fleet_http::ApiError;
 use fleet_store::spin::{SpinPostgres, SpinSqlite};
+use fleet_store::zero_rows::NeverZeroRows;
 use fleet_store::{SqlConnection, Store};
 
 pub type AnyStore = Store<Box<dyn SqlConnection>>;
@@ -19,7 +20,10 @@ pub fn open_store(database_url: &str) -> Result<AnyStore, ApiError> {
     let connection: Box<dyn SqlConnection> = if let Some(label) = sqlite_label(database_url) {
         Box::new(SpinSqlite::open(label).map_err(unavailable)?)
     } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
-        Box::new(SpinPostgres::open(database_url).map_err(unavailable)?)
+        // Released Spin (4.0.0–4.0.2) hangs on a query that yields no rows (spinframework/spin#3671).
+        Box::new(NeverZeroRows(
+            SpinPostgres::open(database_url).map_err(unavailable)?,
+        ))
     } else {
         return Err(ApiError::internal(
             "database_url must be sqlite://<label> or a postgres:// URL",

@@ -19,6 +19,7 @@ mod store;
 pub mod time;
 mod types;
 mod writes;
+pub mod zero_rows;
 
 #[cfg(feature = "native")]
 pub mod native;

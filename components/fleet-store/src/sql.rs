@@ -157,6 +157,10 @@ impl Row {
         &self.values
     }
 
+    pub fn into_parts(self) -> (Arc<[String]>, Vec<SqlValue>) {
+        (self.columns, self.values)
+    }
+
     /// The value of a named column.
     pub fn get(&self, column: &str) -> Result<&SqlValue, SqlError> {
         self.columns
