@@ -20,11 +20,6 @@ use serde_json::json;
 use std::time::Duration;
 use uuid::Uuid;
 
-fn rsi_filter() -> serde_json::Value {
-    json!({"version": 1, "timeframe": "1m",
-           "when": {"left": {"ind": "rsi", "period": 14}, "op": "crosses_above", "right": {"const": 30}}})
-}
-
 struct World {
     admin: String,
     user_a: Uuid,

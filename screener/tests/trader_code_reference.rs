@@ -19,14 +19,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 
 use filter_core::{IndicatorCache, Kline, Limits, MarketData, Ticker};
-use serde_json::Value;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/trader_code");
 
+#[derive(serde::Deserialize)]
 struct Case {
     name: String,
     language: String,
     code: String,
+    #[serde(rename = "requiredTimeframes")]
     timeframes: Vec<String>,
 }
 
@@ -45,7 +46,7 @@ fn read(name: &str) -> String {
     std::fs::read_to_string(format!("{DIR}/{name}")).unwrap_or_else(|e| panic!("{DIR}/{name}: {e}"))
 }
 
-fn reference_verdicts() -> Value {
+fn reference_verdicts() -> VerdictsJson {
     let text = python_reference(
         &format!("{DIR}/verdicts_reference.py"),
         &[DIR],
@@ -55,108 +56,90 @@ fn reference_verdicts() -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-fn kline(v: &Value) -> Kline {
-    let f = |k: &str| {
-        v[k].as_f64()
-            .unwrap_or_else(|| panic!("kline field {k}: {v}"))
-    };
-    let i = |k: &str| {
-        v[k].as_i64()
-            .unwrap_or_else(|| panic!("kline field {k}: {v}"))
-    };
-    Kline {
-        open_time: i("openTime"),
-        open: f("open"),
-        high: f("high"),
-        low: f("low"),
-        close: f("close"),
-        volume: f("volume"),
-        buy_volume: f("buyVolume"),
-        quote_volume: f("quoteVolume"),
-        buy_quote_volume: f("buyQuoteVolume"),
-        trades: i("trades"),
-        close_time: i("closeTime"),
+/// One kline as `klines.py` writes it (the platform's `types.Kline` JSON names).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KlineJson {
+    open_time: i64,
+    open: f64,
+    high: f64,
+    low: f64,
+    close: f64,
+    volume: f64,
+    buy_volume: f64,
+    quote_volume: f64,
+    buy_quote_volume: f64,
+    trades: i64,
+    close_time: i64,
+}
+
+impl From<KlineJson> for Kline {
+    fn from(k: KlineJson) -> Kline {
+        Kline {
+            open_time: k.open_time,
+            open: k.open,
+            high: k.high,
+            low: k.low,
+            close: k.close,
+            volume: k.volume,
+            buy_volume: k.buy_volume,
+            quote_volume: k.quote_volume,
+            buy_quote_volume: k.buy_quote_volume,
+            trades: k.trades,
+            close_time: k.close_time,
+        }
     }
+}
+
+#[derive(serde::Deserialize)]
+struct KlinesJson {
+    symbols: BTreeMap<String, BTreeMap<String, Vec<KlineJson>>>,
+}
+
+#[derive(serde::Deserialize)]
+struct VerdictsJson {
+    window: usize,
+    verdicts: HashMap<String, HashMap<String, Vec<bool>>>,
+    borderline: HashMap<String, HashMap<String, Vec<usize>>>,
 }
 
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let cases: Value = serde_json::from_str(&read("cases.json")).unwrap();
-        let cases = cases
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| Case {
-                name: c["name"].as_str().unwrap().to_string(),
-                language: c["language"].as_str().unwrap().to_string(),
-                code: c["code"].as_str().unwrap().to_string(),
-                timeframes: c["requiredTimeframes"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|t| t.as_str().unwrap().to_string())
-                    .collect(),
-            })
-            .collect();
-        let raw: Value = serde_json::from_str(&read("klines.json")).unwrap();
-        let klines = raw["symbols"]
-            .as_object()
-            .unwrap()
-            .iter()
+        let cases: Vec<Case> = serde_json::from_str(&read("cases.json")).unwrap();
+        let raw: KlinesJson = serde_json::from_str(&read("klines.json")).unwrap();
+        let klines = raw
+            .symbols
+            .into_iter()
             .map(|(sym, tfs)| {
                 let tfs = tfs
-                    .as_object()
-                    .unwrap()
-                    .iter()
-                    .map(|(tf, ks)| {
-                        (
-                            tf.clone(),
-                            ks.as_array().unwrap().iter().map(kline).collect(),
-                        )
-                    })
+                    .into_iter()
+                    .map(|(tf, ks)| (tf, ks.into_iter().map(Kline::from).collect()))
                     .collect();
-                (sym.clone(), tfs)
+                (sym, tfs)
             })
             .collect();
         let r = reference_verdicts();
-        let window = r["window"].as_u64().unwrap() as usize;
-        let verdicts = r["verdicts"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(case, syms)| {
-                let syms = syms
-                    .as_object()
-                    .unwrap()
-                    .iter()
-                    .map(|(s, row)| {
-                        let row: Vec<bool> = row
-                            .as_array()
-                            .unwrap()
-                            .iter()
-                            .map(|b| b.as_bool().unwrap())
-                            .collect();
-                        assert_eq!(row.len(), window, "{case}/{s}");
-                        (s.clone(), row)
-                    })
-                    .collect();
-                (case.clone(), syms)
-            })
-            .collect();
-        let mut borderline = std::collections::HashSet::new();
-        for (case, syms) in r["borderline"].as_object().unwrap() {
-            for (sym, ks) in syms.as_object().unwrap() {
-                for k in ks.as_array().unwrap() {
-                    borderline.insert((case.clone(), sym.clone(), k.as_u64().unwrap() as usize));
-                }
+        for (case, syms) in &r.verdicts {
+            for (s, row) in syms {
+                assert_eq!(row.len(), r.window, "{case}/{s}");
             }
         }
+        let borderline = r
+            .borderline
+            .into_iter()
+            .flat_map(|(case, syms)| {
+                syms.into_iter().flat_map(move |(sym, ks)| {
+                    let case = case.clone();
+                    ks.into_iter().map(move |k| (case.clone(), sym.clone(), k))
+                })
+            })
+            .collect();
         Fixture {
             cases,
             klines,
-            window,
-            verdicts,
+            window: r.window,
+            verdicts: r.verdicts,
             borderline,
         }
     })

@@ -266,3 +266,9 @@ pub fn python_reference(script: &str, args: &[&str], committed: &str, needs: &st
         }
     }
 }
+
+/// A declarative trader: RSI(14) crossing above 30 on 1m candles (fires on the replay sample).
+pub fn rsi_filter() -> serde_json::Value {
+    serde_json::json!({"version": 1, "timeframe": "1m",
+           "when": {"left": {"ind": "rsi", "period": 14}, "op": "crosses_above", "right": {"const": 30}}})
+}
