@@ -8,10 +8,10 @@ use fleet_http::ApiError;
 use fleet_reconcile::SystemClock;
 use fleet_spin_runtime::settings::{optional, required};
 use fleet_spin_runtime::store::{open_store, AnyStore};
-use fleet_spin_runtime::Settings;
+use fleet_spin_runtime::{with_request, Settings, MAX_BODY_BYTES};
 use fly_api::transport_spin::SpinTransport;
 use fly_api::Secret;
-use spin_sdk::http::{Request, Response};
+use spin_sdk::http::{IncomingRequest, Request, Response};
 use spin_sdk::http_component;
 
 /// Admin actions answer within this much, even when `reconcile_budget_ms` allows more, so the page stays
@@ -19,7 +19,11 @@ use spin_sdk::http_component;
 const ADMIN_BUDGET_CAP: Duration = Duration::from_secs(20);
 
 #[http_component]
-async fn handle(req: Request) -> Response {
+async fn handle(req: IncomingRequest) -> Response {
+    with_request(req, MAX_BODY_BYTES, handle_admin).await
+}
+
+async fn handle_admin(req: Request) -> Response {
     let request = AdminRequest::new(
         &req.method().to_string(),
         req.path_and_query().unwrap_or("/"),

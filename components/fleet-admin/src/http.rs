@@ -3,8 +3,8 @@
 
 use fleet_http::ApiError;
 
-/// The largest request body the admin API reads.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The largest request body the admin API reads (the component refuses anything larger while streaming it).
+pub use fleet_http::MAX_BODY_BYTES;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Method {
@@ -194,7 +194,7 @@ mod tests {
         assert_eq!(json_body::<Body>(b"[]").unwrap_err().status, 400);
         assert_eq!(json_body::<Body>(b"[1]").unwrap_err().status, 400);
         let big = vec![b' '; MAX_BODY_BYTES + 1];
-        assert_eq!(json_body::<Body>(&big).unwrap_err().status, 400);
+        assert_eq!(json_body::<Body>(&big).unwrap_err().status, 413);
     }
 
     #[test]

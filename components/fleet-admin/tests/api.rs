@@ -26,6 +26,7 @@ const PROTECTED_WRITES: &[&str] = &[
     "/admin/api/users/aaaaaaaa-0000-4000-8000-000000000001/tier",
     "/admin/api/migrations",
     "/admin/api/migrations/advance",
+    "/admin/api/orphans/confirm",
 ];
 
 fn login(rig: &Rig) -> (String, String) {
@@ -270,7 +271,7 @@ fn bad_input_is_a_4xx_json_error_and_changes_nothing() {
     assert_eq!(
         rig.admin("POST", &format!("/admin/api/users/{u}/tier"), &huge)
             .status,
-        400
+        413
     );
     assert_eq!(rig.snapshot(), before, "bad input changed state");
     assert_eq!(rig.fly_calls(), calls, "bad input called Fly");

@@ -42,10 +42,10 @@ impl ApiError {
         Self::new(409, error, detail)
     }
 
-    /// 400 rather than 413: the webhook contract (issue 5) lists an oversized body among the 400s.
+    /// 413: the body is larger than the route reads (issue 19; it was a 400 before bodies were streamed).
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
-            400,
+            413,
             "payload_too_large",
             format!("the body exceeds {limit} bytes"),
         )

@@ -8,10 +8,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+pub use crate::body::MAX_BODY_BYTES;
 use crate::ApiError;
-
-/// Bodies larger than this are refused before parsing.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 const SUBSCRIPTIONS_TABLE: &str = "user_subscriptions";
 
@@ -219,7 +217,7 @@ mod tests {
     fn oversized_bodies_are_refused_before_parsing() {
         let body = vec![b' '; MAX_BODY_BYTES + 1];
         let err = parse_hint(&body).unwrap_err();
-        assert_eq!((err.status, err.error), (400, "payload_too_large"));
+        assert_eq!((err.status, err.error), (413, "payload_too_large"));
     }
 
     proptest::proptest! {

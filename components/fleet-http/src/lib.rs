@@ -2,11 +2,13 @@
 //! Everything here is pure (no I/O), so it is tested natively and runs unchanged inside the wasm components.
 
 pub mod auth;
+pub mod body;
 pub mod error;
 pub mod hint;
 
 pub use auth::{
     sign_request, verify_request, AuthRejected, SIGNATURE_HEADER, SIGNATURE_TOLERANCE_SECS,
 };
+pub use body::{check_declared_length, BoundedBody, MAX_BODY_BYTES};
 pub use error::ApiError;
-pub use hint::{parse_hint, Hint, HintSource, MAX_BODY_BYTES};
+pub use hint::{parse_hint, Hint, HintSource};

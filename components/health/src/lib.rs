@@ -7,13 +7,13 @@ mod settings;
 use fleet_http::{verify_request, ApiError, SIGNATURE_HEADER};
 use fleet_reconcile::{CountingTransport, SystemClock};
 use fleet_spin_runtime::store::open_store;
-use fleet_spin_runtime::{error_response, json_response, Settings};
+use fleet_spin_runtime::{error_response, json_response, with_request, Settings, MAX_BODY_BYTES};
 use fleet_store::{sanitize_error, StoreError, UserId};
 use fleet_sweep::health::assess;
 use fleet_sweep::observe::{Observed, Observer};
 use fleet_sweep::{PriceTable, Sweeper};
 use fly_api::transport_spin::SpinTransport;
-use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http::{IncomingRequest, Method, Request, Response};
 use spin_sdk::http_component;
 
 const APPS_PREFIX: &str = "/health/apps/";
@@ -21,11 +21,14 @@ const APPS_PREFIX: &str = "/health/apps/";
 const VIEW_EVENTS: u32 = 20;
 
 #[http_component]
-async fn handle(req: Request) -> Response {
-    match route(req).await {
-        Ok(response) => response,
-        Err(error) => error_response(&error),
-    }
+async fn handle(req: IncomingRequest) -> Response {
+    with_request(req, MAX_BODY_BYTES, |req| async {
+        match route(req).await {
+            Ok(response) => response,
+            Err(error) => error_response(&error),
+        }
+    })
+    .await
 }
 
 async fn route(req: Request) -> Result<Response, ApiError> {

@@ -82,6 +82,94 @@ pub fn send(addr: SocketAddr, req: &RawRequest) -> RawResponse {
         .unwrap_or_else(|| panic!("{}: not an HTTP answer: {:?}", req.label, lossy(&bytes)))
 }
 
+/// How [`send_generated`] frames its body on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// `Content-Length: <size>` up front.
+    ContentLength,
+    /// `Transfer-Encoding: chunked`: the server learns the size only by reading.
+    Chunked,
+}
+
+/// Sends a body of `size` bytes of `fill`, generated while it is written (never held in memory here), and
+/// reads the answer while the body is still going out: a server that refuses early answers and closes
+/// before the body ends, and that answer must not be lost to the connection reset that follows.
+pub fn send_generated(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    size: u64,
+    framing: Framing,
+) -> RawResponse {
+    const CHUNK: usize = 64 * 1024;
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the host");
+    stream
+        .set_read_timeout(Some(ANSWER_WITHIN))
+        .expect("set a read timeout");
+    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&match framing {
+        Framing::ContentLength => format!("Content-Length: {size}\r\n"),
+        Framing::Chunked => "Transfer-Encoding: chunked\r\n".to_string(),
+    });
+    head.push_str("Connection: close\r\n\r\n");
+    let mut writer = stream.try_clone().expect("clone the socket");
+    let sender = std::thread::spawn(move || -> std::io::Result<()> {
+        writer.write_all(head.as_bytes())?;
+        let block = vec![b'a'; CHUNK];
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(CHUNK as u64) as usize;
+            if framing == Framing::Chunked {
+                writer.write_all(format!("{n:x}\r\n").as_bytes())?;
+            }
+            writer.write_all(&block[..n])?;
+            if framing == Framing::Chunked {
+                writer.write_all(b"\r\n")?;
+            }
+            left -= n as u64;
+        }
+        if framing == Framing::Chunked {
+            writer.write_all(b"0\r\n\r\n")?;
+        }
+        Ok(())
+    });
+    let mut bytes = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    let answer = loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break parse(&bytes, method == "HEAD"),
+            Ok(n) => {
+                bytes.extend_from_slice(&buf[..n]);
+                if let Some(answer) = parse(&bytes, method == "HEAD").filter(complete) {
+                    break Some(answer);
+                }
+            }
+        }
+    };
+    // Stop the sender if the server stopped reading.
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    let _ = sender.join();
+    answer.unwrap_or_else(|| {
+        panic!(
+            "{method} {target} with {size} body bytes: no complete HTTP answer: {:?}",
+            lossy(&bytes)
+        )
+    })
+}
+
+/// Whether a parsed answer has all the body its `Content-Length` announces (chunked answers parse only once
+/// complete).
+fn complete(answer: &RawResponse) -> bool {
+    answer
+        .header("content-length")
+        .and_then(|n| n.parse::<usize>().ok())
+        .is_none_or(|n| answer.body.len() >= n)
+}
+
 fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[..bytes.len().min(400)]).into_owned()
 }

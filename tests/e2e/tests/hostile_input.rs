@@ -5,8 +5,10 @@
 //! crates/trigger-http/src/server.rs; the host answers the same); no 5xx, no trap, no state change (full
 //! database snapshot) and no Fly call.
 
+mod hostile_body;
+
 use fleet_e2e::hostile::{self, Subjects};
-use fleet_e2e::raw_http::{self, RawRequest, RawResponse};
+use fleet_e2e::raw_http::{self, Framing, RawRequest, RawResponse};
 use fleet_e2e::{hostile_fuzz, proof, snapshot, Fleet, ADMIN_TOKEN, WEBHOOK_SECRET};
 use fleet_store::UserId;
 use fly_simulator::SimConfig;
@@ -225,4 +227,47 @@ fn hostile_requests_on_sqlite_are_refused_without_effect() {
         Fleet::sqlite(SimConfig::default().without_rate_limits()),
         "sqlite",
     );
+}
+
+/// Issue 19 item 2: an unauthenticated client POSTs 100 MB to the login and to a webhook, with the size
+/// declared up front and chunked (the server learns it only by reading). Each is refused with a 413 JSON
+/// error, and the host's peak resident memory rises by far less than the body: the components stream the
+/// body and stop at 64 KiB instead of buffering it whole (spin-sdk's `Request` conversion would).
+#[test]
+fn hundred_megabyte_bodies_to_login_and_provision_are_refused_with_bounded_host_memory() {
+    const BOUND_KB: u64 = 32 * 1024;
+    let rig = hostile_body::BodyRig::start();
+    // Warm up: the first request of each component touches memory any later request reuses.
+    for route in ["/admin/login", "/provision"] {
+        rig.post_measured(route, 2, Framing::ContentLength);
+    }
+    let mut failures = Vec::new();
+    for route in ["/admin/login", "/provision"] {
+        for framing in [Framing::ContentLength, Framing::Chunked] {
+            let (res, grew_kb) = rig.post_measured(route, hostile_body::HUNDRED_MB, framing);
+            let body: Value = serde_json::from_slice(&res.body).unwrap_or(Value::Null);
+            proof::figure(
+                SUITE,
+                &format!(
+                    "100mb_{}_{framing:?}_rss_growth_kb",
+                    route.trim_start_matches('/').replace('/', "_")
+                ),
+                grew_kb,
+                &format!("must stay under {BOUND_KB} kB"),
+            );
+            if res.status != 413 || !body["error"].is_string() || !body["detail"].is_string() {
+                failures.push(format!(
+                    "{route} {framing:?}: {} {}",
+                    res.status,
+                    res.text()
+                ));
+            }
+            if grew_kb >= BOUND_KB {
+                failures.push(format!(
+                    "{route} {framing:?}: the host's RSS rose by {grew_kb} kB"
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

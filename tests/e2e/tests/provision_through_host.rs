@@ -215,7 +215,7 @@ fn bad_input_and_bad_auth_get_4xx_json_without_effect() {
             "huge body",
             vec![b' '; 65 * 1024],
             Some(bearer.clone()),
-            400,
+            413,
             "payload_too_large",
         ),
     ];
