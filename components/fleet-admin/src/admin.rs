@@ -80,6 +80,7 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
             Route::Apps => self.apps(req),
             Route::App(user) => self.app(user),
             Route::Orphans => self.orphans(),
+            Route::ConfirmOrphans => self.confirm_orphans(req, &principal),
             Route::Signals => self.signals(req),
             Route::Migrations => self.migration_progress(),
             Route::Action(user, action) => self.action(user, action, req, &principal).await,

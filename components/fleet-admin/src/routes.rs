@@ -49,6 +49,8 @@ pub enum Route {
     Action(UserId, AppAction),
     SetTier(UserId),
     Orphans,
+    /// Confirms the orphan deletions the sweep holds above its per-sweep cap.
+    ConfirmOrphans,
     Signals,
     Migrations,
     StartMigration,
@@ -60,7 +62,11 @@ impl Route {
     pub fn changes_state(&self) -> bool {
         matches!(
             self,
-            Route::Action(..) | Route::SetTier(_) | Route::StartMigration | Route::AdvanceMigration
+            Route::Action(..)
+                | Route::SetTier(_)
+                | Route::StartMigration
+                | Route::AdvanceMigration
+                | Route::ConfirmOrphans
         )
     }
 
@@ -101,6 +107,7 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
         },
         ["api", "users", id, "tier"] => (Route::SetTier(user(id)?), "POST"),
         ["api", "orphans"] => (Route::Orphans, "GET"),
+        ["api", "orphans", "confirm"] => (Route::ConfirmOrphans, "POST"),
         ["api", "signals"] => (Route::Signals, "GET"),
         ["api", "migrations"] if !method.is_read() => (Route::StartMigration, "GET or POST"),
         ["api", "migrations"] => (Route::Migrations, "GET or POST"),
@@ -176,6 +183,11 @@ mod tests {
         assert_eq!(get("/admin/api/migrations").unwrap(), Route::Migrations);
         assert_eq!(get("/admin/api/signals").unwrap(), Route::Signals);
         assert!(!Route::Signals.is_public() && !Route::Signals.changes_state());
+        assert_eq!(
+            post("/admin/api/orphans/confirm").unwrap(),
+            Route::ConfirmOrphans
+        );
+        assert!(Route::ConfirmOrphans.changes_state());
     }
 
     #[test]

@@ -67,6 +67,12 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
         let rollout = store.state(ROLLOUT_STATE_KEY).map_err(internal)?;
         let mut body = serde_json::to_value(summarize(&rows, &events, rollout))
             .map_err(|e| ApiError::internal(e.to_string()))?;
+        // Orphan deletions the sweep holds for an operator (above its per-sweep cap), or confirmed and not
+        // done yet; null when none.
+        body["orphan_hold"] = store
+            .state(crate::ORPHAN_HOLD_KEY)
+            .map_err(internal)?
+            .unwrap_or_default();
         body["generated_at"] = format_time(self.clock.now()).into();
         Ok(AdminResponse::json(200, &body))
     }

@@ -128,6 +128,54 @@ impl AppRow {
     }
 }
 
+/// A stored row that could not be read as an [`AppRow`] (a value out of shape): what is needed to name it in
+/// an event, keep its app name claimed and give its lease back. `reason` is sanitised.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnreadableRow {
+    pub id: Option<String>,
+    pub user_id: Option<UserId>,
+    /// `None` also when the name itself could not be read.
+    pub fly_app_name: Option<String>,
+    pub reason: String,
+}
+
+/// Rows read one by one: those that decode, and those that do not (never an error for the whole set).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReadRows {
+    pub rows: Vec<AppRow>,
+    pub unreadable: Vec<UnreadableRow>,
+}
+
+impl ReadRows {
+    pub(crate) fn read(rows: &[Row]) -> Self {
+        let mut read = ReadRows::default();
+        for row in rows {
+            match AppRow::from_row(row) {
+                Ok(app) => read.rows.push(app),
+                Err(e) => read.unreadable.push(UnreadableRow {
+                    id: row.opt_text("id").ok().flatten(),
+                    user_id: row
+                        .opt_text("user_id")
+                        .ok()
+                        .flatten()
+                        .and_then(|u| UserId::parse(&u).ok()),
+                    fly_app_name: row.opt_text("fly_app_name").ok().flatten(),
+                    reason: crate::sanitize_error(&e.to_string()),
+                }),
+            }
+        }
+        read
+    }
+
+    /// Every row, or the first one that could not be read as an error.
+    pub fn strict(self) -> Result<Vec<AppRow>, StoreError> {
+        match self.unreadable.into_iter().next() {
+            Some(bad) => Err(StoreError::Decode(bad.reason)),
+            None => Ok(self.rows),
+        }
+    }
+}
+
 /// The select list for an `AppRow`, as query-template tokens (see [`crate::query`]).
 pub(crate) const APP_COLUMNS: &str = "{text_out:id}, {text_out:user_id}, fly_app_name, fly_org_slug, region, \
     docker_image, cpu_kind, cpu_count, memory_mb, machine_id, launch_id, status, health_status, \

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::app_row::{AppRow, APP_COLUMNS};
+use crate::app_row::{AppRow, ReadRows, APP_COLUMNS};
 use crate::error::StoreError;
 use crate::sql::SqlConnection;
 use crate::store::Store;
@@ -96,6 +96,16 @@ impl<C: SqlConnection> Store<C> {
         Ok(changed == 1)
     }
 
+    /// Gives back the lease on a row known only by its row id (one that could not be read).
+    pub fn release_lease_by_id(&mut self, id: &str, owner: &str) -> Result<bool, StoreError> {
+        let changed = self.execute(
+            "UPDATE user_fly_apps SET lease_owner = NULL, lease_expires_at = NULL \
+             WHERE id = {uuid:1} AND lease_owner = {text:2}",
+            &[id.into(), owner.into()],
+        )?;
+        Ok(changed == 1)
+    }
+
     /// Gives a lease back. `false` when it was not ours (already expired and taken, or released).
     pub fn release_lease(&mut self, user_id: UserId, owner: &str) -> Result<bool, StoreError> {
         let changed = self.execute(
@@ -108,6 +118,11 @@ impl<C: SqlConnection> Store<C> {
 
     /// Due, unleased rows in one query, oldest first (read only).
     pub fn select_due(&mut self, due: DueQuery) -> Result<Vec<AppRow>, StoreError> {
+        self.select_due_each(due)?.strict()
+    }
+
+    /// [`Store::select_due`], reading each row on its own: a row out of shape does not hide the others.
+    pub fn select_due_each(&mut self, due: DueQuery) -> Result<ReadRows, StoreError> {
         let rows = self.query(
             &format!(
                 "SELECT {APP_COLUMNS} FROM user_fly_apps WHERE {DUE_AND_FREE} ORDER BY {DUE_ORDER} LIMIT {{int:3}}"
@@ -118,7 +133,7 @@ impl<C: SqlConnection> Store<C> {
                 i64::from(due.limit).into(),
             ],
         )?;
-        rows.iter().map(AppRow::from_row).collect()
+        Ok(ReadRows::read(&rows))
     }
 
     /// Selects due rows and leases them to `owner` in one statement, so concurrent sweeps split the work
@@ -129,6 +144,17 @@ impl<C: SqlConnection> Store<C> {
         owner: &str,
         ttl: Duration,
     ) -> Result<Vec<AppRow>, StoreError> {
+        self.claim_due_each(due, owner, ttl)?.strict()
+    }
+
+    /// [`Store::claim_due`], reading each row on its own: rows out of shape come back as
+    /// [`crate::UnreadableRow`]s, still leased to `owner` (the caller records and releases them).
+    pub fn claim_due_each(
+        &mut self,
+        due: DueQuery,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<ReadRows, StoreError> {
         let rows = self.query(
             &format!(
                 "UPDATE user_fly_apps SET lease_owner = {{text:4}}, lease_expires_at = {{ts:5}} \
@@ -145,16 +171,13 @@ impl<C: SqlConnection> Store<C> {
                 format_time(expiry(due.now, ttl)).into(),
             ],
         )?;
-        let mut apps = rows
-            .iter()
-            .map(AppRow::from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        apps.sort_by_key(|a| {
+        let mut read = ReadRows::read(&rows);
+        read.rows.sort_by_key(|a| {
             (
                 a.next_attempt_at.or(a.last_health_check).or(a.created_at),
                 a.user_id,
             )
         });
-        Ok(apps)
+        Ok(read)
     }
 }

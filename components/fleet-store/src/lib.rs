@@ -26,7 +26,7 @@ pub mod native;
 #[cfg(feature = "spin")]
 pub mod spin;
 
-pub use app_row::AppRow;
+pub use app_row::{AppRow, ReadRows, UnreadableRow};
 pub use error::StoreError;
 pub use lease::{DueQuery, ROW_LEASE_TTL};
 pub use migrate::{migrate, MigrateError, MigrationReport};

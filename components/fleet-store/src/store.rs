@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::app_row::{AppRow, APP_COLUMNS};
+use crate::app_row::{AppRow, ReadRows, APP_COLUMNS};
 use crate::error::StoreError;
 use crate::migrate::{self, MigrateError, MigrationReport};
 use crate::query::render;
@@ -176,11 +176,16 @@ impl<C: SqlConnection> Store<C> {
 
     /// Every row, ordered by user id (for orphan detection and admin views).
     pub fn list_apps(&mut self) -> Result<Vec<AppRow>, StoreError> {
+        self.list_apps_each()?.strict()
+    }
+
+    /// [`Store::list_apps`], reading each row on its own: a row out of shape does not hide the others.
+    pub fn list_apps_each(&mut self) -> Result<ReadRows, StoreError> {
         let rows = self.query(
             &format!("SELECT {APP_COLUMNS} FROM user_fly_apps ORDER BY user_id"),
             &[],
         )?;
-        rows.iter().map(AppRow::from_row).collect()
+        Ok(ReadRows::read(&rows))
     }
 
     /// Appends an event; returns its `seq`.

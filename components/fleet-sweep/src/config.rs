@@ -42,6 +42,9 @@ pub struct SweepConfig {
     pub rollout_wait: Duration,
     pub orphan_policy: OrphanPolicy,
     pub orphan_grace: Duration,
+    /// Orphans deleted per sweep, at most; when more are due at once none is deleted and an operator must
+    /// confirm (see [`crate::orphan_hold`]).
+    pub orphan_delete_cap: usize,
     /// Health may stay critical this long before the sweep restarts (then recreates) the machine.
     pub unhealthy_grace: Duration,
     /// Base URL of a user's app; `{app}` is replaced by the app name (`https://{app}.fly.dev`).
@@ -62,6 +65,7 @@ impl Default for SweepConfig {
             rollout_wait: Duration::from_secs(60),
             orphan_policy: OrphanPolicy::Report,
             orphan_grace: Duration::from_secs(24 * 3600),
+            orphan_delete_cap: 5,
             unhealthy_grace: Duration::from_secs(600),
             app_url_template: "https://{app}.fly.dev".into(),
             app_prefix: format!("{}-", fly_api::naming::APP_PREFIX),

@@ -6,6 +6,7 @@ use fleet_store::{format_time, AppStatus, EventType, NewEvent, SqlConnection, St
 use fly_api::{AppName, ErrorClass, Transport};
 use serde_json::json;
 
+use crate::orphan_hold::{gate_deletions, OrphanHold, ORPHAN_HOLD_KEY};
 use crate::orphans::{
     claimed_names, first_seen_from_json, first_seen_to_json, plan_orphans, ORPHAN_STATE_KEY,
 };
@@ -17,7 +18,9 @@ pub const FLEET_WIDE_ERRORS_KEY: &str = "health.fleet_wide_errors";
 
 impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P, K> {
     pub(crate) async fn fleet_wide(&mut self, run: &mut Run) -> Result<(), StoreError> {
-        let rows = self.store.list_apps()?;
+        // Rows that cannot be read still claim their app names: skipping them would make their apps orphans.
+        let read = self.store.list_apps_each()?;
+        let rows = read.rows;
         let now = self.clock.now();
         if run.rollout.status == RolloutStatus::InProgress {
             let behind = rows
@@ -44,9 +47,15 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
         };
         let names: Vec<String> = listed.apps.iter().map(|a| a.name.clone()).collect();
         let previous = first_seen_from_json(self.store.state(ORPHAN_STATE_KEY)?.as_ref());
+        let mut claimed = claimed_names(&rows, now);
+        claimed.extend(
+            read.unreadable
+                .iter()
+                .filter_map(|r| r.fly_app_name.clone()),
+        );
         let plan = plan_orphans(
             &names,
-            &claimed_names(&rows, now),
+            &claimed,
             &self.config.app_prefix,
             &previous,
             now,
@@ -62,7 +71,15 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             )?;
         }
         let mut first_seen = plan.first_seen.clone();
-        for name in &plan.delete {
+        let delete = if read.unreadable.iter().any(|r| r.fly_app_name.is_none()) {
+            run.fleet_wide_error(
+                "orphan deletion skipped: a row's app name could not be read".to_string(),
+            );
+            Vec::new()
+        } else {
+            self.gate_orphan_deletions(run, &plan.delete, now)?
+        };
+        for name in &delete {
             let Ok(app) = AppName::parse(name.as_str()) else {
                 continue;
             };
@@ -99,6 +116,52 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
         let now = self.clock.now();
         let value = json!({"at": format_time(now), "errors": run.summary.fleet_wide_errors});
         self.store.put_state(FLEET_WIDE_ERRORS_KEY, &value, now)
+    }
+
+    /// Applies the per-sweep cap ([`crate::orphan_hold`]); returns the orphans to delete now.
+    fn gate_orphan_deletions(
+        &mut self,
+        run: &mut Run,
+        candidates: &[String],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        let stored = self.store.state(ORPHAN_HOLD_KEY)?;
+        let previous = OrphanHold::from_json(stored.as_ref());
+        let gated = gate_deletions(candidates, &previous, self.config.orphan_delete_cap, now);
+        run.summary.orphan_deletions_held = gated.hold.held.len() as u32;
+        if gated.newly_held {
+            let event = NewEvent {
+                user_id: None,
+                fly_app_id: None,
+                fly_app_name: None,
+                event_type: EventType::ErrorOccurred,
+                metadata: json!({
+                    "alert": "orphan_deletions_held",
+                    "held": gated.hold.held.len(),
+                    "cap": self.config.orphan_delete_cap,
+                    "confirm": "POST /admin/api/orphans/confirm",
+                }),
+                status: None,
+                error_details: Some(format!(
+                    "{} orphan apps are due for deletion, more than the cap of {} per sweep: \
+                     none deleted until an operator confirms",
+                    gated.hold.held.len(),
+                    self.config.orphan_delete_cap
+                )),
+            };
+            self.store.append_event(&event, now)?;
+        }
+        if stored.is_some() || !gated.hold.is_empty() {
+            let value = if gated.hold.is_empty() {
+                serde_json::Value::Null
+            } else {
+                gated.hold.to_json()
+            };
+            if stored.as_ref() != Some(&value) {
+                self.store.put_state(ORPHAN_HOLD_KEY, &value, now)?;
+            }
+        }
+        Ok(gated.delete_now)
     }
 
     fn orphan_event(

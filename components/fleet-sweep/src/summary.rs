@@ -21,6 +21,11 @@ pub struct SweepSummary {
     pub rolled: u32,
     /// Apps in the org with Fleet's prefix and no live row.
     pub orphans: u32,
+    /// Orphan deletions held for an operator (more were due than `orphan_delete_cap`).
+    pub orphan_deletions_held: u32,
+    /// Rows skipped because the store failed on them or could not read them (each recorded as an
+    /// `error_occurred` event; their leases are given back).
+    pub skipped_rows: u32,
     pub fly_calls: u32,
     pub duration_ms: u64,
     pub remaining: u32,

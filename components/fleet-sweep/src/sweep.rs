@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use fleet_reconcile::{Clock, ReconcileConfig};
 use fleet_store::time::{after, before};
 use fleet_store::{
-    AppRow, AppStatus, DueQuery, SqlConnection, Store, StoreError, UserId, Wait, ROW_LEASE_TTL,
+    AppRow, AppStatus, DueQuery, EventType, NewEvent, SqlConnection, Store, StoreError, UserId,
+    Wait, ROW_LEASE_TTL,
 };
 use fly_api::{FlyClient, Transport};
 use futures::StreamExt;
@@ -83,10 +84,11 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             rolled_this_sweep: 0,
             drives_fleet,
         };
-        let held = self.sweep_due_rows(&mut run).await;
-        // Rows left due (failed or not reached) are given back, whatever happened above.
+        let mut held = Held::default();
+        let swept = self.sweep_due_rows(&mut run, &mut held).await;
+        // Rows left due (failed, skipped or not reached) are given back, whatever happened above.
         let released = self.release_all(&held);
-        held.map(|_| ())?;
+        swept?;
         released?;
         if drives_fleet {
             if self.clock.now() < run.deadline {
@@ -110,18 +112,36 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
     /// The claim → observe → apply rounds. Returns the rows still leased to us (to release). Row leases are
     /// short ([`ROW_LEASE_TTL`]) and renewed before each row is applied, so rows of a sweep that trapped or
     /// was killed are free again soon.
-    async fn sweep_due_rows(&mut self, run: &mut Run) -> Result<Vec<UserId>, StoreError> {
+    ///
+    /// A store failure on one row, or a row the store cannot read, skips that row (recorded as an event, its
+    /// lease given back at the end) and the sweep goes on; only a failing claim ends it.
+    async fn sweep_due_rows(&mut self, run: &mut Run, held: &mut Held) -> Result<(), StoreError> {
         let checked_before = before(run.started, self.config.check_interval);
         let mut seen = HashSet::new();
-        let mut held = Vec::new();
+        let mut seen_unreadable = HashSet::new();
         while self.clock.now() < run.deadline {
             let due = DueQuery {
                 now: self.clock.now(),
                 checked_before,
                 limit: self.config.claim_batch(),
             };
-            let claimed = self.store.claim_due(due, self.owner, ROW_LEASE_TTL)?;
-            if claimed.is_empty() {
+            let read = self.store.claim_due_each(due, self.owner, ROW_LEASE_TTL)?;
+            if read.rows.is_empty() && read.unreadable.is_empty() {
+                break;
+            }
+            // Unreadable rows stay leased to us until the sweep ends, so later rounds do not claim them again.
+            let mut new_unreadable = 0;
+            for bad in read.unreadable {
+                let Some(id) = bad.id.clone() else { continue };
+                if seen_unreadable.insert(id.clone()) {
+                    new_unreadable += 1;
+                    run.summary.skipped_rows += 1;
+                    self.record_skipped(bad.user_id, Some(id.clone()), &bad.reason);
+                }
+                held.by_id.push(id);
+            }
+            let claimed = read.rows;
+            if claimed.is_empty() && new_unreadable == 0 {
                 break;
             }
             // A row handled earlier in this sweep and due again (e.g. requeued by a repair) waits for the
@@ -129,44 +149,70 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             let (fresh, again): (Vec<AppRow>, Vec<AppRow>) = claimed
                 .into_iter()
                 .partition(|row| !seen.contains(&row.user_id));
-            held.extend(again.iter().map(|row| row.user_id));
+            held.users.extend(again.iter().map(|row| row.user_id));
             seen.extend(fresh.iter().map(|row| row.user_id));
             run.summary.considered += fresh.len() as u32;
             for (row, observed) in self.observe_round(fresh, run.deadline).await {
                 if matches!(observed, Observed::OutOfTime) {
-                    held.push(row.user_id);
+                    held.users.push(row.user_id);
                     continue;
                 }
-                // Observing may have taken a while: the row is still ours only if the lease renews.
-                if !self.store.renew_lease(
-                    row.user_id,
-                    self.owner,
-                    self.clock.now(),
-                    ROW_LEASE_TTL,
-                )? {
-                    continue;
-                }
-                let handed_back = match observed {
-                    Observed::Seen(observation) => {
-                        self.apply(run, row.clone(), observation).await?
+                match self.settle(run, &row, observed).await {
+                    Ok(true) => {}
+                    Ok(false) => held.users.push(row.user_id),
+                    Err(error) => {
+                        run.summary.skipped_rows += 1;
+                        let reason = fleet_store::sanitize_error(&error.to_string());
+                        self.record_skipped(Some(row.user_id), row.id.clone(), &reason);
+                        held.users.push(row.user_id);
                     }
-                    Observed::Failed {
-                        error,
-                        rate_limited,
-                        retry_after,
-                    } => {
-                        run.summary.observe_failures += 1;
-                        self.observe_failed(run, &row, &error, rate_limited, retry_after)
-                            .await?
-                    }
-                    Observed::OutOfTime => false,
-                };
-                if !handed_back {
-                    held.push(row.user_id);
                 }
             }
         }
-        Ok(held)
+        Ok(())
+    }
+
+    /// Acts on one observed row. Returns whether its lease was handed back (or is no longer ours).
+    async fn settle(
+        &mut self,
+        run: &mut Run,
+        row: &AppRow,
+        observed: Observed,
+    ) -> Result<bool, StoreError> {
+        // Observing may have taken a while: the row is still ours only if the lease renews.
+        if !self
+            .store
+            .renew_lease(row.user_id, self.owner, self.clock.now(), ROW_LEASE_TTL)?
+        {
+            return Ok(true);
+        }
+        match observed {
+            Observed::Seen(observation) => self.apply(run, row.clone(), observation).await,
+            Observed::Failed {
+                error,
+                rate_limited,
+                retry_after,
+            } => {
+                run.summary.observe_failures += 1;
+                self.observe_failed(run, row, &error, rate_limited, retry_after)
+                    .await
+            }
+            Observed::OutOfTime => Ok(false),
+        }
+    }
+
+    /// Records a row the sweep skipped (best effort: the store may be what failed). `reason` is sanitised.
+    fn record_skipped(&mut self, user_id: Option<UserId>, row_id: Option<String>, reason: &str) {
+        let event = NewEvent {
+            user_id,
+            fly_app_id: row_id,
+            fly_app_name: None,
+            event_type: EventType::ErrorOccurred,
+            status: None,
+            metadata: serde_json::json!({"sweep": "row_skipped"}),
+            error_details: Some(format!("the sweep skipped this row: {reason}")),
+        };
+        let _ = self.store.append_event(&event, self.clock.now());
     }
 
     /// Fly could not be asked about a row. A row at its desired state (entitled and active) is simply looked
@@ -234,13 +280,20 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
         .await
     }
 
-    fn release_all(&mut self, held: &Result<Vec<UserId>, StoreError>) -> Result<(), StoreError> {
-        if let Ok(users) = held {
-            for user in users {
-                self.store.release_lease(*user, self.owner)?;
+    /// Gives every held lease back, trying each even when one fails; returns the first failure.
+    fn release_all(&mut self, held: &Held) -> Result<(), StoreError> {
+        let mut first_error = None;
+        for user in &held.users {
+            if let Err(e) = self.store.release_lease(*user, self.owner) {
+                first_error.get_or_insert(e);
             }
         }
-        Ok(())
+        for id in &held.by_id {
+            if let Err(e) = self.store.release_lease_by_id(id, self.owner) {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
     fn remaining(&mut self, run: &Run) -> Result<u32, StoreError> {
@@ -249,8 +302,17 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             checked_before: before(run.started, self.config.check_interval),
             limit: REMAINING_COUNT_LIMIT,
         };
-        Ok(self.store.select_due(due)?.len() as u32)
+        let read = self.store.select_due_each(due)?;
+        Ok((read.rows.len() + read.unreadable.len()) as u32)
     }
+}
+
+/// Leases this sweep still holds, to give back when it ends.
+#[derive(Default)]
+struct Held {
+    users: Vec<UserId>,
+    /// Rows that could not be read, by row id.
+    by_id: Vec<String>,
 }
 
 impl Run {

@@ -50,6 +50,7 @@ pub fn sweep_config() -> Result<SweepConfig, ApiError> {
         orphan_policy: OrphanPolicy::parse(&optional("orphan_policy", "report"))
             .map_err(|problem| config_error("orphan_policy", &problem))?,
         orphan_grace: secs("orphan_grace_secs", "86400")?,
+        orphan_delete_cap: number("orphan_delete_cap", "5")?,
         unhealthy_grace: secs("unhealthy_grace_secs", "600")?,
         app_url_template: template,
         app_prefix: defaults.app_prefix,
