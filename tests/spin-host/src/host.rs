@@ -11,6 +11,7 @@
 //! ```
 
 use crate::app::{self, HostShared};
+use crate::external::ExternalHost;
 use crate::limits::{EpochTicker, Limits};
 use crate::outbound_http::HttpTimeouts;
 use crate::postgres::PostgresTls;
@@ -170,7 +171,59 @@ impl HostConfig {
             addr,
             stop: Some(stop_tx),
             thread: Some(thread),
+            external: None,
         })
+    }
+
+    pub fn manifest_path(&self) -> &std::path::Path {
+        &self.manifest
+    }
+
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.listen
+    }
+
+    /// SQLite label → file, as configured (without the `.spin/sqlite_db.db` default).
+    pub fn sqlite_paths(&self) -> &BTreeMap<String, PathBuf> {
+        &self.sqlite
+    }
+
+    pub fn output_sink(&self) -> OutputSink {
+        self.output.clone()
+    }
+
+    /// Every variable value the app would see from outside the manifest: `SPIN_VARIABLE_*` (the configured
+    /// environment or the process's) overridden by `--variable` flags. Names are lower-case.
+    pub fn effective_variables(&self) -> BTreeMap<String, String> {
+        let env = match &self.env {
+            Some(env) => env.clone(),
+            None => VariableSources::env_from(std::env::vars()),
+        };
+        env.into_iter()
+            .chain(self.flags.clone())
+            .map(|(name, value)| (name, value.expose().clone()))
+            .collect()
+    }
+
+    /// Settings this host honours that `spin up` has no way to express.
+    pub fn spin_unsupported_settings(&self) -> Vec<String> {
+        let mut unsupported = Vec::new();
+        if let Some(timeout) = self.limits.request_timeout {
+            unsupported.push(format!("a request deadline ({timeout:?})"));
+        }
+        if let Some(bytes) = self.limits.memory_bytes {
+            unsupported.push(format!("an instance memory cap ({bytes} bytes)"));
+        }
+        if self.limits != Limits::default() && unsupported.is_empty() {
+            unsupported.push(format!("limits {:?}", self.limits));
+        }
+        if self.outbound_http != HttpTimeouts::default() {
+            unsupported.push(format!("outbound HTTP timeouts {:?}", self.outbound_http));
+        }
+        if !self.postgres_ca_files.is_empty() {
+            unsupported.push("extra Postgres CA files".to_string());
+        }
+        unsupported
     }
 
     /// Loads and compiles the app without serving it (benchmarks use this to time instantiation).
@@ -204,14 +257,30 @@ impl HostConfig {
     }
 }
 
-/// A host serving on `addr` until `shutdown` (or drop).
+/// A host serving on `addr` until `shutdown` (or drop): this host on its own thread, or a `spin up`-compatible
+/// child process.
 pub struct RunningHost {
     pub addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    external: Option<ExternalHost>,
 }
 
 impl RunningHost {
+    pub(crate) fn external(addr: SocketAddr, host: ExternalHost) -> RunningHost {
+        RunningHost {
+            addr,
+            stop: None,
+            thread: None,
+            external: Some(host),
+        }
+    }
+
+    /// Whether the app runs in a `spin up`-compatible child process rather than this host.
+    pub fn is_external(&self) -> bool {
+        self.external.is_some()
+    }
+
     pub fn url(&self, path_and_query: &str) -> String {
         format!("http://{}{path_and_query}", self.addr)
     }
@@ -227,6 +296,9 @@ impl RunningHost {
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+        }
+        if let Some(mut external) = self.external.take() {
+            external.stop();
         }
     }
 }

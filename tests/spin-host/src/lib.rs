@@ -7,6 +7,7 @@
 pub mod allowed_hosts;
 pub mod app;
 mod bindings;
+pub mod external;
 pub mod host;
 pub mod limits;
 pub mod manifest;

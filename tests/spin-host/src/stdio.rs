@@ -24,7 +24,7 @@ pub enum OutputSink {
 }
 
 impl OutputSink {
-    fn emit(&self, stream: Stream, line: String) {
+    pub(crate) fn emit(&self, stream: Stream, line: String) {
         match self {
             OutputSink::Process => {
                 // Whole lines in one write so concurrent requests do not interleave mid-line.
