@@ -18,8 +18,11 @@ TIMEOUT="${REQUEST_TIMEOUT:-20}"
 WORK="$(mktemp -d /tmp/fleet-spin-up-smoke.XXXXXX)"
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 BASE="http://127.0.0.1:$PORT"
-SECRET="smoke-webhook-secret"
-ADMIN_TOKEN="smoke-admin-token"
+# Fleet refuses secrets below 32 random bytes: fresh ones per run. The webhooks here use the separate bearer token
+# (webhook_bearer_token); the signing key (webhook_secret) is never sent.
+SECRET="$(openssl rand -hex 32)"
+BEARER="$(openssl rand -hex 32)"
+ADMIN_TOKEN="$(openssl rand -hex 32)"
 NOBODY="bbbbbbbb-0000-4000-8000-00000000dead" # a user with no subscription row
 HOST_PID=""
 PGDIR=""
@@ -36,7 +39,8 @@ for c in provision deprovision health admin; do
 done
 sed "s|source = \"target/wasm32-wasip2/release/|source = \"$COMPONENTS/|" "$ROOT/spin.toml" > "$WORK/spin.toml"
 
-export SPIN_VARIABLE_WEBHOOK_SECRET="$SECRET" SPIN_VARIABLE_ADMIN_TOKEN="$ADMIN_TOKEN"
+export SPIN_VARIABLE_WEBHOOK_SECRET="$SECRET" SPIN_VARIABLE_WEBHOOK_BEARER_TOKEN="$BEARER"
+export SPIN_VARIABLE_ADMIN_TOKEN="$ADMIN_TOKEN"
 export SPIN_VARIABLE_FLY_API_TOKEN="unused" SPIN_VARIABLE_FLY_IMAGE="registry.fly.io/fleet-screener:smoke"
 export SPIN_VARIABLE_FLY_API_ORIGIN="http://127.0.0.1:9" # nothing listens: no request here reaches Fly
 export SPIN_VARIABLE_RECONCILE_BUDGET_MS=3000 SPIN_VARIABLE_SWEEP_BUDGET_MS=3000
@@ -83,9 +87,9 @@ request "GET /admin" "$BASE/admin"
 request "GET /admin/api/summary (Bearer admin_token)" -H "Authorization: Bearer $ADMIN_TOKEN" "$BASE/admin/api/summary"
 request "GET /nowhere" "$BASE/nowhere"
 request "POST /provision, no auth" -X POST -d "{\"user_id\":\"$NOBODY\"}" "$BASE/provision"
-request "POST /provision for a user without a subscription" -X POST -H "Authorization: Bearer $SECRET" \
+request "POST /provision for a user without a subscription" -X POST -H "Authorization: Bearer $BEARER" \
     -H 'Content-Type: application/json' -d "{\"user_id\":\"$NOBODY\"}" "$BASE/provision"
-request "POST /health/sweep (empty fleet)" -X POST -H "Authorization: Bearer $SECRET" "$BASE/health/sweep"
+request "POST /health/sweep (empty fleet)" -X POST -H "Authorization: Bearer $BEARER" "$BASE/health/sweep"
 
 if [ "$MODE" = postgres ]; then
     # A Pro user, the platform's way (GoTrue's insert; the platform trigger creates a free subscription, then the
@@ -97,7 +101,7 @@ INSERT INTO auth.users (instance_id, id, aud, role, email, encrypted_password, e
   'authenticated', 'pro@example.test', '', now(), '{"provider": "email", "providers": ["email"]}', '{}', now(), now());
 UPDATE public.user_subscriptions SET tier = 'pro', status = 'active' WHERE user_id = '$PRO';
 SQL
-    request "POST /provision for a Pro user (Fly unreachable)" -X POST -H "Authorization: Bearer $SECRET" \
+    request "POST /provision for a Pro user (Fly unreachable)" -X POST -H "Authorization: Bearer $BEARER" \
         -H 'Content-Type: application/json' -d "{\"user_id\":\"$PRO\"}" "$BASE/provision"
     request "GET /admin/api/apps/<pro user> (Bearer admin_token)" -H "Authorization: Bearer $ADMIN_TOKEN" "$BASE/admin/api/apps/$PRO"
     echo "PostgreSQL backends of the app (pg_stat_activity):"

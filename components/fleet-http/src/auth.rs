@@ -1,5 +1,10 @@
-//! Webhook authentication: `Authorization: Bearer <secret>`, or `X-Fleet-Signature: t=<unix>,v1=<hex>` where
-//! the hex is HMAC-SHA256(secret, "<t>.<body>") and `t` is within five minutes of now.
+//! Webhook authentication. Hints are signed: `X-Fleet-Signature: t=<unix>,v1=<hex>` where the hex is
+//! HMAC-SHA256(signing key, "<t>.<body>") and `t` is within five minutes of now. The signing key is never sent
+//! (Postgres signs inside the database, migration 0008). `Authorization: Bearer <token>` is accepted only with a
+//! separate, optional bearer token (for callers that cannot sign); without one, bearer requests are refused.
+//!
+//! A valid signature is [`Verified::Signed`]: the caller must still refuse a `(t, mac)` pair it has seen before
+//! (the replay guard in the store), since a captured request verifies again within the window.
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -10,38 +15,71 @@ pub const SIGNATURE_HEADER: &str = "x-fleet-signature";
 /// How far a signature's timestamp may be from now, either way.
 pub const SIGNATURE_TOLERANCE_SECS: i64 = 300;
 
+/// The keys a webhook route accepts.
+#[derive(Clone, Copy)]
+pub struct WebhookKeys<'a> {
+    /// The HMAC key (`webhook_secret`).
+    pub signing: &'a str,
+    /// The bearer token (`webhook_bearer_token`); `None` or empty: bearer authentication is off.
+    pub bearer: Option<&'a str>,
+}
+
+/// How a request proved itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verified {
+    Bearer,
+    /// A fresh, valid signature; `(t, mac)` must be accepted once only.
+    Signed {
+        t: i64,
+        mac: [u8; 32],
+    },
+}
+
+impl Verified {
+    /// The replay guard's key for a signed request: `(t, hex mac)`.
+    pub fn replay_key(&self) -> Option<(i64, String)> {
+        match self {
+            Verified::Bearer => None,
+            Verified::Signed { t, mac } => Some((*t, hex::encode(mac))),
+        }
+    }
+}
+
 /// Why a request was refused. Kept for logs and tests; the response never says which.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthRejected {
     NoCredentials,
     WrongBearer,
+    BearerDisabled,
     MalformedSignature,
     StaleSignature,
     WrongSignature,
     NoSecretConfigured,
 }
 
-/// Checks a request's credentials against `secret`. `now_unix` is the current time in seconds.
+/// Checks a request's credentials against `keys`. `now_unix` is the current time in seconds.
 pub fn verify_request(
-    secret: &str,
+    keys: WebhookKeys<'_>,
     authorization: Option<&str>,
     signature: Option<&str>,
     body: &[u8],
     now_unix: i64,
-) -> Result<(), AuthRejected> {
-    if secret.is_empty() {
+) -> Result<Verified, AuthRejected> {
+    if keys.signing.is_empty() {
         return Err(AuthRejected::NoSecretConfigured);
     }
-    if let Some(token) = authorization.and_then(bearer_token) {
-        return if constant_time_eq(token.as_bytes(), secret.as_bytes()) {
-            Ok(())
-        } else {
-            Err(AuthRejected::WrongBearer)
-        };
+    if let Some(header) = signature {
+        return verify_signature(keys.signing, header, body, now_unix);
     }
-    match signature {
-        Some(header) => verify_signature(secret, header, body, now_unix),
-        None => Err(AuthRejected::NoCredentials),
+    let Some(token) = authorization.and_then(bearer_token) else {
+        return Err(AuthRejected::NoCredentials);
+    };
+    match keys.bearer.filter(|b| !b.is_empty()) {
+        None => Err(AuthRejected::BearerDisabled),
+        Some(expected) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => {
+            Ok(Verified::Bearer)
+        }
+        Some(_) => Err(AuthRejected::WrongBearer),
     }
 }
 
@@ -55,20 +93,21 @@ fn verify_signature(
     header: &str,
     body: &[u8],
     now_unix: i64,
-) -> Result<(), AuthRejected> {
+) -> Result<Verified, AuthRejected> {
     let (t, given) = parse_signature(header).ok_or(AuthRejected::MalformedSignature)?;
-    if (now_unix - t).abs() > SIGNATURE_TOLERANCE_SECS {
+    if now_unix.abs_diff(t) > SIGNATURE_TOLERANCE_SECS.unsigned_abs() {
         return Err(AuthRejected::StaleSignature);
     }
-    if bool::from(mac(secret, t, body).as_slice().ct_eq(&given)) {
-        Ok(())
+    let expected = mac(secret, t, body);
+    if bool::from(expected.ct_eq(&given)) {
+        Ok(Verified::Signed { t, mac: given })
     } else {
         Err(AuthRejected::WrongSignature)
     }
 }
 
 /// Parses `t=<unix>,v1=<hex>` (parts in any order, surrounding spaces allowed).
-fn parse_signature(header: &str) -> Option<(i64, Vec<u8>)> {
+fn parse_signature(header: &str) -> Option<(i64, [u8; 32])> {
     let mut t = None;
     let mut v1 = None;
     for part in header.split(',') {
@@ -78,17 +117,17 @@ fn parse_signature(header: &str) -> Option<(i64, Vec<u8>)> {
             _ => {}
         }
     }
-    let v1 = v1.filter(|digest| digest.len() == 32)?;
+    let v1: [u8; 32] = v1?.try_into().ok()?;
     Some((t?, v1))
 }
 
-fn mac(secret: &str, t: i64, body: &[u8]) -> Vec<u8> {
+fn mac(secret: &str, t: i64, body: &[u8]) -> [u8; 32] {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(t.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    mac.finalize().into_bytes().to_vec()
+    mac.finalize().into_bytes().into()
 }
 
 fn bearer_token(header: &str) -> Option<&str> {
@@ -110,39 +149,60 @@ mod tests {
     use super::*;
 
     const SECRET: &str = "whsec-test-1234567890";
+    const BEARER: &str = "bearer-test-0987654321";
     const NOW: i64 = 1_800_000_000;
+    const BOTH: WebhookKeys<'static> = WebhookKeys {
+        signing: SECRET,
+        bearer: Some(BEARER),
+    };
+    const SIGNING_ONLY: WebhookKeys<'static> = WebhookKeys {
+        signing: SECRET,
+        bearer: None,
+    };
 
     #[test]
-    fn bearer_with_the_secret_is_accepted_and_others_refused() {
-        let ok = format!("Bearer {SECRET}");
-        assert_eq!(verify_request(SECRET, Some(&ok), None, b"{}", NOW), Ok(()));
+    fn bearer_with_the_bearer_token_is_accepted_and_others_refused() {
+        let ok = format!("Bearer {BEARER}");
         assert_eq!(
-            verify_request(
-                SECRET,
-                Some("bearer whsec-test-1234567890"),
-                None,
-                b"{}",
-                NOW
-            ),
-            Ok(())
+            verify_request(BOTH, Some(&ok), None, b"{}", NOW),
+            Ok(Verified::Bearer)
         );
         assert_eq!(
-            verify_request(
-                SECRET,
-                Some("Bearer whsec-test-123456789"),
-                None,
-                b"{}",
-                NOW
-            ),
+            verify_request(BOTH, Some(&format!("bearer {BEARER}")), None, b"{}", NOW),
+            Ok(Verified::Bearer)
+        );
+        assert_eq!(
+            verify_request(BOTH, Some(&ok[..ok.len() - 1]), None, b"{}", NOW),
             Err(AuthRejected::WrongBearer)
         );
         assert_eq!(
-            verify_request(SECRET, Some(&format!("Basic {SECRET}")), None, b"{}", NOW),
+            verify_request(BOTH, Some(&format!("Basic {BEARER}")), None, b"{}", NOW),
             Err(AuthRejected::NoCredentials)
         );
         assert_eq!(
-            verify_request(SECRET, None, None, b"{}", NOW),
+            verify_request(BOTH, None, None, b"{}", NOW),
             Err(AuthRejected::NoCredentials)
+        );
+    }
+
+    #[test]
+    fn signing_key_sent_as_bearer_is_refused() {
+        let leaked = format!("Bearer {SECRET}");
+        assert_eq!(
+            verify_request(BOTH, Some(&leaked), None, b"{}", NOW),
+            Err(AuthRejected::WrongBearer)
+        );
+        assert_eq!(
+            verify_request(SIGNING_ONLY, Some(&leaked), None, b"{}", NOW),
+            Err(AuthRejected::BearerDisabled)
+        );
+        let empty = WebhookKeys {
+            signing: SECRET,
+            bearer: Some(""),
+        };
+        assert_eq!(
+            verify_request(empty, Some("Bearer x"), None, b"{}", NOW),
+            Err(AuthRejected::BearerDisabled)
         );
     }
 
@@ -151,10 +211,10 @@ mod tests {
         let body = br#"{"user_id":"x"}"#;
         for skew in [-SIGNATURE_TOLERANCE_SECS, 0, SIGNATURE_TOLERANCE_SECS] {
             let header = sign_request(SECRET, NOW + skew, body);
-            assert_eq!(
-                verify_request(SECRET, None, Some(&header), body, NOW),
-                Ok(())
-            );
+            let verified = verify_request(SIGNING_ONLY, None, Some(&header), body, NOW).unwrap();
+            let (t, mac) = verified.replay_key().unwrap();
+            assert_eq!(t, NOW + skew);
+            assert_eq!(header, format!("t={t},v1={mac}"));
         }
     }
 
@@ -164,22 +224,39 @@ mod tests {
         for skew in [-SIGNATURE_TOLERANCE_SECS - 1, SIGNATURE_TOLERANCE_SECS + 1] {
             let header = sign_request(SECRET, NOW + skew, body);
             assert_eq!(
-                verify_request(SECRET, None, Some(&header), body, NOW),
+                verify_request(SIGNING_ONLY, None, Some(&header), body, NOW),
                 Err(AuthRejected::StaleSignature)
             );
         }
     }
 
     #[test]
+    fn signature_with_an_extreme_timestamp_is_refused_without_overflow() {
+        for t in [i64::MIN, i64::MIN + 1, i64::MAX, -NOW] {
+            let header = sign_request(SECRET, t, b"{}");
+            assert_eq!(
+                verify_request(SIGNING_ONLY, None, Some(&header), b"{}", NOW),
+                Err(AuthRejected::StaleSignature),
+                "{t}"
+            );
+        }
+        let header = sign_request(SECRET, i64::MAX, b"{}");
+        assert_eq!(
+            verify_request(SIGNING_ONLY, None, Some(&header), b"{}", i64::MIN),
+            Err(AuthRejected::StaleSignature)
+        );
+    }
+
+    #[test]
     fn signature_over_another_body_or_secret_is_refused() {
         let header = sign_request(SECRET, NOW, b"{\"a\":1}");
         assert_eq!(
-            verify_request(SECRET, None, Some(&header), b"{\"a\":2}", NOW),
+            verify_request(SIGNING_ONLY, None, Some(&header), b"{\"a\":2}", NOW),
             Err(AuthRejected::WrongSignature)
         );
-        let forged = sign_request("another-secret", NOW, b"{}");
+        let forged = sign_request(BEARER, NOW, b"{}");
         assert_eq!(
-            verify_request(SECRET, None, Some(&forged), b"{}", NOW),
+            verify_request(BOTH, None, Some(&forged), b"{}", NOW),
             Err(AuthRejected::WrongSignature)
         );
     }
@@ -188,7 +265,7 @@ mod tests {
     fn malformed_signatures_are_refused() {
         for header in ["", "t=abc,v1=00", "v1=zz", "t=1", "t=1,v1=abcd", "garbage"] {
             assert_eq!(
-                verify_request(SECRET, None, Some(header), b"{}", NOW),
+                verify_request(SIGNING_ONLY, None, Some(header), b"{}", NOW),
                 Err(AuthRejected::MalformedSignature),
                 "{header}"
             );
@@ -197,8 +274,12 @@ mod tests {
 
     #[test]
     fn an_empty_configured_secret_accepts_nothing() {
+        let keys = WebhookKeys {
+            signing: "",
+            bearer: Some(""),
+        };
         assert_eq!(
-            verify_request("", Some("Bearer "), None, b"", NOW),
+            verify_request(keys, Some("Bearer "), None, b"", NOW),
             Err(AuthRejected::NoSecretConfigured)
         );
     }
@@ -206,7 +287,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn arbitrary_headers_never_panic_and_never_pass(auth in ".{0,80}", sig in ".{0,120}", body in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
-            let result = verify_request(SECRET, Some(&auth), Some(&sig), &body, NOW);
+            let result = verify_request(BOTH, Some(&auth), Some(&sig), &body, NOW);
             proptest::prop_assert!(result.is_err());
         }
     }

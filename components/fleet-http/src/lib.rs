@@ -7,7 +7,8 @@ pub mod error;
 pub mod hint;
 
 pub use auth::{
-    sign_request, verify_request, AuthRejected, SIGNATURE_HEADER, SIGNATURE_TOLERANCE_SECS,
+    sign_request, verify_request, AuthRejected, Verified, WebhookKeys, SIGNATURE_HEADER,
+    SIGNATURE_TOLERANCE_SECS,
 };
 pub use body::{check_declared_length, BoundedBody, MAX_BODY_BYTES};
 pub use error::ApiError;

@@ -1,7 +1,7 @@
 //! `POST /provision` and `POST /deprovision`: authenticate, parse the hint, check the entitlement in the
 //! database (never the payload), mark the user due and reconcile within the time budget.
 
-use fleet_http::{parse_hint, verify_request, ApiError, SIGNATURE_HEADER};
+use fleet_http::{parse_hint, ApiError, SIGNATURE_HEADER};
 use fleet_reconcile::{CountingTransport, Reconciler, SystemClock};
 use fleet_store::UserId;
 use fly_api::transport_spin::SpinTransport;
@@ -10,6 +10,7 @@ use spin_sdk::http::{Method, Request, Response};
 use crate::respond::{error_response, json_response};
 use crate::settings::Settings;
 use crate::store::open_store;
+use crate::webhook_auth::authenticate;
 
 /// Which way the route pushes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,18 +41,17 @@ async fn run(req: Request, intent: Intent) -> Result<Response, ApiError> {
     }
     let settings = Settings::load()?;
     let header = |name: &str| req.header(name).and_then(|v| v.as_str());
-    verify_request(
-        settings.webhook_secret.expose(),
+    let mut store = open_store(settings.database_url.expose())?;
+    authenticate(
+        &settings,
+        &mut store,
         header("authorization"),
         header(SIGNATURE_HEADER),
         req.body(),
-        chrono::Utc::now().timestamp(),
-    )
-    .map_err(|_| ApiError::unauthorized())?;
+    )?;
     let hint = parse_hint(req.body())?;
     let user_id = UserId::new(hint.user_id);
 
-    let mut store = open_store(settings.database_url.expose())?;
     let internal = |e: fleet_store::StoreError| {
         ApiError::internal(fleet_store::sanitize_error(&e.to_string()))
     };

@@ -6,6 +6,7 @@ pub mod incoming;
 pub mod respond;
 pub mod settings;
 pub mod store;
+pub mod webhook_auth;
 
 pub use fleet_http::MAX_BODY_BYTES;
 pub use hint_handler::{handle_hint, Intent};

@@ -11,7 +11,10 @@ use spin_sdk::variables;
 
 /// Everything a component needs from its variables.
 pub struct Settings {
+    /// The HMAC key of signed hints (never sent; Postgres signs with it).
     pub webhook_secret: Secret<String>,
+    /// The optional bearer token of the webhooks (`webhook_bearer_token`); `None`: bearer is refused.
+    pub webhook_bearer_token: Option<Secret<String>>,
     pub database_url: Secret<String>,
     pub fly_base_url: String,
     pub fly_token: Secret<String>,
@@ -90,6 +93,9 @@ impl Settings {
         };
         Ok(Settings {
             webhook_secret: Secret::new(required("webhook_secret")?),
+            webhook_bearer_token: Some(optional("webhook_bearer_token", ""))
+                .filter(|token| !token.is_empty())
+                .map(Secret::new),
             database_url: Secret::new(database_url),
             fly_base_url: format!(
                 "{}/v1",

@@ -14,6 +14,7 @@ pub mod migrate;
 pub mod query;
 mod sanitize;
 mod screener_role;
+mod seen_signatures;
 pub mod sql;
 mod store;
 pub mod time;

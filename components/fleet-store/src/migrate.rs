@@ -37,6 +37,7 @@ const POSTGRES: &[Migration] = &[
     migration!(5, "postgres", "0005_screener_roles"),
     migration!(6, "postgres", "0006_fleet_leases"),
     migration!(7, "postgres", "0007_control_plane_reads_signals"),
+    migration!(8, "postgres", "0008_signed_hints_and_replay_guard"),
 ];
 
 const SQLITE: &[Migration] = &[
@@ -44,6 +45,7 @@ const SQLITE: &[Migration] = &[
     migration!(2, "sqlite", "0002_entitlement_triggers"),
     migration!(3, "sqlite", "0003_fleet_leases"),
     migration!(4, "sqlite", "0004_platform_shapes"),
+    migration!(5, "sqlite", "0005_replay_guard_and_admin_sessions"),
 ];
 
 /// The embedded migrations of a dialect, in order.

@@ -14,14 +14,14 @@ fn runner_applies_everything_once_then_nothing() {
     let mut pg = Store::new(NativePostgres::connect(&url).unwrap());
     let versions = |d| migrations(d).iter().map(|m| m.version).collect::<Vec<_>>();
     assert_eq!(pg.migrate().unwrap().applied, versions(Dialect::Postgres));
-    assert_eq!(versions(Dialect::Postgres), vec![1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(versions(Dialect::Postgres), vec![1, 2, 3, 4, 5, 6, 7, 8]);
     assert!(pg.migrate().unwrap().applied.is_empty());
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fleet.db");
     let mut lite = Store::new(NativeSqlite::open(&path).unwrap());
     assert_eq!(lite.migrate().unwrap().applied, versions(Dialect::Sqlite));
-    assert_eq!(versions(Dialect::Sqlite), vec![1, 2, 3, 4]);
+    assert_eq!(versions(Dialect::Sqlite), vec![1, 2, 3, 4, 5]);
     let mut again = Store::new(NativeSqlite::open(&path).unwrap());
     assert!(again.migrate().unwrap().applied.is_empty());
 }
@@ -166,7 +166,7 @@ fn vanilla_postgres_skips_the_guarded_parts() {
 /// change queues exactly one hint with the secret header and a timeout of at least 5 s, irrelevant changes
 /// queue none, and a failing pg_net never blocks the subscription write.
 #[test]
-fn hints_are_sent_through_pg_net_when_configured() {
+fn pg_net_hint_is_signed_in_postgres_and_never_carries_the_key() {
     let (mut store, url) = pg_store();
     let calls = |store: &mut common::AnyStore| {
         store
@@ -215,14 +215,17 @@ fn hints_are_sent_through_pg_net_when_configured() {
         rows[1].text("url").unwrap(),
         "https://fleet.test/deprovision"
     );
-    let body: serde_json::Value = serde_json::from_str(&rows[0].text("body").unwrap()).unwrap();
+    let mut body: serde_json::Value =
+        serde_json::from_str(&rows[0].text("body").unwrap()).unwrap();
+    assert!(body["hint_id"].is_string(), "{body}");
+    body.as_object_mut().unwrap().remove("hint_id");
     assert_eq!(
         body,
         serde_json::json!({"user_id": user.to_string(), "tier": "elite"})
     );
     let headers: serde_json::Value =
         serde_json::from_str(&rows[0].text("headers").unwrap()).unwrap();
-    assert_eq!(headers["Authorization"], "Bearer hint-secret");
+    assert_signed_without_secret(&headers, &rows[0].text("body").unwrap(), "hint-secret");
     assert!(rows[0].int("timeout_ms").unwrap() >= 5000);
 
     // A broken pg_net (its queue refuses the request): the hint is dropped with a warning, the subscription
@@ -240,4 +243,30 @@ fn hints_are_sent_through_pg_net_when_configured() {
     assert!(store.entitlement(other).unwrap().entitled);
     assert!(store.app(other).unwrap().unwrap().next_attempt_at.is_some());
     assert_eq!(calls(&mut store).len(), 2);
+}
+
+/// The hint pg_net would send carries only `Content-Type` and `X-Fleet-Signature` (the key is in no header), and
+/// the signature is HMAC-SHA256(key, "<t>.<body as pg_net sends it>") with a current `t`.
+fn assert_signed_without_secret(headers: &serde_json::Value, body: &str, key: &str) {
+    use hmac::{Hmac, Mac};
+    let text = headers.to_string();
+    assert!(!text.contains(key), "a header holds the key: {text}");
+    let names: Vec<&String> = headers.as_object().unwrap().keys().collect();
+    assert_eq!(names, ["Content-Type", "X-Fleet-Signature"], "{text}");
+    let signature = headers["X-Fleet-Signature"].as_str().unwrap();
+    let (t, v1) = signature
+        .strip_prefix("t=")
+        .and_then(|rest| rest.split_once(",v1="))
+        .unwrap_or_else(|| panic!("signature format: {signature}"));
+    let t: i64 = t.parse().unwrap();
+    assert!((chrono::Utc::now().timestamp() - t).abs() < 60, "t={t}");
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    let expected: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(v1, expected, "the signature verifies over the body pg_net sends");
 }

@@ -12,8 +12,10 @@ use serde_json::Value;
 use spin_test_host::{HostConfig, RunningHost};
 use support::{quiet_sim, user, Rig};
 
-const WEBHOOK_SECRET: &str = "sweep-secret-for-tests";
-const ADMIN_TOKEN: &str = "admin-token-for-tests";
+/// The HMAC key (32 random bytes as hex) and the separate bearer token the scheduler uses here.
+const WEBHOOK_SECRET: &str = "5e1c0d2a9b4e6a8c0d2f4b6e8a0c2e4f6a8b0d2e4c6a8e0b2d4f6a8c0e2b4d6f";
+const WEBHOOK_BEARER: &str = "a7c3e9b1d5f7a3c9e1b5d7f3a9c1e7b3d9f5a1c7e3b9d1f7a5c3e9b1d7f5a3c9";
+const ADMIN_TOKEN: &str = "ad1c0d2a9b4e6a8c0d2f4b6e8a0c2e4f6a8b0d2e4c6a8e0b2d4f6a8c0e2b4d61";
 
 const MANIFEST: &str = r#"spin_manifest_version = 2
 
@@ -23,6 +25,7 @@ name = "fleet-health-test"
 [variables]
 database_url = { required = true, secret = true }
 webhook_secret = { required = true, secret = true }
+webhook_bearer_token = { required = true, secret = true }
 admin_token = { required = true, secret = true }
 fly_api_token = { required = true, secret = true }
 fly_api_origin = { required = true }
@@ -42,6 +45,7 @@ allowed_outbound_hosts = ["http://127.0.0.1:*", "postgres://127.0.0.1:*"]
 [component.health.variables]
 database_url = "{{ database_url }}"
 webhook_secret = "{{ webhook_secret }}"
+webhook_bearer_token = "{{ webhook_bearer_token }}"
 admin_token = "{{ admin_token }}"
 fly_api_token = "{{ fly_api_token }}"
 fly_api_origin = "{{ fly_api_origin }}"
@@ -91,6 +95,7 @@ fn start_host_with<C: fleet_store::SqlConnection>(rig: &Rig<C>, extra: &[(&str, 
         .environment(Vec::new())
         .variable("database_url", rig.database_url.clone())
         .variable("webhook_secret", WEBHOOK_SECRET)
+        .variable("webhook_bearer_token", WEBHOOK_BEARER)
         .variable("admin_token", ADMIN_TOKEN)
         .variable("fly_api_token", target.token.clone())
         .variable(
@@ -163,7 +168,7 @@ fn the_health_component_sweeps_repairs_and_shows_one_app() {
         &rig,
         "POST",
         "/health/sweep",
-        Some(WEBHOOK_SECRET),
+        Some(WEBHOOK_BEARER),
         "{not json",
     );
     assert_eq!(status, 400, "{body}");
@@ -181,7 +186,7 @@ fn the_health_component_sweeps_repairs_and_shows_one_app() {
         .sim
         .sim()
         .crash_machine(row.machine_id.as_deref().unwrap()));
-    let (status, summary) = host.call(&rig, "POST", "/health/sweep", Some(WEBHOOK_SECRET), "");
+    let (status, summary) = host.call(&rig, "POST", "/health/sweep", Some(WEBHOOK_BEARER), "");
     assert_eq!(status, 200, "{summary}");
     assert_eq!(
         (summary["checked"].as_u64(), summary["repaired"].as_u64()),
@@ -206,7 +211,7 @@ fn the_health_component_sweeps_repairs_and_shows_one_app() {
             .iter()
             .any(|m| m["state"] == "started")
     });
-    let (status, summary) = host.call(&rig, "POST", "/health/sweep", Some(WEBHOOK_SECRET), "");
+    let (status, summary) = host.call(&rig, "POST", "/health/sweep", Some(WEBHOOK_BEARER), "");
     assert_eq!(
         (status, summary["healthy"].as_u64()),
         (200, Some(1)),
@@ -252,7 +257,7 @@ fn screener_database_variables_are_checked_with_errors_that_name_the_variable() 
     let rig = Rig::postgres(quiet_sim());
     let sweep = |extra: &[(&str, &str)]| {
         let host = start_host_with(&rig, extra);
-        host.call(&rig, "POST", "/health/sweep", Some(WEBHOOK_SECRET), "")
+        host.call(&rig, "POST", "/health/sweep", Some(WEBHOOK_BEARER), "")
     };
     // A mode that does not exist, and a pooled mode without its project ref: configuration errors that name the
     // variable and never show a value.

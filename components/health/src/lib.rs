@@ -4,9 +4,10 @@
 
 mod settings;
 
-use fleet_http::{verify_request, ApiError, SIGNATURE_HEADER};
+use fleet_http::{ApiError, SIGNATURE_HEADER};
 use fleet_reconcile::{CountingTransport, SystemClock};
 use fleet_spin_runtime::store::open_store;
+use fleet_spin_runtime::webhook_auth::authenticate;
 use fleet_spin_runtime::{error_response, json_response, with_request, Settings, MAX_BODY_BYTES};
 use fleet_store::{sanitize_error, StoreError, UserId};
 use fleet_sweep::health::assess;
@@ -63,14 +64,14 @@ fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 /// One sweep within `sweep_budget_ms`; answers the summary.
 async fn sweep(req: Request) -> Result<Response, ApiError> {
     let settings = Settings::load()?;
-    verify_request(
-        settings.webhook_secret.expose(),
+    let mut store = open_store(settings.database_url.expose())?;
+    authenticate(
+        &settings,
+        &mut store,
         header(&req, "authorization"),
         header(&req, SIGNATURE_HEADER),
         req.body(),
-        chrono::Utc::now().timestamp(),
-    )
-    .map_err(|_| ApiError::unauthorized())?;
+    )?;
     // Schedulers may send `{}` or nothing; anything else must at least be JSON.
     if !req.body().is_empty()
         && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(req.body()).is_err()
@@ -81,7 +82,6 @@ async fn sweep(req: Request) -> Result<Response, ApiError> {
         ));
     }
     let sweep_config = settings::sweep_config()?;
-    let mut store = open_store(settings.database_url.expose())?;
     let counter = CountingTransport::new(SpinTransport);
     let fly = settings.fly_client(&counter);
     let owner = format!("sweep:{}", uuid::Uuid::new_v4());

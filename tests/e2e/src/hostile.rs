@@ -43,7 +43,10 @@ pub struct Subjects {
     pub unentitled: UserId,
     /// Nobody: admin actions and tier changes for them are 404s.
     pub unknown: UserId,
+    /// The HMAC key (`webhook_secret`): never valid as a bearer token.
     pub webhook_secret: String,
+    /// The webhooks' bearer token (`webhook_bearer_token`).
+    pub webhook_bearer: String,
     pub admin_token: String,
     /// A real admin session (`name=value`) and its CSRF token, for CSRF and cookie-forgery cases.
     pub cookie: String,
@@ -138,7 +141,7 @@ fn broken_bodies() -> Vec<(String, Vec<u8>)> {
 
 /// `/provision` and `/deprovision`.
 fn webhook_cases(s: &Subjects, out: &mut Vec<RawRequest>) {
-    let bearer = format!("Bearer {}", s.webhook_secret);
+    let bearer = format!("Bearer {}", s.webhook_bearer);
     let now = chrono::Utc::now().timestamp();
     // (route, a body the route must refuse on its merits, a body only auth stands in front of)
     let routes = [
@@ -185,19 +188,24 @@ fn webhook_cases(s: &Subjects, out: &mut Vec<RawRequest>) {
             ("wrong bearer".into(), "authorization", "Bearer nope".into()),
             ("empty bearer".into(), "authorization", "Bearer ".into()),
             (
-                "bearer prefix of the secret".into(),
+                "bearer prefix of the token".into(),
                 "authorization",
-                format!("Bearer {}", &s.webhook_secret[..s.webhook_secret.len() - 1]),
+                format!("Bearer {}", &s.webhook_bearer[..s.webhook_bearer.len() - 1]),
             ),
             (
-                "bearer secret plus a byte".into(),
+                "bearer token plus a byte".into(),
                 "authorization",
-                format!("Bearer {}x", s.webhook_secret),
+                format!("Bearer {}x", s.webhook_bearer),
             ),
             (
                 "basic scheme".into(),
                 "authorization",
-                format!("Basic {}", s.webhook_secret),
+                format!("Basic {}", s.webhook_bearer),
+            ),
+            (
+                "signing key sent as bearer".into(),
+                "authorization",
+                format!("Bearer {}", s.webhook_secret),
             ),
             (
                 "admin token as bearer".into(),
@@ -221,6 +229,18 @@ fn webhook_cases(s: &Subjects, out: &mut Vec<RawRequest>) {
             // Margin: the corpus is built before it is sent, so "now" moves on meanwhile.
             ("signature 400 s ahead", now + 400, &s.webhook_secret, &good),
             ("signature with a wrong secret", now, "wrong-secret", &good),
+            (
+                "signature made with the bearer token",
+                now,
+                &s.webhook_bearer,
+                &good,
+            ),
+            (
+                "signature with an extreme timestamp",
+                i64::MIN,
+                &s.webhook_secret,
+                &good,
+            ),
             (
                 "signature over another body",
                 now,
@@ -270,13 +290,17 @@ fn webhook_cases(s: &Subjects, out: &mut Vec<RawRequest>) {
 /// `POST /health/sweep` and `GET /health/apps/{user_id}`.
 fn health_cases(s: &Subjects, out: &mut Vec<RawRequest>) {
     let sweep = "/health/sweep";
-    let bearer = format!("Bearer {}", s.webhook_secret);
+    let bearer = format!("Bearer {}", s.webhook_bearer);
     let admin = format!("Bearer {}", s.admin_token);
     let now = chrono::Utc::now().timestamp();
     out.push(req("sweep no auth", "POST", sweep).body("{}"));
     for (label, value) in [
         ("wrong bearer", "Bearer nope".to_string()),
         ("admin token as bearer", admin.clone()),
+        (
+            "signing key as bearer",
+            format!("Bearer {}", s.webhook_secret),
+        ),
         ("injection bearer", format!("Bearer {}", INJECTIONS[0])),
     ] {
         out.push(

@@ -77,7 +77,7 @@ fn post(label: String, target: &str, auth: Option<&str>, body: Vec<u8>) -> RawRe
 /// `count` random hostile requests, reproducible from `seed`.
 pub fn random_cases(s: &Subjects, seed: u64, count: usize) -> Vec<RawRequest> {
     let mut rng = SimRng::seeded(seed);
-    let webhook = format!("Bearer {}", s.webhook_secret);
+    let webhook = format!("Bearer {}", s.webhook_bearer);
     let admin = format!("Bearer {}", s.admin_token);
     let refused = s.unentitled.to_string();
     let nobody = s.unknown.to_string();

@@ -28,8 +28,11 @@ use fly_simulator::{FlySimThread, SimConfig};
 use serde_json::Value;
 use spin_test_host::{HostConfig, OutputSink, RunningHost, Stream};
 
-pub const WEBHOOK_SECRET: &str = "whsec-e2e-7d1f0c2a9b";
-pub const ADMIN_TOKEN: &str = "admin-e2e-3c9a51f0e2";
+/// The HMAC key of signed hints (`webhook_secret`; 32 random bytes as hex, never sent by Fleet or the database).
+pub const WEBHOOK_SECRET: &str = "7d1f0c2a9b4e6a8c0d2f4b6e8a0c2e4f6a8b0d2e4c6a8e0b2d4f6a8c0e2b4d6f";
+/// The webhooks' separate bearer token (`webhook_bearer_token`), for callers that cannot sign.
+pub const WEBHOOK_BEARER: &str = "b3a9e1c7d5f3b1a9e7c5d3f1b9a7e5c3d1f9b7a5e3c1d9f7b5a3e1c9d7f5b3a1";
+pub const ADMIN_TOKEN: &str = "3c9a51f0e2d4b6a8c0e2f4a6b8d0c2e4f6a8b0c2d4e6f8a0b2c4d6e8f0a2b4c6";
 pub const IMAGE: &str = "registry.fly.io/vyx-screener:v1";
 /// What the platform's operator stored in Vault (`project_url`, `service_role_key`); the platform's own
 /// triggers read them. Fleet never does.
@@ -196,6 +199,7 @@ impl Fleet {
             )
             .variable("app_url_origin", sim.sim().root_url())
             .variable("webhook_secret", WEBHOOK_SECRET)
+            .variable("webhook_bearer_token", WEBHOOK_BEARER)
             .variable("admin_token", ADMIN_TOKEN)
             .variable("fly_api_token", sim.sim().token())
             .variable("fly_api_origin", sim.sim().root_url())
@@ -286,12 +290,12 @@ impl Fleet {
         .unwrap();
     }
 
-    /// POSTs a body to a route with the webhook bearer secret; returns status and JSON.
+    /// POSTs a body to a route with the webhook bearer token; returns status and JSON.
     pub fn post(&self, route: &str, body: &Value) -> (u16, Value) {
         self.post_raw(
             route,
             body.to_string().into_bytes(),
-            Some(&format!("Bearer {WEBHOOK_SECRET}")),
+            Some(&format!("Bearer {WEBHOOK_BEARER}")),
         )
     }
 

@@ -9,7 +9,9 @@ mod hostile_body;
 
 use fleet_e2e::hostile::{self, Subjects};
 use fleet_e2e::raw_http::{self, Framing, RawRequest, RawResponse};
-use fleet_e2e::{hostile_fuzz, proof, snapshot, Fleet, ADMIN_TOKEN, WEBHOOK_SECRET};
+use fleet_e2e::{
+    hostile_fuzz, proof, snapshot, Fleet, ADMIN_TOKEN, WEBHOOK_BEARER, WEBHOOK_SECRET,
+};
 use fleet_store::UserId;
 use fly_simulator::SimConfig;
 use serde_json::{json, Value};
@@ -51,6 +53,7 @@ fn subjects(fleet: &Fleet) -> Subjects {
         unentitled,
         unknown: id("c3c3c3c3-c3c3-4c3c-ac3c-c3c3c3c3c3c3"),
         webhook_secret: WEBHOOK_SECRET.into(),
+        webhook_bearer: WEBHOOK_BEARER.into(),
         admin_token: ADMIN_TOKEN.into(),
         cookie,
         csrf,
@@ -86,7 +89,10 @@ fn problem(router: &Router, req: &RawRequest, res: &RawResponse) -> Option<Strin
         });
     }
     let text = res.text();
-    if text.contains(WEBHOOK_SECRET) || text.contains(ADMIN_TOKEN) {
+    if [WEBHOOK_SECRET, WEBHOOK_BEARER, ADMIN_TOKEN]
+        .iter()
+        .any(|secret| text.contains(secret))
+    {
         return Some("the answer holds a secret".into());
     }
     if req.method == "HEAD" {

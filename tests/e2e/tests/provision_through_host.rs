@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use fleet_e2e::{user, Fleet, IMAGE, PLATFORM_PROJECT_URL, WEBHOOK_SECRET};
+use fleet_e2e::{user, Fleet, IMAGE, PLATFORM_PROJECT_URL, WEBHOOK_BEARER, WEBHOOK_SECRET};
 use fleet_store::AppStatus;
 use fleet_test_support::platform;
 use fleet_test_support::postgres::describe;
@@ -167,7 +167,7 @@ fn bad_input_and_bad_auth_get_4xx_json_without_effect() {
     let good = Fleet::webhook("INSERT", erin, "pro", "active")
         .to_string()
         .into_bytes();
-    let bearer = format!("Bearer {WEBHOOK_SECRET}");
+    let bearer = format!("Bearer {WEBHOOK_BEARER}");
     let stale =
         fleet_http::sign_request(WEBHOOK_SECRET, chrono::Utc::now().timestamp() - 301, &good);
     // (case, body, authorization, expected status, expected error)
@@ -178,6 +178,13 @@ fn bad_input_and_bad_auth_get_4xx_json_without_effect() {
             "wrong bearer",
             good.clone(),
             Some("Bearer nope".into()),
+            401,
+            "unauthorized",
+        ),
+        (
+            "the signing key sent as bearer",
+            good.clone(),
+            Some(format!("Bearer {WEBHOOK_SECRET}")),
             401,
             "unauthorized",
         ),
@@ -228,6 +235,7 @@ fn bad_input_and_bad_auth_get_4xx_json_without_effect() {
                 "{route} {case}: {answer}"
             );
             assert!(!answer.to_string().contains(WEBHOOK_SECRET));
+            assert!(!answer.to_string().contains(WEBHOOK_BEARER));
         }
         // A signature replayed outside the 5-minute tolerance.
         let response = fleet.send(
@@ -248,7 +256,7 @@ fn bad_input_and_bad_auth_get_4xx_json_without_effect() {
 }
 
 #[test]
-fn a_fresh_signature_is_accepted() {
+fn replayed_signed_hint_is_refused() {
     let fleet = Fleet::sqlite(quiet());
     let frank = user(6);
     fleet.subscribe(frank, "pro", "active");
@@ -256,19 +264,25 @@ fn a_fresh_signature_is_accepted() {
         .to_string()
         .into_bytes();
     let signature = fleet_http::sign_request(WEBHOOK_SECRET, chrono::Utc::now().timestamp(), &body);
-    let response = fleet.send(
-        "POST /provision",
-        fleet
-            .http
-            .post(fleet.host.url("/provision"))
-            .header("x-fleet-signature", signature)
-            .body(body),
-    );
-    assert!(
-        matches!(response.status().as_u16(), 200 | 202),
-        "{}",
-        response.status()
-    );
+    let send = || {
+        fleet.send(
+            "POST /provision",
+            fleet
+                .http
+                .post(fleet.host.url("/provision"))
+                .header("x-fleet-signature", &signature)
+                .body(body.clone()),
+        )
+    };
+    let first = send().status().as_u16();
+    assert!(matches!(first, 200 | 202), "a fresh signature: {first}");
+    // The same captured request again, well within the 5-minute window: refused, and nothing is redone.
+    let fly_calls = fleet.sim.sim().request_log().len();
+    let replay = send();
+    assert_eq!(replay.status().as_u16(), 401);
+    let answer: Value = replay.json().unwrap();
+    assert_eq!(answer["error"], "unauthorized", "{answer}");
+    assert_eq!(fleet.sim.sim().request_log().len(), fly_calls);
 }
 
 #[test]
@@ -310,28 +324,39 @@ const OLD_PROVISION: &str = "/functions/v1/provision-user-fly-app";
 const OLD_DEPROVISION: &str = "/functions/v1/deprovision-user-fly-app";
 
 /// pg_net requests queued after `after` (id, method, url, body, Authorization header).
-fn queued_since(
-    db: &mut postgres::Client,
-    after: i64,
-) -> Vec<(i64, String, String, Value, Option<String>)> {
+/// pg_net's queued requests after `after`: id, method, url, the body as pg_net sends it (the jsonb's text) and
+/// the headers.
+fn queued_since(db: &mut postgres::Client, after: i64) -> Vec<(i64, String, String, String, Value)> {
     db.query(
-        "SELECT id, method::text, url, coalesce(body, 'null'::jsonb)::text, headers->>'Authorization' \
+        "SELECT id, method::text, url, coalesce(body, 'null'::jsonb)::text, coalesce(headers, '{}')::text \
          FROM net.http_request_queue WHERE id > $1 ORDER BY id",
         &[&after],
     )
     .expect("read pg_net's queue")
     .iter()
     .map(|r| {
-        let body: String = r.get(3);
+        let headers: String = r.get(4);
         (
             r.get(0),
             r.get(1),
             r.get(2),
-            serde_json::from_str(&body).unwrap(),
-            r.get(4),
+            r.get(3),
+            serde_json::from_str(&headers).unwrap(),
         )
     })
     .collect()
+}
+
+/// The hint's body without its random `hint_id` (which makes every signature unique).
+fn without_hint_id(body: &str) -> Value {
+    let mut value: Value = serde_json::from_str(body).unwrap();
+    let id = value
+        .as_object_mut()
+        .unwrap()
+        .remove("hint_id")
+        .expect("a hint_id");
+    fleet_store::UserId::parse(id.as_str().unwrap()).expect("hint_id is a uuid");
+    value
 }
 
 /// The user's subscription as a fresh connection sees it (so only committed writes count).
@@ -357,23 +382,53 @@ fn fly_calls(fleet: &Fleet, method: &str, path: impl Fn(&str) -> bool) -> usize 
         .count()
 }
 
-/// Delivers one queued pg_net request to Fleet as pg_net's worker would (its URL, headers and body), re-sent
-/// until Fleet answers 200 (converged).
-fn deliver(fleet: &Fleet, url: &str, body: &Value, authorization: Option<&str>) -> Value {
+/// Delivers one queued pg_net request to Fleet as pg_net's worker would (its URL, headers and body bytes): the
+/// request carries no secret, only a signature made inside PostgreSQL, which the component accepts once; the
+/// same request replayed is refused. Then the hint is re-sent (with the bearer token) until Fleet answers 200.
+fn deliver(fleet: &Fleet, url: &str, body: &str, headers: &Value) -> Value {
     let route = url
         .strip_prefix(&fleet.host.url(""))
         .unwrap_or_else(|| panic!("{url} is not Fleet's host"));
-    assert_eq!(
-        authorization,
-        Some(format!("Bearer {WEBHOOK_SECRET}").as_str()),
-        "Fleet's hint carries its webhook secret"
+    let everything = format!("{url}\n{headers}\n{body}");
+    for (name, secret) in [("signing key", WEBHOOK_SECRET), ("bearer token", WEBHOOK_BEARER)] {
+        assert!(
+            !everything.contains(secret),
+            "pg_net's request holds the {name}: {everything}"
+        );
+    }
+    let names: Vec<String> = headers
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.to_lowercase())
+        .collect();
+    assert_eq!(names, ["content-type", "x-fleet-signature"], "{headers}");
+    let send = || {
+        let mut request = fleet.http.post(url).body(body.to_string());
+        for (name, value) in headers.as_object().unwrap() {
+            request = request.header(name.as_str(), value.as_str().unwrap());
+        }
+        let response = fleet.send(&format!("POST {route} (pg_net)"), request);
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().unwrap())
+    };
+    let (status, answer) = send();
+    assert!(
+        matches!(status, 200 | 202),
+        "the signed hint verifies in the component: {status} {answer}"
     );
-    fleet.until_converged(route, body, CONVERGE)
+    let (status, answer) = send();
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (401, Some("unauthorized")),
+        "a replayed hint is refused: {answer}"
+    );
+    fleet.until_converged(route, &without_hint_id(body), CONVERGE)
 }
 
 #[test]
-fn the_platforms_subscription_write_provisions_once_through_fleet_and_never_the_old_edge_functions()
-{
+fn pg_net_hint_carries_no_secret_verifies_once_and_its_replay_is_refused_while_the_platforms_write_provisions_once_through_fleet(
+) {
     let fleet = Fleet::postgres(quiet());
     let mut db = fleet.pg();
     // Production's configuration: Vault holds the platform's project_url and service_role_key (the rig
@@ -417,12 +472,12 @@ fn the_platforms_subscription_write_provisions_once_through_fleet_and_never_the_
     );
     let queued = queued_since(&mut db, 0);
     assert_eq!(queued.len(), 1, "exactly one hint, Fleet's: {queued:?}");
-    let (last, method, url, body, auth) = queued[0].clone();
+    let (last, method, url, body, headers) = queued[0].clone();
     assert_eq!(
         (method.to_uppercase().as_str(), url.as_str()),
         ("POST", fleet.host.url("/provision").as_str())
     );
-    assert_eq!(body, json!({"user_id": who, "tier": "pro"}));
+    assert_eq!(without_hint_id(&body), json!({"user_id": who, "tier": "pro"}));
     let (status, due): (String, bool) = {
         let row = db
             .query_one(
@@ -436,7 +491,7 @@ fn the_platforms_subscription_write_provisions_once_through_fleet_and_never_the_
     assert_eq!((status.as_str(), due), ("provisioning", true));
 
     // pg_net delivers Fleet's hint; Fleet provisions: one app, one machine, one create of each.
-    let answer = deliver(&fleet, &url, &body, auth.as_deref());
+    let answer = deliver(&fleet, &url, &body, &headers);
     assert_eq!(answer["status"], "active", "{answer}");
     let app = answer["app_name"].as_str().unwrap().to_string();
     assert_eq!(fleet.live_apps().len(), 1, "{:#?}", fleet.apps());
@@ -472,13 +527,16 @@ fn the_platforms_subscription_write_provisions_once_through_fleet_and_never_the_
     );
     let queued = queued_since(&mut db, last);
     assert_eq!(queued.len(), 1, "exactly one hint, Fleet's: {queued:?}");
-    let (_, method, url, body, auth) = queued[0].clone();
+    let (_, method, url, body, headers) = queued[0].clone();
     assert_eq!(
         (method.to_uppercase().as_str(), url.as_str()),
         ("POST", fleet.host.url("/deprovision").as_str())
     );
-    assert_eq!(body, json!({"user_id": who, "reason": "entitlement_ended"}));
-    let answer = deliver(&fleet, &url, &body, auth.as_deref());
+    assert_eq!(
+        without_hint_id(&body),
+        json!({"user_id": who, "reason": "entitlement_ended"})
+    );
+    let answer = deliver(&fleet, &url, &body, &headers);
     assert_eq!(answer["status"], "deleted", "{answer}");
     assert!(fleet.live_apps().is_empty(), "{:#?}", fleet.apps());
     assert!(fleet.live_machines(&app).is_empty());

@@ -9,7 +9,9 @@ use std::cell::RefCell;
 use std::time::Duration;
 
 use fleet_e2e::leaks::{base64, scan};
-use fleet_e2e::{proof, snapshot, user, Database, Fleet, ADMIN_TOKEN, WEBHOOK_SECRET};
+use fleet_e2e::{
+    proof, snapshot, user, Database, Fleet, ADMIN_TOKEN, WEBHOOK_BEARER, WEBHOOK_SECRET,
+};
 use fleet_store::UserId;
 use fleet_test_support::postgres::{PgCluster, PgOptions};
 use fly_simulator::{FaultSettings, SimConfig};
@@ -49,7 +51,7 @@ impl Scenario {
     }
 
     fn hook(&self, route: &str, body: &Value) -> (u16, Value) {
-        let auth = format!("Bearer {WEBHOOK_SECRET}");
+        let auth = format!("Bearer {WEBHOOK_BEARER}");
         self.call(
             "POST",
             route,
@@ -115,19 +117,23 @@ fn no_secret_appears_in_logs_events_errors_answers_or_the_fly_log() {
     let db_url = url.clone();
     let (a, b, c) = (user(601), user(602), user(603));
 
-    // Provision A by webhook and B from the admin (tier override); sweep; every admin view.
+    // Provision A and B by webhook; the admin's tier override is off by default (issue 19), so its refusal
+    // is scanned too; sweep; every admin view.
     fleet.subscribe(a, "pro", "active");
     let app_a = s.converge("/provision", a, "pro")["app_name"]
         .as_str()
         .unwrap()
         .to_string();
-    fleet.subscribe(b, "free", "active");
-    let (status, _) = s.admin(
+    fleet.subscribe(b, "elite", "active");
+    let (status, refusal) = s.admin(
         "POST",
         &format!("/admin/api/users/{b}/tier"),
         r#"{"tier":"elite"}"#,
     );
-    assert!(status == 200 || status == 202);
+    assert_eq!(
+        (status, refusal["error"].as_str()),
+        (403, Some("tier_override_disabled"))
+    );
     s.converge("/provision", b, "elite");
     assert_eq!(s.hook("/health/sweep", &json!({})).0, 200);
     let (_, login) = s.call(
@@ -157,7 +163,8 @@ fn no_secret_appears_in_logs_events_errors_answers_or_the_fly_log() {
 
     // Bad auth attempts, each carrying a near-miss of a real secret.
     for (path, auth) in [
-        ("/provision", format!("Bearer {WEBHOOK_SECRET}x")),
+        ("/provision", format!("Bearer {WEBHOOK_BEARER}x")),
+        ("/provision", format!("Bearer {WEBHOOK_SECRET}")),
         ("/health/sweep", format!("Bearer {ADMIN_TOKEN}")),
         ("/admin/api/summary", format!("Bearer {WEBHOOK_SECRET}")),
     ] {
@@ -199,6 +206,7 @@ fn no_secret_appears_in_logs_events_errors_answers_or_the_fly_log() {
     let mut secrets: Vec<(String, String)> = vec![
         ("fly token".into(), fly_token),
         ("webhook secret".into(), WEBHOOK_SECRET.into()),
+        ("webhook bearer token".into(), WEBHOOK_BEARER.into()),
         ("admin token".into(), ADMIN_TOKEN.into()),
         ("database password".into(), password_of(&db_url)),
     ];

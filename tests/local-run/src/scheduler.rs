@@ -111,14 +111,20 @@ fn deliver_webhook(
     stop: &mpsc::Receiver<()>,
 ) -> bool {
     let row = serde_json::json!({"user_id": user, "tier": tier, "status": "active"});
-    let hint = serde_json::json!({"type": "INSERT", "table": "user_subscriptions", "schema": "public",
-                                  "record": row, "old_record": null});
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while std::time::Instant::now() < deadline {
+        // Signed like the database's hints; a fresh hint_id per attempt, since a signature is accepted once.
+        let hint = serde_json::json!({"type": "INSERT", "table": "user_subscriptions", "schema": "public",
+                                      "record": row, "old_record": null,
+                                      "hint_id": uuid::Uuid::new_v4().to_string()});
+        let body = hint.to_string().into_bytes();
+        let signature =
+            fleet_http::auth::sign_request(secret, chrono::Utc::now().timestamp(), &body);
         let answer = http
             .post(format!("{host}/provision"))
-            .bearer_auth(secret)
-            .json(&hint)
+            .header("content-type", "application/json")
+            .header(fleet_http::auth::SIGNATURE_HEADER, signature)
+            .body(body)
             .send();
         match answer.map(|a| a.status().as_u16()) {
             Ok(200) => return true,
@@ -138,7 +144,10 @@ fn deliver_webhook(
 }
 
 fn sweep_once(http: &reqwest::blocking::Client, url: &str, secret: &str) -> Result<Value, String> {
-    let body = b"{}".to_vec();
+    // A fresh hint_id: a signature is accepted once, and sweeps may come faster than once a second.
+    let body = serde_json::json!({"hint_id": uuid::Uuid::new_v4().to_string()})
+        .to_string()
+        .into_bytes();
     let signature = fleet_http::auth::sign_request(secret, chrono::Utc::now().timestamp(), &body);
     let answer = http
         .post(url)

@@ -11,7 +11,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 use support::{pid_alive, temp_dir, wait_for};
 
-const WEBHOOK_SECRET: &str = "whsec-local-run-process-test";
+/// 32 random bytes as hex: Fleet refuses a shorter webhook secret.
+const WEBHOOK_SECRET: &str = "c0ffee5e1c0d2a9b4e6a8c0d2f4b6e8a0c2e4f6a8b0d2e4c6a8e0b2d4f6a8c0e";
 
 #[test]
 fn fleet_up_prints_how_to_log_in_and_ctrl_c_stops_every_process() {
@@ -80,10 +81,16 @@ fn fleet_up_prints_how_to_log_in_and_ctrl_c_stops_every_process() {
         "a screener process runs for Ben",
         Duration::from_secs(90),
         || {
+            let mut hint = hint.clone();
+            hint["hint_id"] = json!(uuid::Uuid::new_v4().to_string());
+            let body = hint.to_string().into_bytes();
+            let signature =
+                fleet_http::sign_request(WEBHOOK_SECRET, chrono::Utc::now().timestamp(), &body);
             let _ = http
                 .post(format!("http://127.0.0.1:{port}/provision"))
-                .bearer_auth(WEBHOOK_SECRET)
-                .json(&hint)
+                .header("content-type", "application/json")
+                .header(fleet_http::SIGNATURE_HEADER, signature)
+                .body(body)
                 .send();
             let state: Value = http
                 .get(format!("{simulator}/__sim/state"))

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use fleet_e2e::{proof, user, Fleet, ADMIN_TOKEN, IMAGE, WEBHOOK_SECRET};
+use fleet_e2e::{proof, user, Fleet, ADMIN_TOKEN, IMAGE, WEBHOOK_BEARER, WEBHOOK_SECRET};
 use fleet_store::native::{NativePostgres, NativeSqlite};
 use fleet_store::{SqlConnection, SqlValue, Store, UserId};
 use fly_simulator::{FlySimThread, SimConfig};
@@ -29,6 +29,7 @@ fn rig(database: &str) -> Rig {
     let config = HostConfig::new(fleet_e2e::manifest_in(dir.path()))
         .environment(Vec::new())
         .variable("webhook_secret", WEBHOOK_SECRET)
+        .variable("webhook_bearer_token", WEBHOOK_BEARER)
         .variable("admin_token", ADMIN_TOKEN)
         .variable("fly_api_token", sim.sim().token())
         .variable("fly_api_origin", sim.sim().root_url())
@@ -140,7 +141,7 @@ fn main() {
         let post = |route: &str, body: String| {
             let response = http
                 .post(rig.host.url(route))
-                .header("authorization", format!("Bearer {WEBHOOK_SECRET}"))
+                .header("authorization", format!("Bearer {WEBHOOK_BEARER}"))
                 .body(body)
                 .send()
                 .expect("request reaches the host");

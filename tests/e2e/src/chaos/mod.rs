@@ -19,7 +19,7 @@ use fleet_sweep::fake_screener::FakeScreener;
 use fly_simulator::{FlySimThread, SimConfig};
 use serde_json::Value;
 
-use crate::{ADMIN_TOKEN, IMAGE, WEBHOOK_SECRET};
+use crate::{ADMIN_TOKEN, IMAGE, WEBHOOK_BEARER, WEBHOOK_SECRET};
 use audit::Expected;
 use host_process::HostProcess;
 
@@ -58,6 +58,7 @@ impl ChaosRig {
             .to_string();
         let variables: BTreeMap<String, String> = [
             ("webhook_secret", WEBHOOK_SECRET.to_string()),
+            ("webhook_bearer_token", WEBHOOK_BEARER.to_string()),
             ("admin_token", ADMIN_TOKEN.to_string()),
             ("fly_api_token", sim.sim().token().to_string()),
             ("fly_api_origin", sim.sim().root_url()),
@@ -158,6 +159,7 @@ impl ChaosRig {
         let mut secrets = vec![
             ("fly token", self.sim.sim().token().to_string()),
             ("webhook secret", WEBHOOK_SECRET.to_string()),
+            ("webhook bearer token", WEBHOOK_BEARER.to_string()),
             ("admin token", ADMIN_TOKEN.to_string()),
         ];
         if let Some(pw) = audit::url_password(&self.database_url) {

@@ -182,7 +182,7 @@ impl Delivery {
                 fleet_http::sign_request(secret, t, &self.body),
             )
         } else {
-            request.header("authorization", format!("Bearer {secret}"))
+            request.header("authorization", format!("Bearer {}", crate::WEBHOOK_BEARER))
         };
         let response = request.send()?;
         let status = response.status().as_u16();

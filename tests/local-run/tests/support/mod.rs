@@ -74,11 +74,21 @@ impl Rig {
             &format!("{route} converges"),
             Duration::from_secs(90),
             || {
+                // Signed, with a fresh hint_id per attempt (a signature is accepted once).
+                let mut hint = hint.clone();
+                hint["hint_id"] = json!(uuid::Uuid::new_v4().to_string());
+                let body = hint.to_string().into_bytes();
+                let signature = fleet_http::sign_request(
+                    self.run.webhook_secret().expose(),
+                    chrono::Utc::now().timestamp(),
+                    &body,
+                );
                 let answer = self
                     .http
                     .post(self.run.url(route))
-                    .bearer_auth(self.run.webhook_secret().expose())
-                    .json(&hint)
+                    .header("content-type", "application/json")
+                    .header(fleet_http::SIGNATURE_HEADER, signature)
+                    .body(body)
                     .send()
                     .ok()?;
                 let status = answer.status().as_u16();
