@@ -109,6 +109,11 @@ impl Config {
                 "must start with postgres://, postgresql:// or sqlite:// (value not shown)",
             ));
         }
+        let database_url = if database_url.starts_with("sqlite://") {
+            database_url.to_string()
+        } else {
+            crate::db_tls::enforce(database_url).map_err(|m| err("DATABASE_URL", m))?
+        };
         let market = match get("MARKET_DATA").unwrap_or("binance") {
             "binance" => MarketData::Binance,
             v if v.starts_with("replay:") && v.len() > "replay:".len() => {
@@ -162,7 +167,7 @@ impl Config {
         Ok(Config {
             run_mode,
             user_id,
-            database_url: Secret::new(database_url.to_string()),
+            database_url: Secret::new(database_url.clone()),
             database_ca_pem: get("DATABASE_CA_CERT").map(|v| Secret::new(v.to_string())),
             app_name: get("FLY_APP_NAME").map(String::from),
             fleet_app_id: get("FLEET_APP_ID")

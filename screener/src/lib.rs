@@ -3,6 +3,7 @@
 pub mod candle;
 pub mod code;
 pub mod config;
+pub mod db_tls;
 pub mod engine;
 pub mod filter;
 pub mod health;

@@ -10,7 +10,7 @@ fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         .collect()
 }
 
-const DB: &str = "postgres://fleet_scr_x:s3cret-pw@db.example:5432/postgres";
+const DB: &str = "postgres://fleet_scr_x:s3cret-pw@db.example:5432/postgres?sslmode=require";
 
 #[test]
 fn dedicated_mode_requires_a_uuid_user_id() {

@@ -4,7 +4,10 @@
 use std::time::Duration;
 
 use fleet_http::ApiError;
-use fleet_reconcile::{per_user_role_access, validate_image, DatabaseAccess, ReconcileConfig};
+use fleet_reconcile::{
+    ca_cert_secrets, per_user_role_access, refuse_shared_database_on_real_fly, validate_image,
+    DatabaseAccess, ReconcileConfig,
+};
 use fly_api::types::Guest;
 use fly_api::{FlyClient, OrgSlug, Secret};
 use spin_sdk::variables;
@@ -77,6 +80,11 @@ impl Settings {
             per_user_role_access(|name| variables::get(name).ok())
                 .map_err(|e| config_error(e.variable, &e.problem))?
         };
+        let fly_api_origin = optional("fly_api_origin", "https://api.machines.dev");
+        refuse_shared_database_on_real_fly(&database, &fly_api_origin)
+            .map_err(|e| config_error(e.variable, &e.problem))?;
+        let extra_secrets = ca_cert_secrets(variables::get("screener_db_ca_cert").ok().as_deref())
+            .map_err(|e| config_error(e.variable, &e.problem))?;
         let reconcile = ReconcileConfig {
             org: OrgSlug::new(required("fly_org")?),
             image,
@@ -88,7 +96,7 @@ impl Settings {
                 memory_mb: number("fly_memory_mb", "512")?,
             },
             database,
-            extra_secrets: Default::default(),
+            extra_secrets,
             max_attempts_before_error: number("max_attempts_before_error", "5")?,
         };
         Ok(Settings {
@@ -97,10 +105,7 @@ impl Settings {
                 .filter(|token| !token.is_empty())
                 .map(Secret::new),
             database_url: Secret::new(database_url),
-            fly_base_url: format!(
-                "{}/v1",
-                optional("fly_api_origin", "https://api.machines.dev").trim_end_matches('/')
-            ),
+            fly_base_url: format!("{}/v1", fly_api_origin.trim_end_matches('/')),
             fly_token: Secret::new(required("fly_api_token")?),
             reconcile,
             budget: Duration::from_millis(number("reconcile_budget_ms", "20000")?),

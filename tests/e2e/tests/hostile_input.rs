@@ -5,7 +5,7 @@
 //! crates/trigger-http/src/server.rs; the host answers the same); no 5xx, no trap, no state change (full
 //! database snapshot) and no Fly call.
 
-mod hostile_body;
+mod process_rig;
 
 use fleet_e2e::hostile::{self, Subjects};
 use fleet_e2e::raw_http::{self, Framing, RawRequest, RawResponse};
@@ -242,7 +242,7 @@ fn hostile_requests_on_sqlite_are_refused_without_effect() {
 #[test]
 fn hundred_megabyte_bodies_to_login_and_provision_are_refused_with_bounded_host_memory() {
     const BOUND_KB: u64 = 32 * 1024;
-    let rig = hostile_body::BodyRig::start();
+    let rig = process_rig::ProcessRig::start();
     // Warm up: the first request of each component touches memory any later request reuses.
     for route in ["/admin/login", "/provision"] {
         rig.post_measured(route, 2, Framing::ContentLength);
@@ -250,7 +250,7 @@ fn hundred_megabyte_bodies_to_login_and_provision_are_refused_with_bounded_host_
     let mut failures = Vec::new();
     for route in ["/admin/login", "/provision"] {
         for framing in [Framing::ContentLength, Framing::Chunked] {
-            let (res, grew_kb) = rig.post_measured(route, hostile_body::HUNDRED_MB, framing);
+            let (res, grew_kb) = rig.post_measured(route, process_rig::HUNDRED_MB, framing);
             let body: Value = serde_json::from_slice(&res.body).unwrap_or(Value::Null);
             proof::figure(
                 SUITE,
@@ -276,4 +276,39 @@ fn hundred_megabyte_bodies_to_login_and_provision_are_refused_with_bounded_host_
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Issue 19 item 5: spin.toml used to turn the admin's tier override on by default, so a stolen admin session
+/// (or token) could rewrite the platform's subscriptions. Unless the operator sets `allow_tier_override`, the
+/// override is refused and nothing is written.
+#[test]
+fn stolen_admin_session_cannot_rewrite_subscriptions_unless_the_operator_enabled_tier_override() {
+    let rig = process_rig::ProcessRig::start();
+    let user = id("d4d4d4d4-d4d4-4d4d-8d4d-d4d4d4d4d4d4");
+    rig.subscribe(user, "free", "active");
+    let (status, answer) = rig.admin(
+        "POST",
+        &format!("/admin/api/users/{user}/tier"),
+        r#"{"tier":"elite"}"#,
+    );
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (403, Some("tier_override_disabled")),
+        "{answer}"
+    );
+    assert!(
+        rig.machines().is_empty(),
+        "the refused override provisioned"
+    );
+    let enabled = process_rig::ProcessRig::start_with(&[("allow_tier_override", "true")]);
+    enabled.subscribe(user, "free", "active");
+    let (status, answer) = enabled.admin(
+        "POST",
+        &format!("/admin/api/users/{user}/tier"),
+        r#"{"tier":"elite"}"#,
+    );
+    assert!(
+        status == 200 || status == 202,
+        "opted in: {status} {answer}"
+    );
 }
