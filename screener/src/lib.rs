@@ -9,6 +9,7 @@ pub mod filter;
 pub mod health;
 pub mod http;
 pub mod indicators;
+pub mod logging;
 pub mod market;
 pub mod metrics;
 pub mod runtime;

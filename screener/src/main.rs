@@ -1,14 +1,10 @@
 //! The screener binary. Configuration comes from the environment; see README.md.
 
 use screener::config::Config;
+use tracing_subscriber::util::SubscriberInitExt;
 
 fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_target(false)
-        .init();
+    screener::logging::subscriber(std::io::stdout).init();
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {

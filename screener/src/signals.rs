@@ -55,7 +55,7 @@ impl Writer {
                 Err(e) => {
                     failures += 1;
                     self.metrics.inc(&self.metrics.signal_write_errors);
-                    tracing::warn!(error = %e, pending = pending.len(), "signal write failed; will retry");
+                    tracing::warn!(error = ?e.to_string(), pending = pending.len(), "signal write failed; will retry");
                     if closed && failures >= FINAL_FLUSH_ATTEMPTS {
                         tracing::error!(
                             lost = pending.len(),
@@ -104,7 +104,7 @@ impl Writer {
                     {
                         Ok(inserted) => self.count(1, inserted),
                         Err(DbError::Forbidden(reason)) => {
-                            tracing::warn!(trader = %row.trader_id, %reason, "signal refused by the database; dropped")
+                            tracing::warn!(trader = %row.trader_id, ?reason, "signal refused by the database; dropped")
                         }
                         Err(e) => return Err(e),
                     }
@@ -112,7 +112,7 @@ impl Writer {
                 Ok(())
             }
             Err(DbError::Forbidden(reason)) => {
-                tracing::warn!(trader = %batch[0].trader_id, %reason, "signal refused by the database; dropped");
+                tracing::warn!(trader = %batch[0].trader_id, ?reason, "signal refused by the database; dropped");
                 Ok(())
             }
             Err(e) => Err(e),

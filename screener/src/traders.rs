@@ -38,7 +38,7 @@ pub fn compile_rows(rows: Vec<TraderRow>, cache: &mut CodeCache) -> TraderSet {
             compile_row(&row).map(|def| set.valid.push(def))
         };
         if let Err(reason) = result {
-            tracing::warn!(trader = %row.id, %reason, "trader disabled: invalid filter");
+            tracing::warn!(trader = %row.id, ?reason, "trader disabled: invalid filter");
             set.invalid.push(InvalidTrader {
                 id: row.id,
                 name: row.name,

@@ -265,7 +265,7 @@ fn evaluate(job: &CodeJob, js: &mut JsState) -> (CodeOutcome, Vec<SignalRow>) {
             Err(reason) => {
                 outcome.failures += 1;
                 let trader = &set.traders[t];
-                tracing::warn!(trader = %trader.id, symbol = %job.symbol, %reason, disabled = disable, "code trader failed");
+                tracing::warn!(trader = %trader.id, symbol = %job.symbol, ?reason, disabled = disable, "code trader failed");
                 if set.record(t, &job.symbol, &reason, disable) {
                     outcome.disabled += 1;
                 }

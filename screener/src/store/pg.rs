@@ -84,7 +84,7 @@ impl PgStore {
                 .map_err(|e| self.classify(e))?;
             tokio::spawn(async move {
                 if let Err(e) = conn.await {
-                    tracing::warn!(error = %classify(e), "database connection ended");
+                    tracing::warn!(error = ?classify(e).to_string(), "database connection ended");
                 }
             });
             *guard = Some(client);
