@@ -58,6 +58,9 @@ pub struct Config {
     pub ws_renew_after: Duration,
     pub signal_source: String,
     pub stale_after: Option<Duration>,
+    /// `FLEET_PROBE_TOKEN`: the detailed `/health` and `/metrics` answer only to `Authorization: Bearer` with
+    /// it; without it they show liveness only.
+    pub probe_token: Option<Secret<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -208,6 +211,10 @@ impl Config {
                     number(Some(v), "STALE_AFTER_SECS", 0, 1, 86_400 * 7).map(Duration::from_secs)
                 })
                 .transpose()?,
+            probe_token: get("FLEET_PROBE_TOKEN")
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| Secret::new(t.to_string())),
         })
     }
 

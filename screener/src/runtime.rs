@@ -45,6 +45,17 @@ struct Screener {
     code_generation: u64,
 }
 
+/// Listens on every address, IPv6 included (Fly's private network, where the health sweep probes, is IPv6);
+/// IPv4 only where the host has no IPv6. The app has no public service unless Fleet's operator opts in.
+async fn listen(port: u16) -> anyhow::Result<tokio::net::TcpListener> {
+    match tokio::net::TcpListener::bind(("::", port)).await {
+        Ok(listener) => Ok(listener),
+        Err(_) => tokio::net::TcpListener::bind(("0.0.0.0", port))
+            .await
+            .map_err(|e| anyhow::anyhow!("PORT: cannot listen on {port}: {e}")),
+    }
+}
+
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
     let health = Arc::new(Health::new(&config));
@@ -52,12 +63,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let (stop_tx, stop) = watch::channel(false);
     tokio::spawn(wait_for_shutdown_signal(stop_tx));
 
-    let listener = tokio::net::TcpListener::bind(("0.0.0.0", config.port))
-        .await
-        .map_err(|e| anyhow::anyhow!("PORT: cannot listen on {}: {e}", config.port))?;
+    let listener = listen(config.port).await?;
     let app = router(AppState {
         health: health.clone(),
         metrics: metrics.clone(),
+        probe_token: config
+            .probe_token
+            .as_ref()
+            .map(|t| Arc::new(t.expose().clone())),
     });
     let mut http_stop = stop.clone();
     let server = tokio::spawn(async move {

@@ -62,9 +62,12 @@ fn admin_sql_works_on_postgres() {
             },
             extra_secrets: Default::default(),
             max_attempts_before_error: 5,
+            exposure: Default::default(),
         },
         budget: Duration::from_secs(20),
         pacing: Pacing::from_limits(FlyLimits::DOCUMENTED),
+        throttle: Default::default(),
+        client_ip_header: String::new(),
     };
     let open_url = url.clone();
     let open = move || -> Result<Store<NativePostgres>, ApiError> {

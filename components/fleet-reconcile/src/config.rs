@@ -58,6 +58,8 @@ pub struct ReconcileConfig {
     pub extra_secrets: BTreeMap<String, Secret<String>>,
     /// Failures before a row's status becomes `error` (it is still retried).
     pub max_attempts_before_error: i64,
+    /// Public ports (off by default) and the probe token delivered to each app.
+    pub exposure: crate::exposure::Exposure,
 }
 
 /// Refuses image references that are not pinned: `:latest` or no tag or digest at all.
@@ -126,26 +128,8 @@ impl ReconcileConfig {
                     policy: "always".into(),
                     max_retries: None,
                 }),
-                services: vec![Service {
-                    protocol: "tcp".into(),
-                    internal_port: 8080,
-                    ports: vec![
-                        Port {
-                            port: 80,
-                            handlers: vec!["http".into()],
-                            force_https: Some(true),
-                        },
-                        Port {
-                            port: 443,
-                            handlers: vec!["tls".into(), "http".into()],
-                            force_https: None,
-                        },
-                    ],
-                    autostart: Some(true),
-                    autostop: None,
-                    min_machines_running: Some(1),
-                    concurrency: None,
-                }],
+                // No public service unless an operator opts in: the sweep probes over the private network.
+                services: self.public_services(),
                 checks,
                 metadata,
                 stop_config: Some(StopConfig {
@@ -157,6 +141,33 @@ impl ReconcileConfig {
             min_secrets_version: secrets_version,
             ..Default::default()
         }
+    }
+
+    /// Ports 80/443 to the screener, only when `public_service` is on.
+    fn public_services(&self) -> Vec<Service> {
+        if !self.exposure.public_service {
+            return Vec::new();
+        }
+        vec![Service {
+            protocol: "tcp".into(),
+            internal_port: 8080,
+            ports: vec![
+                Port {
+                    port: 80,
+                    handlers: vec!["http".into()],
+                    force_https: Some(true),
+                },
+                Port {
+                    port: 443,
+                    handlers: vec!["tls".into(), "http".into()],
+                    force_https: None,
+                },
+            ],
+            autostart: Some(true),
+            autostop: None,
+            min_machines_running: Some(1),
+            concurrency: None,
+        }]
     }
 
     /// Primary region first, then the fallbacks, without repeats.

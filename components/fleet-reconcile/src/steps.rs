@@ -340,6 +340,9 @@ impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
         for (name, value) in &self.config.extra_secrets {
             request = request.set(name.clone(), value.clone());
         }
+        if let Some(token) = self.config.exposure.probe_token(app.as_str()) {
+            request = request.set(crate::PROBE_TOKEN_SECRET, token);
+        }
         let response = self.fly.set_secrets(&app, &request).await?;
         row.secrets_version = Some(response.version as i64);
         self.save(row)?;

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use fleet_http::ApiError;
 use fleet_reconcile::{
-    ca_cert_secrets, per_user_role_access, refuse_shared_database_on_real_fly, validate_image,
-    DatabaseAccess, ReconcileConfig,
+    ca_cert_secrets, exposure_from, per_user_role_access, refuse_shared_database_on_real_fly,
+    validate_image, DatabaseAccess, ReconcileConfig,
 };
 use fly_api::types::Guest;
 use fly_api::{FlyClient, OrgSlug, Secret};
@@ -98,6 +98,8 @@ impl Settings {
             database,
             extra_secrets,
             max_attempts_before_error: number("max_attempts_before_error", "5")?,
+            exposure: exposure_from(|name| variables::get(name).ok())
+                .map_err(|(variable, problem)| config_error(variable, &problem))?,
         };
         Ok(Settings {
             webhook_secret: Secret::new(required("webhook_secret")?),

@@ -47,7 +47,8 @@ pub struct SweepConfig {
     pub orphan_delete_cap: usize,
     /// Health may stay critical this long before the sweep restarts (then recreates) the machine.
     pub unhealthy_grace: Duration,
-    /// Base URL of a user's app; `{app}` is replaced by the app name (`https://{app}.fly.dev`).
+    /// Base URL of a user's app; `{app}` is replaced by the app name. Default: Fly's private network
+    /// (`http://{app}.internal:8080`); apps have no public service unless an operator opts in.
     pub app_url_template: String,
     /// Fleet's app name prefix; only apps with it are considered for orphan detection.
     pub app_prefix: String,
@@ -67,7 +68,7 @@ impl Default for SweepConfig {
             orphan_grace: Duration::from_secs(24 * 3600),
             orphan_delete_cap: 5,
             unhealthy_grace: Duration::from_secs(600),
-            app_url_template: "https://{app}.fly.dev".into(),
+            app_url_template: "http://{app}.internal:8080".into(),
             app_prefix: format!("{}-", fly_api::naming::APP_PREFIX),
         }
     }
@@ -98,7 +99,7 @@ mod tests {
         let config = SweepConfig::default();
         assert_eq!(
             config.app_url("vyx-user-1a2b3c4d"),
-            "https://vyx-user-1a2b3c4d.fly.dev"
+            "http://vyx-user-1a2b3c4d.internal:8080"
         );
         let local = SweepConfig {
             app_url_template: "http://127.0.0.1:9000/apps/{app}/".into(),

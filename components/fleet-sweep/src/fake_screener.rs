@@ -1,12 +1,14 @@
 //! A stand-in for the screeners' `/health` (tests and the benchmark only, feature `bench`): answers
 //! `GET /apps/{app}/health` the way the screener on that app's machine would, from the simulator's view of
-//! the machine's env (`USER_ID`, `RUN_MODE`), unless a test overrides the answer (e.g. a wrong user).
+//! the machine's env (`USER_ID`, `RUN_MODE`), unless a test overrides the answer (e.g. a wrong user). Like
+//! the screener, an app whose machine has a probe token (`FLEET_PROBE_TOKEN`) shows its details only to
+//! `Authorization: Bearer <token>`: liveness only without one, 401 for a wrong one.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -24,6 +26,8 @@ struct Shared {
     /// App → identity, known up front (the benchmark) or learned from the simulator.
     known: HashMap<String, Answer>,
     overrides: HashMap<String, Answer>,
+    /// App → the probe token its machine booted with (learned from the simulator).
+    tokens: HashMap<String, String>,
     probes: u64,
 }
 
@@ -97,7 +101,11 @@ impl FakeScreener {
     }
 }
 
-async fn health(State(ctx): State<Ctx>, Path(app): Path<String>) -> (StatusCode, Json<Value>) {
+async fn health(
+    State(ctx): State<Ctx>,
+    Path(app): Path<String>,
+    headers: HeaderMap,
+) -> (StatusCode, Json<Value>) {
     let known = {
         let mut shared = ctx.shared.lock().unwrap_or_else(|p| p.into_inner());
         shared.probes += 1;
@@ -109,7 +117,36 @@ async fn health(State(ctx): State<Ctx>, Path(app): Path<String>) -> (StatusCode,
     };
     let answer = match known {
         Some(answer) => Some(answer),
-        None => identity_from_sim(&ctx, &app).await,
+        None => match identity_from_sim(&ctx, &app).await {
+            Some((answer, token)) => {
+                let mut shared = ctx.shared.lock().unwrap_or_else(|p| p.into_inner());
+                match token {
+                    Some(token) => shared.tokens.insert(app.clone(), token),
+                    None => shared.tokens.remove(&app),
+                };
+                Some(answer)
+            }
+            None => None,
+        },
+    };
+    let token = {
+        let shared = ctx.shared.lock().unwrap_or_else(|p| p.into_inner());
+        shared.tokens.get(&app).cloned()
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let detailed = match (&token, given) {
+        (None, _) => true,
+        (Some(token), Some(given)) if token == given => true,
+        (Some(_), Some(_)) => {
+            return (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({"error": "unauthorized", "detail": "a valid probe token is required"})),
+            )
+        }
+        (Some(_), None) => false,
     };
     let Some(answer) = answer else {
         // No started machine: like Fly's proxy with nothing behind it.
@@ -123,6 +160,9 @@ async fn health(State(ctx): State<Ctx>, Path(app): Path<String>) -> (StatusCode,
     } else {
         StatusCode::OK
     };
+    if !detailed {
+        return (code, Json(json!({"status": answer.status})));
+    }
     let body = json!({
         "status": answer.status,
         "reasons": [],
@@ -135,8 +175,8 @@ async fn health(State(ctx): State<Ctx>, Path(app): Path<String>) -> (StatusCode,
     (code, Json(body))
 }
 
-/// The env of the app's first started machine, as the simulator booted it.
-async fn identity_from_sim(ctx: &Ctx, app: &str) -> Option<Answer> {
+/// The env of the app's first started machine, as the simulator booted it: its identity and probe token.
+async fn identity_from_sim(ctx: &Ctx, app: &str) -> Option<(Answer, Option<String>)> {
     let state: Value = ctx
         .http
         .get(format!("{}/__sim/state", ctx.sim_root))
@@ -155,9 +195,13 @@ async fn identity_from_sim(ctx: &Ctx, app: &str) -> Option<Answer> {
         .find(|m| m["state"] == "started")?
         .clone();
     let env = &machine["effective_env"];
-    Some(Answer {
+    let answer = Answer {
         user_id: env["USER_ID"].as_str()?.to_string(),
         run_mode: env["RUN_MODE"].as_str().unwrap_or_default().to_string(),
         status: "ok".into(),
-    })
+    };
+    let token = env[fleet_reconcile::PROBE_TOKEN_SECRET]
+        .as_str()
+        .map(str::to_string);
+    Some((answer, token))
 }

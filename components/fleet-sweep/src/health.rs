@@ -134,6 +134,40 @@ pub fn judge_probe(probe: &ProbeResult, expected_user: &str) -> (bool, Vec<Strin
             (false, vec![format!("screener /health unreachable: {why}")])
         }
         ProbeResult::Answered {
+            http_status: 401, ..
+        } => (
+            false,
+            vec![
+                "screener /health refused the probe token (HTTP 401): the app's FLEET_PROBE_TOKEN \
+                  does not match probe_key (reprovision the app to deliver the current token)"
+                    .to_string(),
+            ],
+        ),
+        ProbeResult::Answered {
+            http_status,
+            body: Some(report),
+        } if report.is_liveness_only() => {
+            let note =
+                "identity not verified: the screener showed liveness only (no probe_key, or \
+                        the app has no FLEET_PROBE_TOKEN yet: reprovision it)";
+            if report.status == "failing" || !(200..300).contains(http_status) {
+                let status = if report.status.is_empty() {
+                    "no status"
+                } else {
+                    &report.status
+                };
+                (
+                    false,
+                    vec![
+                        format!("screener reports {status} (HTTP {http_status})"),
+                        note.into(),
+                    ],
+                )
+            } else {
+                (true, vec![note.into()])
+            }
+        }
+        ProbeResult::Answered {
             http_status,
             body: None,
         } => (

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use fleet_reconcile::observe::observed_machine;
+use fleet_reconcile::probe_token;
 use fleet_reconcile::{Clock, MachineState, ObservedApp};
 use fleet_store::AppRow;
 use fly_api::types::{ListMachines, Machine};
-use fly_api::{AppName, ErrorClass, FlyClient, Transport};
+use fly_api::{AppName, ErrorClass, FlyClient, Secret, Transport};
 
 use crate::config::SweepConfig;
 use crate::health::{MachineChecks, Observation};
@@ -39,6 +40,8 @@ pub struct Observer<'a, T, P, K> {
     pub probe: &'a P,
     pub clock: &'a K,
     pub config: &'a SweepConfig,
+    /// The key of the apps' probe tokens (`probe_key`); `None`: probes carry no token.
+    pub probe_token: Option<Secret<String>>,
     pub deadline: DateTime<Utc>,
 }
 
@@ -87,7 +90,9 @@ impl<T: Transport, P: Transport, K: Clock> Observer<'_, T, P, K> {
             .machine(row.machine_id.as_deref())
             .is_some_and(|m| m.state == MachineState::Started);
         if started {
-            observation.probe = probe_health(self.probe, &self.config.app_url(name)).await;
+            let token = self.probe_token.as_ref().map(|key| probe_token(key, name));
+            observation.probe =
+                probe_health(self.probe, &self.config.app_url(name), token.as_ref()).await;
         }
         Observed::Seen(observation)
     }

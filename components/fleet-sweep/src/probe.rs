@@ -2,7 +2,7 @@
 //! (`user_id`, `run_mode`) and how fresh its data is; Fly's checks cannot tell a machine serving the wrong
 //! user from the right one.
 
-use fly_api::Transport;
+use fly_api::{Secret, Transport};
 use serde::Deserialize;
 
 /// The parts of the screener's `/health` body the sweep judges (unknown fields are ignored).
@@ -21,6 +21,13 @@ pub struct ScreenerHealth {
     pub trader_count: Option<u64>,
     #[serde(default)]
     pub last_candle_at: Option<String>,
+}
+
+impl ScreenerHealth {
+    /// The unauthenticated answer: a status and nothing that says who the screener serves.
+    pub fn is_liveness_only(&self) -> bool {
+        self.user_id.is_none() && self.run_mode.is_none() && self.trader_count.is_none()
+    }
 }
 
 /// What the probe saw.
@@ -45,14 +52,25 @@ pub fn parse_answer(http_status: u16, body: &[u8]) -> ProbeResult {
     }
 }
 
-/// `GET {base_url}/health` through `transport` (not counted as a Fly call).
-pub async fn probe_health<P: Transport>(transport: &P, base_url: &str) -> ProbeResult {
-    let request = http::Request::builder()
+/// `GET {base_url}/health` through `transport` (not counted as a Fly call), with the app's probe token as
+/// `Authorization: Bearer` when one is configured (the screener shows its details only to it).
+pub async fn probe_health<P: Transport>(
+    transport: &P,
+    base_url: &str,
+    token: Option<&Secret<String>>,
+) -> ProbeResult {
+    let mut request = http::Request::builder()
         .method(http::Method::GET)
         .uri(format!("{base_url}/health"))
         .header(http::header::ACCEPT, "application/json")
-        .header(http::header::USER_AGENT, "fleet-health-sweep")
-        .body(Vec::new());
+        .header(http::header::USER_AGENT, "fleet-health-sweep");
+    if let Some(token) = token {
+        request = request.header(
+            http::header::AUTHORIZATION,
+            format!("Bearer {}", token.expose()),
+        );
+    }
+    let request = request.body(Vec::new());
     let request = match request {
         Ok(request) => request,
         Err(e) => return ProbeResult::Unreachable(format!("invalid app URL: {e}")),

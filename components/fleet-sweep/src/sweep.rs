@@ -268,6 +268,7 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             probe: self.probe,
             clock: self.clock,
             config: self.config,
+            probe_token: self.reconcile.exposure.probe_key.clone(),
             deadline,
         };
         let observer = &observer;

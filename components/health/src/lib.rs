@@ -119,6 +119,7 @@ async fn app_view(req: &Request, user: &str) -> Result<Response, ApiError> {
         probe: &SpinTransport,
         clock: &SystemClock,
         config: &sweep_config,
+        probe_token: settings.reconcile.exposure.probe_key.clone(),
         deadline: fleet_store::time::after(chrono::Utc::now(), std::time::Duration::from_secs(20)),
     };
     let observed = observer.observe(&row).await;

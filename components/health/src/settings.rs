@@ -34,7 +34,7 @@ pub fn sweep_config() -> Result<SweepConfig, ApiError> {
             "must be between 0 and 1",
         ));
     }
-    let template = optional("app_url_template", "https://{app}.fly.dev");
+    let template = optional("app_url_template", "http://{app}.internal:8080");
     if !template.contains("{app}") {
         return Err(config_error("app_url_template", "must contain {app}"));
     }

@@ -158,6 +158,7 @@ impl Screener {
             .env("REST_SPACING_MS", "0")
             .env("TRADER_POLL_SECS", "1")
             .env("RUST_LOG", "info")
+            .env("FLEET_PROBE_TOKEN", PROBE_TOKEN)
             .stdout(out.try_clone().unwrap())
             .stderr(out)
             .stdin(Stdio::null());
@@ -172,8 +173,14 @@ impl Screener {
         s
     }
 
+    /// The detailed `/health`, as the sweep asks for it (with the probe token).
     pub fn health(&self) -> (u16, serde_json::Value) {
-        let (code, body) = http_get(self.port, "/health").expect("GET /health");
+        self.health_as(Some(PROBE_TOKEN))
+    }
+
+    /// `/health` with `Authorization: Bearer <token>`, or without any.
+    pub fn health_as(&self, token: Option<&str>) -> (u16, serde_json::Value) {
+        let (code, body) = http_get_as(self.port, "/health", token).expect("GET /health");
         (
             code,
             serde_json::from_str(&body).unwrap_or_else(|e| panic!("health body {body:?}: {e}")),
@@ -182,7 +189,8 @@ impl Screener {
 
     /// A counter or gauge from /metrics.
     pub fn metric(&self, name: &str) -> f64 {
-        let (_, body) = http_get(self.port, "/metrics").expect("GET /metrics");
+        let (_, body) =
+            http_get_as(self.port, "/metrics", Some(PROBE_TOKEN)).expect("GET /metrics");
         body.lines()
             .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
             .and_then(|v| v.trim().parse().ok())
@@ -221,13 +229,24 @@ impl Drop for Screener {
     }
 }
 
-/// Minimal HTTP/1.1 GET against 127.0.0.1; None while nothing listens.
+/// The probe token every test screener gets (`FLEET_PROBE_TOKEN`).
+pub const PROBE_TOKEN: &str = "test-probe-token-0123456789abcdef0123456789abcdef";
+
+/// Minimal HTTP/1.1 GET against 127.0.0.1 (no credentials); None while nothing listens.
 pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    http_get_as(port, path, None)
+}
+
+/// [`http_get`] with `Authorization: Bearer <token>` when given.
+pub fn http_get_as(port: u16, path: &str, token: Option<&str>) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n"
     )
     .ok()?;
     let mut raw = String::new();

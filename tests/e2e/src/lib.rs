@@ -34,6 +34,8 @@ pub const WEBHOOK_SECRET: &str = "7d1f0c2a9b4e6a8c0d2f4b6e8a0c2e4f6a8b0d2e4c6a8e
 pub const WEBHOOK_BEARER: &str = "b3a9e1c7d5f3b1a9e7c5d3f1b9a7e5c3d1f9b7a5e3c1d9f7b5a3e1c9d7f5b3a1";
 pub const ADMIN_TOKEN: &str = "3c9a51f0e2d4b6a8c0e2f4a6b8d0c2e4f6a8b0c2d4e6f8a0b2c4d6e8f0a2b4c6";
 pub const IMAGE: &str = "registry.fly.io/vyx-screener:v1";
+/// The key of the apps' probe tokens (`probe_key`); each app gets HMAC(key, app name) as FLEET_PROBE_TOKEN.
+pub const PROBE_KEY: &str = "5e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7";
 /// What the platform's operator stored in Vault (`project_url`, `service_role_key`); the platform's own
 /// triggers read them. Fleet never does.
 pub const PLATFORM_PROJECT_URL: &str = "https://e2eref.supabase.co";
@@ -149,6 +151,7 @@ impl Fleet {
         };
         Fleet::start(sim, database, |config, db| match db {
             Database::Postgres { url, port } => config
+                .variable("probe_key", PROBE_KEY)
                 .variable("database_url", url.clone())
                 .variable("database_host", "127.0.0.1")
                 .variable("database_port", port.to_string())
@@ -169,6 +172,7 @@ impl Fleet {
         let database = Database::Sqlite { path: path.clone() };
         let mut fleet = Fleet::start(sim, database, |config, _| {
             config
+                .variable("probe_key", PROBE_KEY)
                 .variable("database_url", "sqlite://default")
                 .variable(
                     "screener_database_url",

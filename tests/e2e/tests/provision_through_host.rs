@@ -49,6 +49,19 @@ fn webhook_provisions_one_started_machine_with_secrets_in_sin() {
     let env = &m["effective_env"];
     assert_eq!(env["RUN_MODE"], "user_dedicated");
     assert_eq!(env["USER_ID"], alice.to_string());
+    // Issue 19: no public port (the sweep probes over the private network), and the app's own probe token.
+    assert!(
+        m["config"]["services"]
+            .as_array()
+            .is_none_or(|s| s.is_empty()),
+        "machine config exposes no public port by default: {}",
+        m["config"]
+    );
+    let token = env["FLEET_PROBE_TOKEN"]
+        .as_str()
+        .expect("a probe token secret");
+    assert!(token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert!(!token.contains(fleet_e2e::PROBE_KEY));
     let database_url = env["DATABASE_URL"]
         .as_str()
         .expect("secrets reach the machine (seed bug)");

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use fleet_e2e::leaks::{base64, scan};
 use fleet_e2e::{
-    proof, snapshot, user, Database, Fleet, ADMIN_TOKEN, WEBHOOK_BEARER, WEBHOOK_SECRET,
+    proof, snapshot, user, Database, Fleet, ADMIN_TOKEN, PROBE_KEY, WEBHOOK_BEARER, WEBHOOK_SECRET,
 };
 use fleet_store::UserId;
 use fleet_test_support::postgres::{PgCluster, PgOptions};
@@ -209,9 +209,13 @@ fn no_secret_appears_in_logs_events_errors_answers_or_the_fly_log() {
         ("webhook bearer token".into(), WEBHOOK_BEARER.into()),
         ("admin token".into(), ADMIN_TOKEN.into()),
         ("database password".into(), password_of(&db_url)),
+        ("probe key".into(), PROBE_KEY.into()),
     ];
     for app in fleet.live_apps() {
         for m in app["machines"].as_array().unwrap() {
+            if let Some(token) = m["effective_env"]["FLEET_PROBE_TOKEN"].as_str() {
+                secrets.push((format!("probe token of {}", app["name"]), token.to_string()));
+            }
             if let Some(url) = m["effective_env"]["DATABASE_URL"].as_str() {
                 secrets.push((
                     format!("screener password of {}", app["name"]),
@@ -221,8 +225,8 @@ fn no_secret_appears_in_logs_events_errors_answers_or_the_fly_log() {
         }
     }
     assert!(
-        secrets.len() >= 7,
-        "three minted credentials: {}",
+        secrets.len() >= 11,
+        "three minted credentials and three probe tokens: {}",
         secrets.len()
     );
 

@@ -13,15 +13,37 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// The base URL standing in for `https://<app>.fly.dev`: the first started, process-backed machine.
+/// The base URL standing in for the app on Fly's private network (`http://<app>.internal:<port>`, 6PN): the
+/// first started, process-backed machine. Reachable from inside the org whatever the machine's services.
 pub fn app_url(sim: &Sim, app: &str) -> Option<String> {
+    reachable_url(sim, app, false)
+}
+
+/// The base URL standing in for `https://<app>.fly.dev`: as [`app_url`], but only for a machine whose config
+/// opens a public service (a `services` entry with ports). As on Fly, a machine without one is not reachable
+/// from the internet.
+pub fn public_app_url(sim: &Sim, app: &str) -> Option<String> {
+    reachable_url(sim, app, true)
+}
+
+fn reachable_url(sim: &Sim, app: &str, public: bool) -> Option<String> {
     let world = sim.world();
     let a = world.apps.get(app)?;
     a.machines
         .values()
         .filter(|m| m.state == "started")
+        .filter(|m| !public || has_public_service(&m.config))
         .find_map(|m| m.process.as_ref())
         .map(|p| format!("http://127.0.0.1:{}", p.port))
+}
+
+/// Whether a machine config exposes any port to the internet.
+pub fn has_public_service(config: &Value) -> bool {
+    config["services"].as_array().is_some_and(|services| {
+        services
+            .iter()
+            .any(|s| s["ports"].as_array().is_some_and(|p| !p.is_empty()))
+    })
 }
 
 /// The whole world as JSON, including each machine's effective env (config env + booted secrets).
@@ -123,7 +145,11 @@ pub async fn get_app_url(
     if !sim.world().apps.contains_key(&app) {
         return Err(ApiError::not_found("app not found"));
     }
-    Ok(Json(json!({ "app": app, "url": app_url(&sim, &app) })))
+    Ok(Json(json!({
+        "app": app,
+        "url": app_url(&sim, &app),
+        "public_url": public_app_url(&sim, &app),
+    })))
 }
 
 /// Kills the machine's process (if any) and leaves it crashed: state `stopped`, checks critical.

@@ -173,9 +173,14 @@ impl FlySim {
         self.sim.world().foreign.insert(name.to_string());
     }
 
-    /// `https://<app>.fly.dev` equivalent (process driver only).
+    /// The app on Fly's private network (`http://<app>.internal:<port>` equivalent; process driver only).
     pub fn app_url(&self, app: &str) -> Option<String> {
         debug::app_url(&self.sim, app)
+    }
+
+    /// The app's `https://<app>.fly.dev` equivalent: `None` unless a started machine opens a public service.
+    pub fn public_app_url(&self, app: &str) -> Option<String> {
+        debug::public_app_url(&self.sim, app)
     }
 
     pub fn crash_machine(&self, id: &str) -> bool {

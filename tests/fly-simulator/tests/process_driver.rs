@@ -123,6 +123,10 @@ async fn started_machine_runs_the_image_with_env_and_real_health_checks() {
     let url = sim
         .app_url("vyx-user-p1")
         .expect("a base url while started");
+    assert!(
+        sim.public_app_url("vyx-user-p1").is_none(),
+        "a machine without services is reachable on the private network only, as on Fly"
+    );
     let health: Value = serde_json::from_slice(
         &reqwest::get(format!("{url}/health"))
             .await

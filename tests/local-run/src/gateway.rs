@@ -1,12 +1,15 @@
-//! Stable URLs for simulated apps: `GET /apps/{app}/{path}` is relayed to the app's first started machine,
-//! as `https://{app}.fly.dev/{path}` reaches it on Fly. The sweep probes screeners' `/health` through it.
+//! Stable URLs for simulated apps, as Fly routes to them: `GET /internal/{app}/{path}` is relayed to the
+//! app's first started machine as `http://{app}.internal:8080/{path}` reaches it over Fly's private network
+//! (the sweep probes screeners' `/health` this way, with the app's probe token); `GET /apps/{app}/{path}` is
+//! `https://{app}.fly.dev/{path}`, which answers only when the machine opens a public service (404
+//! otherwise, as Fly's proxy has no route). `Authorization` is passed through.
 //!
 //! The simulator knows where each machine listens (`GET /__sim/apps/{app}/url`); ports change whenever a
 //! machine restarts, so the gateway asks on every request.
 
 use anyhow::{Context, Result};
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -52,8 +55,10 @@ impl Gateway {
                     let listener =
                         tokio::net::TcpListener::from_std(listener).expect("gateway listener");
                     let app = Router::new()
-                        .route("/apps/{app}", get(relay_root))
-                        .route("/apps/{app}/{*path}", get(relay))
+                        .route("/apps/{app}", get(public_root))
+                        .route("/apps/{app}/{*path}", get(public))
+                        .route("/internal/{app}", get(internal_root))
+                        .route("/internal/{app}/{*path}", get(internal))
                         .with_state(upstream);
                     let _ = axum::serve(listener, app)
                         .with_graceful_shutdown(async {
@@ -69,8 +74,13 @@ impl Gateway {
         })
     }
 
-    /// The sweep's `app_url_template`: `{app}` is replaced by the app name.
+    /// The sweep's `app_url_template` (Fly's private network): `{app}` is replaced by the app name.
     pub fn app_url_template(&self) -> String {
+        format!("http://{}/internal/{{app}}", self.addr)
+    }
+
+    /// The public address of an app (`https://{app}.fly.dev`): answers only with a public service.
+    pub fn public_url_template(&self) -> String {
         format!("http://{}/apps/{{app}}", self.addr)
     }
 }
@@ -94,13 +104,36 @@ fn error(status: StatusCode, error: &str, detail: String) -> Response {
         .into_response()
 }
 
-async fn relay_root(state: State<Upstream>, Path(app): Path<String>) -> Response {
-    relay(state, Path((app, String::new()))).await
+async fn public_root(state: State<Upstream>, app: Path<String>, headers: HeaderMap) -> Response {
+    relay(state, app.0, String::new(), headers, true).await
+}
+
+async fn public(
+    state: State<Upstream>,
+    Path((app, path)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    relay(state, app, path, headers, true).await
+}
+
+async fn internal_root(state: State<Upstream>, app: Path<String>, headers: HeaderMap) -> Response {
+    relay(state, app.0, String::new(), headers, false).await
+}
+
+async fn internal(
+    state: State<Upstream>,
+    Path((app, path)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    relay(state, app, path, headers, false).await
 }
 
 async fn relay(
     State(upstream): State<Upstream>,
-    Path((app, path)): Path<(String, String)>,
+    app: String,
+    path: String,
+    headers: HeaderMap,
+    public: bool,
 ) -> Response {
     let lookup = format!("{}/__sim/apps/{app}/url", upstream.simulator);
     let base = match upstream.http.get(&lookup).send().await {
@@ -112,6 +145,13 @@ async fn relay(
             )
         }
         Ok(answer) => match answer.json::<serde_json::Value>().await {
+            Ok(body) if public && body["public_url"].is_null() && !body["url"].is_null() => {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    "no_public_service",
+                    format!("app {app} opens no public port (reach it on the private network)"),
+                )
+            }
             Ok(body) => body["url"].as_str().map(str::to_string),
             Err(e) => return error(StatusCode::BAD_GATEWAY, "simulator_error", e.to_string()),
         },
@@ -130,7 +170,11 @@ async fn relay(
             format!("app {app} has no started machine"),
         );
     };
-    match upstream.http.get(format!("{base}/{path}")).send().await {
+    let mut request = upstream.http.get(format!("{base}/{path}"));
+    if let Some(auth) = headers.get(header::AUTHORIZATION) {
+        request = request.header(header::AUTHORIZATION.as_str(), auth.as_bytes());
+    }
+    match request.send().await {
         Ok(answer) => {
             let status =
                 StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);

@@ -27,6 +27,8 @@ pub struct LocalRun {
     pub components: Vec<String>,
     admin_token: Secret<String>,
     webhook_secret: Secret<String>,
+    /// Key of the apps' probe tokens (`probe_key`; random per run).
+    probe_key: Secret<String>,
 }
 
 impl LocalRun {
@@ -36,8 +38,9 @@ impl LocalRun {
         let database = prepare_database(&config)?;
         let manifest =
             crate::manifest::prepare(&config.repo, &config.components_dir, &config.state_dir)?;
-        let admin_token = given_or_random(config.admin_token.clone());
-        let webhook_secret = given_or_random(config.webhook_secret.clone());
+        let admin_token = given_or_random("FLEET_ADMIN_TOKEN", config.admin_token.clone())?;
+        let webhook_secret = given_or_random("FLEET_WEBHOOK_SECRET", config.webhook_secret.clone())?;
+        let probe_key = given_or_random(None);
 
         let (sim, gateway, fly) = match &config.fly {
             FlyTarget::Simulator => {
@@ -89,9 +92,20 @@ impl LocalRun {
         variables.insert("fly_image", fly.image.clone());
         // Check every active app every few sweeps, so the dashboard's health is minutes fresher than production's.
         variables.insert("check_interval_secs", "10".into());
-        if let Some((template, origin)) = &fly.app_urls {
-            variables.insert("app_url_template", template.clone());
-            variables.insert("app_url_origin", origin.clone());
+        variables.insert("probe_key", probe_key.expose().clone());
+        match &fly.app_urls {
+            // The simulator's gateway stands in for Fly's private network.
+            Some((template, origin)) => {
+                variables.insert("app_url_template", template.clone());
+                variables.insert("app_url_origin", origin.clone());
+            }
+            // Real Fly from a developer's machine: outside the org's private network, so the apps must be
+            // public; their details still answer only to the probe token.
+            None => {
+                variables.insert("public_service", "true".into());
+                variables.insert("app_url_template", "https://{app}.fly.dev".into());
+                variables.insert("app_url_origin", "https://*.fly.dev".into());
+            }
         }
 
         let host = start_host(&config, &manifest, &database, &variables)?;
@@ -115,6 +129,7 @@ impl LocalRun {
             components: manifest.components.into_iter().collect(),
             admin_token,
             webhook_secret,
+            probe_key,
         })
     }
 
@@ -143,6 +158,11 @@ impl LocalRun {
     /// The simulator (simulator mode only).
     pub fn sim(&self) -> Option<&FlySim> {
         self.sim.as_ref().map(|s| s.sim())
+    }
+
+    /// The app's probe token (what its screener's detailed `/health` and `/metrics` answer to).
+    pub fn probe_token(&self, app: &str) -> Secret<String> {
+        fleet_reconcile::probe_token(&self.probe_key, app)
     }
 
     /// The stable URL of a simulated app, through the gateway (simulator mode only).

@@ -52,6 +52,12 @@ fn upgrade_runs_a_dedicated_screener_whose_signals_outlive_the_downgrade() {
         .unwrap()
         .app_url(&app)
         .expect("the app has a started machine");
+    let token = rig.run.probe_token(&app);
+    assert_eq!(
+        environ_var(pid, "FLEET_PROBE_TOKEN").as_deref(),
+        Some(token.expose().as_str()),
+        "the app's probe token is delivered as a secret"
+    );
     let health = wait_for(
         "the screener reports its traders",
         Duration::from_secs(30),
@@ -59,6 +65,7 @@ fn upgrade_runs_a_dedicated_screener_whose_signals_outlive_the_downgrade() {
             let body: Value = rig
                 .http
                 .get(format!("{direct}/health"))
+                .bearer_auth(token.expose())
                 .send()
                 .ok()?
                 .json()
@@ -76,11 +83,32 @@ fn upgrade_runs_a_dedicated_screener_whose_signals_outlive_the_downgrade() {
     let via_gateway: Value = rig
         .http
         .get(format!("{}/health", rig.run.app_url(&app).unwrap()))
+        .bearer_auth(token.expose())
         .send()
         .unwrap()
         .json()
         .unwrap();
     assert_eq!(via_gateway["user_id"], ben.id);
+    // Anyone else learns only that it is alive, and the app has no public address at all.
+    let anonymous: Value = rig
+        .http
+        .get(format!("{direct}/health"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        anonymous.as_object().map(|o| o.len()),
+        Some(1),
+        "{anonymous}"
+    );
+    let public = rig
+        .run
+        .app_url(&app)
+        .unwrap()
+        .replace("/internal/", "/apps/");
+    let refused = rig.http.get(format!("{public}/health")).send().unwrap();
+    assert_eq!(refused.status().as_u16(), 404, "no public service");
 
     // The replay sample's RSI dip fires Ben's trader: signals land in the shared SQLite file, his only.
     let signals = wait_for(

@@ -85,6 +85,7 @@ impl Rig {
             },
             extra_secrets: Default::default(),
             max_attempts_before_error: 5,
+            exposure: Default::default(),
         };
         let config = AdminConfig {
             admin_token: Secret::new(TOKEN.to_string()),

@@ -47,6 +47,7 @@ fn config(database: DatabaseAccess, org: &str) -> ReconcileConfig {
         database,
         extra_secrets: Default::default(),
         max_attempts_before_error: 5,
+        exposure: Default::default(),
     }
 }
 

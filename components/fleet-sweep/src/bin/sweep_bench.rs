@@ -134,6 +134,7 @@ fn main() {
         },
         extra_secrets: Default::default(),
         max_attempts_before_error: 5,
+        exposure: Default::default(),
     };
     let base = SweepConfig {
         check_interval: Duration::ZERO,
@@ -347,6 +348,7 @@ async fn create_app(fly: &FlyClient<&CountingTransport<NativeTransport>>, u: Use
         },
         extra_secrets: Default::default(),
         max_attempts_before_error: 5,
+        exposure: Default::default(),
     };
     // Tagged with a launch id as Fleet's own launches are: a machine without one is the platform's old
     // provisioner's, which reconcile replaces.

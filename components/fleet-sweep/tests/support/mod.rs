@@ -54,6 +54,7 @@ fn reconcile_config(database: DatabaseAccess, org: &str) -> ReconcileConfig {
         database,
         extra_secrets: Default::default(),
         max_attempts_before_error: 5,
+        exposure: Default::default(),
     }
 }
 
