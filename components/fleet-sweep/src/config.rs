@@ -47,8 +47,12 @@ pub struct SweepConfig {
     pub orphan_delete_cap: usize,
     /// Health may stay critical this long before the sweep restarts (then recreates) the machine.
     pub unhealthy_grace: Duration,
-    /// Base URL of a user's app; `{app}` is replaced by the app name. Default: Fly's private network
-    /// (`http://{app}.internal:8080`); apps have no public service unless an operator opts in.
+    /// Base URL of a user's app; `{app}` is replaced by the app name. Empty (the default): the sweep does not
+    /// probe the screener itself and judges health by the machine's state and Fly's checks, which Fly runs on
+    /// the machine's private port. Apps have no public service unless an operator opts in, and each app has
+    /// its own 6PN network (created with `network = <app>`), so Fleet reaches `http://{app}.internal:8080`
+    /// only from inside that network; set the template where the apps are reachable (a public service, or a
+    /// shared network). The probe carries the app's probe token.
     pub app_url_template: String,
     /// Fleet's app name prefix; only apps with it are considered for orphan detection.
     pub app_prefix: String,
@@ -68,19 +72,24 @@ impl Default for SweepConfig {
             orphan_grace: Duration::from_secs(24 * 3600),
             orphan_delete_cap: 5,
             unhealthy_grace: Duration::from_secs(600),
-            app_url_template: "http://{app}.internal:8080".into(),
+            app_url_template: String::new(),
             app_prefix: format!("{}-", fly_api::naming::APP_PREFIX),
         }
     }
 }
 
 impl SweepConfig {
-    /// The app's base URL from the template.
-    pub fn app_url(&self, app: &str) -> String {
-        self.app_url_template
-            .replace("{app}", app)
-            .trim_end_matches('/')
-            .to_string()
+    /// The app's base URL from the template; `None` when the sweep does not probe screeners.
+    pub fn app_url(&self, app: &str) -> Option<String> {
+        if self.app_url_template.trim().is_empty() {
+            return None;
+        }
+        Some(
+            self.app_url_template
+                .replace("{app}", app)
+                .trim_end_matches('/')
+                .to_string(),
+        )
     }
 
     /// Rows claimed per round: enough to keep every observation slot busy, few enough that rows left
@@ -99,13 +108,25 @@ mod tests {
         let config = SweepConfig::default();
         assert_eq!(
             config.app_url("vyx-user-1a2b3c4d"),
-            "http://vyx-user-1a2b3c4d.internal:8080"
+            None,
+            "no probe by default"
+        );
+        let private = SweepConfig {
+            app_url_template: "http://{app}.internal:8080".into(),
+            ..SweepConfig::default()
+        };
+        assert_eq!(
+            private.app_url("vyx-user-1a2b3c4d").as_deref(),
+            Some("http://vyx-user-1a2b3c4d.internal:8080")
         );
         let local = SweepConfig {
             app_url_template: "http://127.0.0.1:9000/apps/{app}/".into(),
             ..SweepConfig::default()
         };
-        assert_eq!(local.app_url("a"), "http://127.0.0.1:9000/apps/a");
+        assert_eq!(
+            local.app_url("a").as_deref(),
+            Some("http://127.0.0.1:9000/apps/a")
+        );
     }
 
     #[test]

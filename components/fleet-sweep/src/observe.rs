@@ -89,10 +89,10 @@ impl<T: Transport, P: Transport, K: Clock> Observer<'_, T, P, K> {
         let started = observation
             .machine(row.machine_id.as_deref())
             .is_some_and(|m| m.state == MachineState::Started);
-        if started {
+        // Without an app URL (the default) Fly's checks on the private port are the health signal.
+        if let (true, Some(url)) = (started, self.config.app_url(name)) {
             let token = self.probe_token.as_ref().map(|key| probe_token(key, name));
-            observation.probe =
-                probe_health(self.probe, &self.config.app_url(name), token.as_ref()).await;
+            observation.probe = probe_health(self.probe, &url, token.as_ref()).await;
         }
         Observed::Seen(observation)
     }

@@ -202,9 +202,12 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             match seen.state.as_str() {
                 "failed" | "destroyed" | "destroying" => return Ok(false),
                 "started" if seen.all_checks_passing() => {
+                    // Without an app URL, Fly's passing checks are the verdict.
+                    let Some(url) = self.config.app_url(app.as_str()) else {
+                        return Ok(true);
+                    };
                     let token = (self.reconcile.exposure.probe_key.as_ref())
                         .map(|key| fleet_reconcile::probe_token(key, app.as_str()));
-                    let url = self.config.app_url(app.as_str());
                     let probe = probe_health(self.probe, &url, token.as_ref()).await;
                     let (ok, _) = judge_probe(&probe, &row.user_id.to_string());
                     if ok {

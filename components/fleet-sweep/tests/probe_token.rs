@@ -60,3 +60,24 @@ fn the_sweep_probes_with_the_apps_token_and_records_a_refused_one() {
     assert_eq!(row.health_status, HealthStatus::Healthy, "{detail}");
     assert!(detail.contains("identity not verified"), "{detail}");
 }
+
+#[test]
+fn by_default_the_sweep_does_not_probe_and_judges_by_flys_checks() {
+    let mut rig = Rig::sqlite(quiet_sim());
+    let user = rig.provision_users(91, 1)[0];
+    rig.config.app_url_template = fleet_sweep::SweepConfig::default().app_url_template;
+    let probes = rig.screener.probes();
+    let summary = rig.sweep();
+    assert_eq!(
+        rig.screener.probes(),
+        probes,
+        "no direct probe: {summary:#?}"
+    );
+    let row = rig.row(user);
+    assert_eq!(
+        row.health_status,
+        HealthStatus::Healthy,
+        "{}",
+        row.health_detail
+    );
+}

@@ -34,8 +34,9 @@ pub fn sweep_config() -> Result<SweepConfig, ApiError> {
             "must be between 0 and 1",
         ));
     }
-    let template = optional("app_url_template", "http://{app}.internal:8080");
-    if !template.contains("{app}") {
+    // Empty (default): no direct probe; Fly's checks judge the screener (see SweepConfig::app_url_template).
+    let template = optional("app_url_template", "");
+    if !template.is_empty() && !template.contains("{app}") {
         return Err(config_error("app_url_template", "must contain {app}"));
     }
     let defaults = SweepConfig::default();
