@@ -35,6 +35,11 @@ fn routes(s: &Subjects) -> Vec<(&'static str, String, Vec<u8>)> {
         ("GET", "/admin/api/apps".into(), Vec::new()),
         ("GET", format!("/admin/api/apps/{e}"), Vec::new()),
         ("GET", "/admin/api/orphans".into(), Vec::new()),
+        (
+            "POST",
+            "/admin/api/orphans/confirm".into(),
+            br#"{"held":0}"#.to_vec(),
+        ),
         ("GET", "/admin/api/migrations".into(), Vec::new()),
         ("POST", "/admin/api/migrations".into(), b"{}".to_vec()),
         (
@@ -159,6 +164,7 @@ fn valid_token_cases(s: &Subjects, bearer: &str, out: &mut Vec<RawRequest>) {
         format!("/admin/api/apps/{e}/deprovision"),
         format!("/admin/api/apps/{e}/reconcile"),
         "/admin/api/migrations".to_string(),
+        "/admin/api/orphans/confirm".to_string(),
         "/admin/login".to_string(),
     ];
     for path in &posts {
@@ -179,6 +185,18 @@ fn valid_token_cases(s: &Subjects, bearer: &str, out: &mut Vec<RawRequest>) {
         ] {
             out.push(with(
                 req(format!("tier {body}"), "POST", &tier),
+                &auth,
+                body.to_string().as_bytes(),
+            ));
+        }
+        // Confirming held orphan deletions: nothing is held, so even a well-formed count is a 409.
+        for body in [json!({"held": inj}), json!({"held": 0, "apps": inj})] {
+            out.push(with(
+                req(
+                    format!("orphans confirm {body}"),
+                    "POST",
+                    "/admin/api/orphans/confirm",
+                ),
                 &auth,
                 body.to_string().as_bytes(),
             ));
