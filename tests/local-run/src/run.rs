@@ -38,8 +38,8 @@ impl LocalRun {
         let database = prepare_database(&config)?;
         let manifest =
             crate::manifest::prepare(&config.repo, &config.components_dir, &config.state_dir)?;
-        let admin_token = given_or_random("FLEET_ADMIN_TOKEN", config.admin_token.clone())?;
-        let webhook_secret = given_or_random("FLEET_WEBHOOK_SECRET", config.webhook_secret.clone())?;
+        let admin_token = given_or_random(config.admin_token.clone());
+        let webhook_secret = given_or_random(config.webhook_secret.clone());
         let probe_key = given_or_random(None);
 
         let (sim, gateway, fly) = match &config.fly {
