@@ -6,11 +6,11 @@ use std::time::Duration;
 use fleet_admin::{Admin, AdminConfig, AdminRequest, AdminResponse, FlyLimits, Pacing};
 use fleet_http::ApiError;
 use fleet_reconcile::SystemClock;
-use fleet_spin_runtime::settings::{optional, required};
+use fleet_spin_runtime::admin_auth::AdminAuth;
+use fleet_spin_runtime::settings::optional;
 use fleet_spin_runtime::store::{open_store, AnyStore};
 use fleet_spin_runtime::{with_request, Settings, MAX_BODY_BYTES};
 use fly_api::transport_spin::SpinTransport;
-use fly_api::Secret;
 use spin_sdk::http::{IncomingRequest, Request, Response};
 use spin_sdk::http_component;
 
@@ -67,8 +67,11 @@ fn configure() -> Result<(Settings, AdminConfig), ApiError> {
             ))
         }
     };
+    let auth = AdminAuth::load()?;
     let config = AdminConfig {
-        admin_token: Secret::new(required("admin_token")?),
+        admin_token: auth.admin_token,
+        throttle: auth.throttle,
+        client_ip_header: auth.client_ip_header,
         allow_tier_override,
         reconcile: settings.reconcile.clone(),
         budget: settings.budget.min(ADMIN_BUDGET_CAP),

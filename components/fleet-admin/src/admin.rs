@@ -1,16 +1,15 @@
-//! The admin service: configuration, dispatch (route → auth → handler) and the login/session routes.
-//! Handlers live in `views.rs` (reads), `actions.rs` and `migrate.rs`.
+//! The admin service: configuration and dispatch (route → auth → handler). Login, logout, sessions and the
+//! throttle live in `login.rs`; handlers in `views.rs` (reads), `actions.rs` and `migrate.rs`.
 
 use std::time::Duration;
 
 use fleet_http::ApiError;
 use fleet_reconcile::{Clock, Outcome, ReconcileConfig, Reconciler};
-use fleet_store::{sanitize_error, SqlConnection, Store, StoreError, UserId};
+use fleet_store::{sanitize_error, SqlConnection, Store, StoreError, ThrottleLimits, UserId};
 use fly_api::{FlyClient, Secret, Transport};
-use serde::Deserialize;
 
 use crate::auth::{self, Principal};
-use crate::http::{json_body, AdminRequest, AdminResponse, MAX_BODY_BYTES};
+use crate::http::{AdminRequest, AdminResponse, MAX_BODY_BYTES};
 use crate::migration::Pacing;
 use crate::routes::{route, Route};
 
@@ -26,6 +25,11 @@ pub struct AdminConfig {
     /// Time budget of one request's reconcile work (actions, migration steps).
     pub budget: Duration,
     pub pacing: Pacing,
+    /// Failed password attempts allowed per source and overall in each window.
+    pub throttle: ThrottleLimits,
+    /// The header a trusted proxy sets to the client's address (`client_ip_header`); empty: Spin's
+    /// `spin-client-addr`.
+    pub client_ip_header: String,
 }
 
 /// Opens a store connection; migrations open one per concurrent provision.
@@ -60,20 +64,14 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
         }
         // `Host` never reaches a Spin guest (wasi-http strips it): the authority comes from `spin-full-url`.
         let secure = auth::cookie_must_be_secure(auth::request_authority(req));
+        let now = self.clock.now().timestamp();
         match route {
             Route::Page => return Ok(AdminResponse::html(PAGE)),
-            Route::Login => return self.login(req, secure),
-            Route::Logout => {
-                return Ok(
-                    AdminResponse::json(200, &serde_json::json!({"logged_out": true}))
-                        .with_header("set-cookie", auth::clear_cookie(secure)),
-                )
-            }
+            Route::Login => return self.login(req, secure, now),
+            Route::Logout => return self.logout(req, secure, now),
             _ => {}
         }
-        let token = self.config.admin_token.expose();
-        let now = self.clock.now().timestamp();
-        let principal = auth::authenticate(req, token, now, route.changes_state())?;
+        let principal = self.authorize(req, route.changes_state(), now)?;
         match route {
             Route::Session => Ok(self.session(&principal)),
             Route::Summary => self.summary(),
@@ -82,6 +80,7 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
             Route::Orphans => self.orphans(),
             Route::ConfirmOrphans => self.confirm_orphans(req, &principal),
             Route::Signals => self.signals(req),
+            Route::RevokeSessions => self.revoke_sessions(secure, now),
             Route::Migrations => self.migration_progress(),
             Route::Action(user, action) => self.action(user, action, req, &principal).await,
             Route::SetTier(user) => self.set_tier(user, req, &principal).await,
@@ -89,42 +88,6 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
             Route::AdvanceMigration => self.advance_migration().await,
             Route::Page | Route::Login | Route::Logout => unreachable!("answered above"),
         }
-    }
-
-    fn login(&self, req: &AdminRequest, secure: bool) -> Result<AdminResponse, ApiError> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Login {
-            token: String,
-        }
-        let is_form = req
-            .header("content-type")
-            .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-        let given = if is_form {
-            form_urlencoded::parse(&req.body)
-                .find(|(k, _)| k == "token")
-                .map(|(_, v)| v.into_owned())
-        } else {
-            json_body::<Login>(&req.body)?.token.into()
-        };
-        let given = given.filter(|t| !t.is_empty()).ok_or_else(|| {
-            ApiError::bad_request("token_required", "send the admin token as `token`")
-        })?;
-        let token = self.config.admin_token.expose();
-        if token.is_empty()
-            || !fleet_http::auth::constant_time_eq(given.as_bytes(), token.as_bytes())
-        {
-            return Err(ApiError::unauthorized());
-        }
-        let now = self.clock.now().timestamp();
-        let session = auth::mint_session(token, now, &uuid::Uuid::new_v4().simple().to_string());
-        let body = serde_json::json!({
-            "authenticated": true,
-            "csrf_token": auth::csrf_token(token, &session),
-            "expires_in": auth::SESSION_TTL_SECS,
-        });
-        Ok(AdminResponse::json(200, &body)
-            .with_header("set-cookie", auth::session_cookie(&session, secure)))
     }
 
     fn session(&self, principal: &Principal) -> AdminResponse {

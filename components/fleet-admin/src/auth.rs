@@ -1,24 +1,22 @@
-//! Admin authentication: the admin token as `Authorization: Bearer`, or a session cookie signed with it.
+//! Admin authentication: the admin token as `Authorization: Bearer`, or a session cookie (see `session.rs`).
 //!
-//! * Session cookie value: `<expires_unix>.<nonce>.<hex hmac-sha256(token, "session|<expires>|<nonce>")>`;
-//!   HttpOnly, SameSite=Strict, Path=/admin, Secure unless the page is served from a loopback host.
+//! * Session cookie: HttpOnly, SameSite=Strict, Path=/admin, Secure unless the page is served from a loopback
+//!   host; it is live while its server-side session is (logout and "sign out everywhere" revoke it).
 //! * CSRF token: `hex hmac-sha256(token, "csrf|<cookie value>")`, sent as `X-CSRF-Token` on state-changing
-//!   requests that authenticate with the cookie. Nothing needs storing, and a stolen CSRF token is useless
-//!   without the HttpOnly cookie it was derived from.
+//!   requests that authenticate with the cookie; a stolen CSRF token is useless without the HttpOnly cookie it
+//!   was derived from.
 //!
-//! Every secret comparison is constant time; failures never say which part was wrong.
+//! Every secret comparison is constant time; failures never say which part was wrong. Throttling of failed
+//! password attempts is the caller's (`login.rs`).
 
 use fleet_http::auth::constant_time_eq;
 use fleet_http::ApiError;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use crate::http::AdminRequest;
+use crate::session::{mac_hex, session_id, SESSION_TTL_SECS};
 
 pub const SESSION_COOKIE: &str = "fleet_admin_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
-/// How long a login lasts.
-pub const SESSION_TTL_SECS: i64 = 12 * 60 * 60;
 
 /// How a request proved it is the admin.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,32 +33,6 @@ impl Principal {
             Principal::Session { .. } => "admin_session",
         }
     }
-}
-
-fn mac_hex(token: &str, message: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(token.as_bytes()).expect("HMAC takes any key");
-    mac.update(message.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
-}
-
-/// A new session cookie value valid until `now + SESSION_TTL_SECS`.
-pub fn mint_session(token: &str, now_unix: i64, nonce: &str) -> String {
-    let expires = now_unix + SESSION_TTL_SECS;
-    let mac = mac_hex(token, &format!("session|{expires}|{nonce}"));
-    format!("{expires}.{nonce}.{mac}")
-}
-
-/// Whether a cookie value was minted with `token` and has not expired.
-pub fn verify_session(token: &str, value: &str, now_unix: i64) -> bool {
-    let mut parts = value.splitn(3, '.');
-    let (Some(expires), Some(nonce), Some(mac)) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    let Ok(expires_at) = expires.parse::<i64>() else {
-        return false;
-    };
-    let expected = mac_hex(token, &format!("session|{expires}|{nonce}"));
-    constant_time_eq(mac.as_bytes(), expected.as_bytes()) && now_unix < expires_at
 }
 
 /// The CSRF token bound to one session cookie value.
@@ -104,12 +76,13 @@ pub fn session_from_cookies(header: Option<&str>) -> Option<&str> {
 }
 
 /// Authenticates a request. `changes_state` routes need the bearer token, or the cookie plus its CSRF
-/// token (and, when the browser sends `Origin`, the same origin).
+/// token (and, when the browser sends `Origin`, the same origin). `session_live` asks the store whether a
+/// session id (from a cookie minted with `token`) is live.
 pub fn authenticate(
     req: &AdminRequest,
     token: &str,
-    now_unix: i64,
     changes_state: bool,
+    session_live: &mut dyn FnMut(&str) -> Result<bool, ApiError>,
 ) -> Result<Principal, ApiError> {
     if token.is_empty() {
         return Err(ApiError::unauthorized());
@@ -127,9 +100,11 @@ pub fn authenticate(
             _ => Err(ApiError::unauthorized()),
         };
     }
-    let session = session_from_cookies(req.header("cookie"))
-        .filter(|value| verify_session(token, value, now_unix))
-        .ok_or_else(ApiError::unauthorized)?;
+    let session = session_from_cookies(req.header("cookie")).ok_or_else(ApiError::unauthorized)?;
+    let id = session_id(token, session).ok_or_else(ApiError::unauthorized)?;
+    if !session_live(id)? {
+        return Err(ApiError::unauthorized());
+    }
     let csrf = csrf_token(token, session);
     if changes_state {
         let given = req.header(CSRF_HEADER).unwrap_or("");
@@ -195,7 +170,18 @@ mod tests {
     use super::*;
 
     const TOKEN: &str = "admin-t0ken";
-    const NOW: i64 = 1_750_000_000;
+
+    fn live(_: &str) -> Result<bool, ApiError> {
+        Ok(true)
+    }
+
+    fn authenticate(
+        req: &AdminRequest,
+        token: &str,
+        changes_state: bool,
+    ) -> Result<Principal, ApiError> {
+        super::authenticate(req, token, changes_state, &mut live)
+    }
 
     fn request(headers: &[(&str, &str)]) -> AdminRequest {
         AdminRequest::new(
@@ -209,7 +195,7 @@ mod tests {
     #[test]
     fn bearer_token_must_match_exactly() {
         let ok = request(&[("Authorization", "Bearer admin-t0ken")]);
-        assert_eq!(authenticate(&ok, TOKEN, NOW, true), Ok(Principal::Bearer));
+        assert_eq!(authenticate(&ok, TOKEN, true), Ok(Principal::Bearer));
         for bad in [
             "Bearer admin-t0ke",
             "Bearer admin-t0kenX",
@@ -219,13 +205,13 @@ mod tests {
         ] {
             let req = request(&[("authorization", bad)]);
             assert_eq!(
-                authenticate(&req, TOKEN, NOW, false).unwrap_err().status,
+                authenticate(&req, TOKEN, false).unwrap_err().status,
                 401,
                 "{bad}"
             );
         }
         assert_eq!(
-            authenticate(&request(&[]), TOKEN, NOW, false)
+            authenticate(&request(&[]), TOKEN, false)
                 .unwrap_err()
                 .status,
             401
@@ -233,26 +219,37 @@ mod tests {
     }
 
     #[test]
-    fn session_cookie_round_trips_and_expires() {
-        let cookie = mint_session(TOKEN, NOW, "n1");
-        assert!(verify_session(TOKEN, &cookie, NOW + 10));
-        assert!(!verify_session(TOKEN, &cookie, NOW + SESSION_TTL_SECS));
-        assert!(!verify_session("other-token", &cookie, NOW));
-        let forged = cookie.replacen(
-            &(NOW + SESSION_TTL_SECS).to_string(),
-            &(NOW + 10 * SESSION_TTL_SECS).to_string(),
-            1,
+    fn a_revoked_or_forged_session_cookie_is_refused() {
+        let id = crate::session::new_session_id();
+        let cookie = format!(
+            "{SESSION_COOKIE}={}",
+            crate::session::cookie_value(TOKEN, &id)
         );
-        assert!(!verify_session(TOKEN, &forged, NOW));
-        assert!(!verify_session(TOKEN, "garbage", NOW));
+        let req = request(&[("cookie", &cookie)]);
+        let mut revoked = |_: &str| Ok(false);
+        assert_eq!(
+            super::authenticate(&req, TOKEN, false, &mut revoked)
+                .unwrap_err()
+                .status,
+            401
+        );
+        let mut asked = Vec::new();
+        let mut record = |id: &str| {
+            asked.push(id.to_string());
+            Ok(true)
+        };
+        assert!(super::authenticate(&req, TOKEN, false, &mut record).is_ok());
+        assert_eq!(asked, [id]);
+        let forged = request(&[("cookie", &format!("{SESSION_COOKIE}=abc.00"))]);
+        assert_eq!(authenticate(&forged, TOKEN, false).unwrap_err().status, 401);
     }
 
     #[test]
     fn state_changes_with_a_cookie_need_the_csrf_token() {
-        let session = mint_session(TOKEN, NOW, "n2");
+        let session = crate::session::cookie_value(TOKEN, "n2");
         let cookie = format!("theme=dark; {SESSION_COOKIE}={session}");
         let reads = request(&[("cookie", &cookie)]);
-        let principal = authenticate(&reads, TOKEN, NOW, false).unwrap();
+        let principal = authenticate(&reads, TOKEN, false).unwrap();
         assert_eq!(
             principal,
             Principal::Session {
@@ -260,12 +257,12 @@ mod tests {
             }
         );
         assert_eq!(
-            authenticate(&reads, TOKEN, NOW, true).unwrap_err().error,
+            authenticate(&reads, TOKEN, true).unwrap_err().error,
             "csrf_required"
         );
         let wrong = request(&[("cookie", &cookie), ("x-csrf-token", "00")]);
         assert_eq!(
-            authenticate(&wrong, TOKEN, NOW, true).unwrap_err().error,
+            authenticate(&wrong, TOKEN, true).unwrap_err().error,
             "csrf_invalid"
         );
         let csrf = csrf_token(TOKEN, &session);
@@ -275,7 +272,7 @@ mod tests {
             ("host", "127.0.0.1:3000"),
             ("origin", "http://127.0.0.1:3000"),
         ]);
-        assert!(authenticate(&right, TOKEN, NOW, true).is_ok());
+        assert!(authenticate(&right, TOKEN, true).is_ok());
         let foreign = request(&[
             ("cookie", &cookie),
             ("x-csrf-token", &csrf),
@@ -283,7 +280,7 @@ mod tests {
             ("origin", "https://evil.example"),
         ]);
         assert_eq!(
-            authenticate(&foreign, TOKEN, NOW, true).unwrap_err().error,
+            authenticate(&foreign, TOKEN, true).unwrap_err().error,
             "cross_origin"
         );
     }

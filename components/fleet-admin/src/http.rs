@@ -109,7 +109,11 @@ impl AdminResponse {
     }
 
     pub fn error(error: &ApiError) -> Self {
-        Self::json(error.status, error)
+        let response = Self::json(error.status, error);
+        match error.retry_after {
+            Some(secs) => response.with_header("retry-after", secs.to_string()),
+            None => response,
+        }
     }
 
     /// The dashboard page: scripts and styles are inline, nothing else may load.

@@ -52,6 +52,8 @@ pub enum Route {
     /// Confirms the orphan deletions the sweep holds above its per-sweep cap.
     ConfirmOrphans,
     Signals,
+    /// "Sign out everywhere": revokes every admin session.
+    RevokeSessions,
     Migrations,
     StartMigration,
     AdvanceMigration,
@@ -67,6 +69,7 @@ impl Route {
                 | Route::StartMigration
                 | Route::AdvanceMigration
                 | Route::ConfirmOrphans
+                | Route::RevokeSessions
         )
     }
 
@@ -109,6 +112,7 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
         ["api", "orphans"] => (Route::Orphans, "GET"),
         ["api", "orphans", "confirm"] => (Route::ConfirmOrphans, "POST"),
         ["api", "signals"] => (Route::Signals, "GET"),
+        ["api", "sessions", "revoke"] => (Route::RevokeSessions, "POST"),
         ["api", "migrations"] if !method.is_read() => (Route::StartMigration, "GET or POST"),
         ["api", "migrations"] => (Route::Migrations, "GET or POST"),
         ["api", "migrations", "advance"] => (Route::AdvanceMigration, "POST"),

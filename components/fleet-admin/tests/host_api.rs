@@ -15,7 +15,8 @@ use fly_simulator::{FlySimThread, SimConfig};
 use serde_json::{json, Value};
 use spin_test_host::{HostConfig, RunningHost};
 
-const TOKEN: &str = "host-admin-token-5e1b";
+/// 32 random bytes as hex: Fleet refuses a shorter admin token.
+const TOKEN: &str = "5e1b0d2a9b4e6a8c0d2f4b6e8a0c2e4f6a8b0d2e4c6a8e0b2d4f6a8c0e2b4d6f";
 
 struct HostRig {
     host: RunningHost,
@@ -47,7 +48,10 @@ impl HostRig {
             .environment(Vec::new())
             .variable("admin_token", TOKEN)
             .variable("allow_tier_override", allow_tier_override.to_string())
-            .variable("webhook_secret", "whsec-unused-here")
+            .variable(
+                "webhook_secret",
+                "0e1d2c3b4a5968778695a4b3c2d1e0f0e1d2c3b4a5968778695a4b3c2d1e0f1a",
+            )
             .variable("fly_api_token", sim.sim().token())
             .variable("fly_api_origin", sim.sim().root_url())
             .variable("fly_org", sim.sim().org_slug())

@@ -66,6 +66,8 @@ fn admin_sql_works_on_postgres() {
         },
         budget: Duration::from_secs(20),
         pacing: Pacing::from_limits(FlyLimits::DOCUMENTED),
+        throttle: Default::default(),
+        client_ip_header: String::new(),
     };
     let open_url = url.clone();
     let open = move || -> Result<Store<NativePostgres>, ApiError> {

@@ -410,6 +410,8 @@ fn control_plane_reads_signals(url: String, platform_schema: bool) {
         },
         budget: Duration::from_secs(5),
         pacing: Pacing::from_limits(FlyLimits::DOCUMENTED),
+        throttle: Default::default(),
+        client_ip_header: String::new(),
     };
     let open = move || -> Result<Store<NativePostgres>, ApiError> {
         NativePostgres::connect(&role_url)

@@ -10,6 +10,9 @@ pub struct ApiError {
     pub status: u16,
     pub error: &'static str,
     pub detail: String,
+    /// Seconds for a `Retry-After` header (429 answers).
+    #[serde(skip)]
+    pub retry_after: Option<i64>,
 }
 
 impl ApiError {
@@ -18,6 +21,7 @@ impl ApiError {
             status,
             error,
             detail: detail.into(),
+            retry_after: None,
         }
     }
 
@@ -49,6 +53,21 @@ impl ApiError {
             "payload_too_large",
             format!("the body exceeds {limit} bytes"),
         )
+    }
+
+    /// 429 after too many failed password attempts from this source or overall; `Retry-After: seconds`.
+    pub fn too_many_attempts(retry_after_secs: i64) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs.max(1)),
+            ..Self::new(
+                429,
+                "too_many_attempts",
+                format!(
+                    "too many failed attempts; try again in {} s",
+                    retry_after_secs.max(1)
+                ),
+            )
+        }
     }
 
     /// A server-side failure whose detail has already been sanitised by the caller.

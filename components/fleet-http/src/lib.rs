@@ -5,6 +5,8 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod hint;
+pub mod secret_strength;
+pub mod source;
 
 pub use auth::{
     sign_request, verify_request, AuthRejected, Verified, WebhookKeys, SIGNATURE_HEADER,

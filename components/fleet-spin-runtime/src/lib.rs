@@ -1,6 +1,7 @@
 //! What every Fleet Spin component shares: reading Spin variables into configuration, opening the store over
 //! pg4 or sqlite3, the Fly client over Spin outbound HTTP, webhook handling, and JSON responses.
 
+pub mod admin_auth;
 pub mod hint_handler;
 pub mod incoming;
 pub mod respond;

@@ -14,5 +14,14 @@ pub fn json_response(status: u16, body: &impl serde::Serialize) -> Response {
 }
 
 pub fn error_response(error: &ApiError) -> Response {
-    json_response(error.status, error)
+    let body = serde_json::to_vec(error).unwrap_or_else(|_| b"{}".to_vec());
+    let mut builder = Response::builder();
+    builder
+        .status(error.status)
+        .header("content-type", "application/json")
+        .header("cache-control", "no-store");
+    if let Some(secs) = error.retry_after {
+        builder.header("retry-after", secs.to_string());
+    }
+    builder.body(body).build()
 }

@@ -50,7 +50,14 @@ pub fn optional(name: &str, default: &str) -> String {
         .unwrap_or_else(|| default.to_string())
 }
 
-fn number<T: std::str::FromStr>(name: &str, default: &str) -> Result<T, ApiError> {
+/// A required secret of Fleet's own (`webhook_secret`, `admin_token`): present and at least 32 random bytes.
+pub fn required_secret(name: &str) -> Result<Secret<String>, ApiError> {
+    let value = required(name)?;
+    fleet_http::secret_strength::check_secret(&value).map_err(|why| config_error(name, why))?;
+    Ok(Secret::new(value))
+}
+
+pub(crate) fn number<T: std::str::FromStr>(name: &str, default: &str) -> Result<T, ApiError> {
     optional(name, default)
         .trim()
         .parse()
@@ -101,11 +108,11 @@ impl Settings {
             exposure: exposure_from(|name| variables::get(name).ok())
                 .map_err(|(variable, problem)| config_error(variable, &problem))?,
         };
+        let webhook_secret = required_secret("webhook_secret")?;
+        let webhook_bearer_token = webhook_bearer_token(&webhook_secret)?;
         Ok(Settings {
-            webhook_secret: Secret::new(required("webhook_secret")?),
-            webhook_bearer_token: Some(optional("webhook_bearer_token", ""))
-                .filter(|token| !token.is_empty())
-                .map(Secret::new),
+            webhook_secret,
+            webhook_bearer_token,
             database_url: Secret::new(database_url),
             fly_base_url: format!("{}/v1", fly_api_origin.trim_end_matches('/')),
             fly_token: Secret::new(required("fly_api_token")?),
@@ -123,4 +130,18 @@ impl Settings {
             self.reconcile.org.clone(),
         )
     }
+}
+
+/// `webhook_bearer_token`: empty (bearer refused), or at least 32 random bytes and not the signing key.
+fn webhook_bearer_token(signing: &Secret<String>) -> Result<Option<Secret<String>>, ApiError> {
+    let name = "webhook_bearer_token";
+    let token = optional(name, "");
+    if token.is_empty() {
+        return Ok(None);
+    }
+    fleet_http::secret_strength::check_secret(&token).map_err(|why| config_error(name, why))?;
+    if fleet_http::auth::constant_time_eq(token.as_bytes(), signing.expose().as_bytes()) {
+        return Err(config_error(name, "must differ from webhook_secret"));
+    }
+    Ok(Some(Secret::new(token)))
 }

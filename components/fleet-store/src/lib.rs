@@ -6,7 +6,9 @@
 //! * [`Store`] is the one store interface over it; queries are written once and rendered per [`Dialect`].
 //! * [`migrate()`] applies the embedded migrations/ files.
 
+mod admin_sessions;
 mod app_row;
+mod auth_throttle;
 mod error;
 mod fleet_lease;
 mod lease;
@@ -28,6 +30,7 @@ pub mod native;
 pub mod spin;
 
 pub use app_row::{AppRow, ReadRows, UnreadableRow};
+pub use auth_throttle::{ThrottleLimits, GLOBAL_SCOPE};
 pub use error::StoreError;
 pub use lease::{DueQuery, ROW_LEASE_TTL};
 pub use migrate::{migrate, MigrateError, MigrationReport};

@@ -38,6 +38,7 @@ const POSTGRES: &[Migration] = &[
     migration!(6, "postgres", "0006_fleet_leases"),
     migration!(7, "postgres", "0007_control_plane_reads_signals"),
     migration!(8, "postgres", "0008_signed_hints_and_replay_guard"),
+    migration!(9, "postgres", "0009_admin_sessions_and_auth_throttle"),
 ];
 
 const SQLITE: &[Migration] = &[

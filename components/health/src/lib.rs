@@ -6,6 +6,7 @@ mod settings;
 
 use fleet_http::{ApiError, SIGNATURE_HEADER};
 use fleet_reconcile::{CountingTransport, SystemClock};
+use fleet_spin_runtime::admin_auth::AdminAuth;
 use fleet_spin_runtime::store::open_store;
 use fleet_spin_runtime::webhook_auth::authenticate;
 use fleet_spin_runtime::{error_response, json_response, with_request, Settings, MAX_BODY_BYTES};
@@ -104,11 +105,19 @@ async fn sweep(req: Request) -> Result<Response, ApiError> {
 
 /// The stored row, a live observation (one Fly call and one probe) and recent events. Read only.
 async fn app_view(req: &Request, user: &str) -> Result<Response, ApiError> {
-    settings::verify_admin(header(req, "authorization"))?;
-    let user_id = UserId::new(fleet_http::hint::parse_user_id(user)?);
     let settings = Settings::load()?;
-    let sweep_config = settings::sweep_config()?;
     let mut store = open_store(settings.database_url.expose())?;
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .filter_map(|(name, value)| Some((name.to_string(), value.as_str()?.to_string())))
+        .collect();
+    AdminAuth::load()?.verify_bearer(
+        &mut store,
+        headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        chrono::Utc::now().timestamp(),
+    )?;
+    let user_id = UserId::new(fleet_http::hint::parse_user_id(user)?);
+    let sweep_config = settings::sweep_config()?;
     let state = store.read_user(user_id, VIEW_EVENTS).map_err(internal)?;
     let Some(row) = state.app else {
         return Err(ApiError::not_found("no app row for this user"));

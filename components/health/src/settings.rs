@@ -1,4 +1,4 @@
-//! The sweep's variables and the admin token check.
+//! The sweep's variables.
 
 use std::time::Duration;
 
@@ -56,20 +56,4 @@ pub fn sweep_config() -> Result<SweepConfig, ApiError> {
         app_url_template: template,
         app_prefix: defaults.app_prefix,
     })
-}
-
-/// `Authorization: Bearer <admin_token>`, compared in constant time. An unset token refuses everyone.
-pub fn verify_admin(authorization: Option<&str>) -> Result<(), ApiError> {
-    let expected = optional("admin_token", "");
-    let given = authorization
-        .and_then(|h| h.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .unwrap_or_default();
-    if expected.is_empty()
-        || !fleet_http::auth::constant_time_eq(given.as_bytes(), expected.as_bytes())
-    {
-        return Err(ApiError::unauthorized());
-    }
-    Ok(())
 }

@@ -143,6 +143,24 @@ fn no_secret_appears_in_logs_events_errors_answers_or_the_fly_log() {
         &json!({"token": ADMIN_TOKEN}).to_string(),
     );
     assert!(login["csrf_token"].is_string());
+    // A session whose id the scan looks for everywhere (the database keeps only its SHA-256): used, then
+    // logged out. Sent outside `s.call`, so the one answer that legitimately carries it is not captured.
+    let session = {
+        let r = fleet.send(
+            "POST /admin/login",
+            fleet
+                .http
+                .post(fleet.host.url("/admin/login"))
+                .json(&json!({ "token": ADMIN_TOKEN })),
+        );
+        assert_eq!(r.status().as_u16(), 200);
+        let cookie = r.headers()["set-cookie"].to_str().unwrap();
+        cookie.split(';').next().unwrap().to_string()
+    };
+    let cookie = [("cookie", session.as_str())];
+    assert_eq!(s.call("GET", "/admin/api/summary", &cookie, "").0, 200);
+    assert_eq!(s.call("POST", "/admin/logout", &cookie, "").0, 200);
+    assert_eq!(s.call("GET", "/admin/api/summary", &cookie, "").0, 401);
     for path in [
         "/admin/api/session",
         "/admin/api/summary",
@@ -224,6 +242,12 @@ fn no_secret_appears_in_logs_events_errors_answers_or_the_fly_log() {
             }
         }
     }
+    let session_value = session.split_once('=').unwrap().1;
+    secrets.push(("admin session cookie".into(), session_value.into()));
+    secrets.push((
+        "admin session id".into(),
+        session_value.split('.').next().unwrap().into(),
+    ));
     assert!(
         secrets.len() >= 11,
         "three minted credentials and three probe tokens: {}",

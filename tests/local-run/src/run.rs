@@ -5,7 +5,7 @@ use crate::gateway::Gateway;
 use crate::host::HostProcess;
 use crate::manifest::PreparedManifest;
 use crate::scheduler::{Scheduler, SweepLog};
-use crate::tokens::{given_or_random, random_token};
+use crate::tokens::{checked_or_random, given_or_random, random_token};
 use anyhow::{Context, Result};
 use fleet_store::native::NativeSqlite;
 use fleet_store::Store;
@@ -38,8 +38,9 @@ impl LocalRun {
         let database = prepare_database(&config)?;
         let manifest =
             crate::manifest::prepare(&config.repo, &config.components_dir, &config.state_dir)?;
-        let admin_token = given_or_random(config.admin_token.clone());
-        let webhook_secret = given_or_random(config.webhook_secret.clone());
+        let admin_token = checked_or_random("FLEET_ADMIN_TOKEN", config.admin_token.clone())?;
+        let webhook_secret =
+            checked_or_random("FLEET_WEBHOOK_SECRET", config.webhook_secret.clone())?;
         let probe_key = given_or_random(None);
 
         let (sim, gateway, fly) = match &config.fly {

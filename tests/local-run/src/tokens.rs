@@ -2,11 +2,21 @@
 
 use fly_api::Secret;
 
-/// 244 random bits as 64 lowercase hex characters (two v4 UUIDs from the OS RNG, version bits removed).
+/// 256 random bits as 64 lowercase hex characters: the random nibbles of three v4 UUIDs from the OS RNG
+/// (the version nibble and the variant nibble of each are left out).
 pub fn random_token() -> Secret<String> {
-    let a = uuid::Uuid::new_v4().simple().to_string();
-    let b = uuid::Uuid::new_v4().simple().to_string();
-    Secret::new(format!("{a}{b}"))
+    let mut hex = String::with_capacity(64);
+    while hex.len() < 64 {
+        let uuid = uuid::Uuid::new_v4().simple().to_string();
+        hex.extend(
+            uuid.chars()
+                .enumerate()
+                .filter(|(i, _)| *i != 12 && *i != 16)
+                .map(|(_, c)| c),
+        );
+    }
+    hex.truncate(64);
+    Secret::new(hex)
 }
 
 /// The given value, or a fresh random one when it is absent or blank.
@@ -15,6 +25,15 @@ pub fn given_or_random(given: Option<String>) -> Secret<String> {
         Some(value) if !value.trim().is_empty() => Secret::new(value),
         _ => random_token(),
     }
+}
+
+/// [`given_or_random`] for Fleet's own secrets (admin token, webhook secret): a given value must hold at
+/// least 32 random bytes, as the components require; `name` is the environment variable, for the error.
+pub fn checked_or_random(name: &str, given: Option<String>) -> anyhow::Result<Secret<String>> {
+    let secret = given_or_random(given);
+    fleet_http::secret_strength::check_secret(secret.expose())
+        .map_err(|why| anyhow::anyhow!("{name} {why}"))?;
+    Ok(secret)
 }
 
 #[cfg(test)]
@@ -30,8 +49,35 @@ mod tests {
     }
 
     #[test]
-    fn a_given_token_wins_and_a_blank_one_does_not() {
-        assert_eq!(given_or_random(Some("s3cret".into())).expose(), "s3cret");
-        assert_eq!(given_or_random(Some("  ".into())).expose().len(), 64);
+    fn a_given_token_wins_a_blank_one_does_not_and_a_weak_one_is_refused() {
+        let strong = random_token().expose().clone();
+        assert_eq!(
+            checked_or_random("FLEET_ADMIN_TOKEN", Some(strong.clone()))
+                .unwrap()
+                .expose(),
+            &strong
+        );
+        assert_eq!(
+            checked_or_random("FLEET_ADMIN_TOKEN", Some("  ".into()))
+                .unwrap()
+                .expose()
+                .len(),
+            64
+        );
+        let error = checked_or_random("FLEET_ADMIN_TOKEN", Some("s3cret".into())).unwrap_err();
+        assert!(error
+            .to_string()
+            .starts_with("FLEET_ADMIN_TOKEN must be at least 32 random bytes"));
+        assert!(!error.to_string().contains("s3cret"));
+    }
+
+    #[test]
+    fn random_tokens_pass_fleets_entropy_floor() {
+        for _ in 0..100 {
+            assert_eq!(
+                fleet_http::secret_strength::check_secret(random_token().expose()),
+                Ok(())
+            );
+        }
     }
 }

@@ -93,6 +93,8 @@ impl Rig {
             reconcile,
             budget: Duration::from_secs(20),
             pacing: Pacing::from_limits(FlyLimits::DOCUMENTED),
+            throttle: Default::default(),
+            client_ip_header: String::new(),
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
