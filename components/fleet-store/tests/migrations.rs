@@ -215,8 +215,7 @@ fn pg_net_hint_is_signed_in_postgres_and_never_carries_the_key() {
         rows[1].text("url").unwrap(),
         "https://fleet.test/deprovision"
     );
-    let mut body: serde_json::Value =
-        serde_json::from_str(&rows[0].text("body").unwrap()).unwrap();
+    let mut body: serde_json::Value = serde_json::from_str(&rows[0].text("body").unwrap()).unwrap();
     assert!(body["hint_id"].is_string(), "{body}");
     body.as_object_mut().unwrap().remove("hint_id");
     assert_eq!(
@@ -268,5 +267,8 @@ fn assert_signed_without_secret(headers: &serde_json::Value, body: &str, key: &s
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    assert_eq!(v1, expected, "the signature verifies over the body pg_net sends");
+    assert_eq!(
+        v1, expected,
+        "the signature verifies over the body pg_net sends"
+    );
 }

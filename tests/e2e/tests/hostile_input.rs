@@ -213,7 +213,12 @@ fn run(fleet: Fleet, database: &str) {
 /// The snapshot without the one table a refusal is meant to write: the throttle's count of failed passwords.
 fn without_expected_writes(rows: Vec<String>) -> Vec<String> {
     rows.into_iter()
-        .filter(|row| !row.split(':').next().unwrap_or("").ends_with("fleet_auth_failures"))
+        .filter(|row| {
+            !row.split(':')
+                .next()
+                .unwrap_or("")
+                .ends_with("fleet_auth_failures")
+        })
         .collect()
 }
 
