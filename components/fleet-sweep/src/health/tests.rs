@@ -190,3 +190,31 @@ fn the_recorded_machine_is_judged_over_others() {
     assert_eq!(verdict.status, HealthStatus::Unhealthy);
     assert_eq!(assess(&obs, None, USER).machine_id.as_deref(), Some("m0"));
 }
+
+#[test]
+fn a_refused_token_is_a_reason_and_liveness_only_is_judged_on_status() {
+    let refused = ProbeResult::Answered {
+        http_status: 401,
+        body: None,
+    };
+    let (ok, reasons) = judge_probe(&refused, USER);
+    assert!(
+        !ok && reasons[0].contains("refused the probe token"),
+        "{reasons:?}"
+    );
+
+    let liveness = |status: &str, http_status| ProbeResult::Answered {
+        http_status,
+        body: Some(ScreenerHealth {
+            status: status.into(),
+            ..ScreenerHealth::default()
+        }),
+    };
+    let (ok, reasons) = judge_probe(&liveness("ok", 200), USER);
+    assert!(
+        ok && reasons[0].contains("identity not verified"),
+        "{reasons:?}"
+    );
+    let (ok, reasons) = judge_probe(&liveness("failing", 503), USER);
+    assert!(!ok && reasons[0].contains("failing"), "{reasons:?}");
+}
