@@ -94,19 +94,11 @@ impl LocalRun {
         // Check every active app every few sweeps, so the dashboard's health is minutes fresher than production's.
         variables.insert("check_interval_secs", "10".into());
         variables.insert("probe_key", probe_key.expose().clone());
-        match &fly.app_urls {
-            // The simulator's gateway stands in for Fly's private network.
-            Some((template, origin)) => {
-                variables.insert("app_url_template", template.clone());
-                variables.insert("app_url_origin", origin.clone());
-            }
-            // Real Fly from a developer's machine: outside the org's private network, so the apps must be
-            // public; their details still answer only to the probe token.
-            None => {
-                variables.insert("public_service", "true".into());
-                variables.insert("app_url_template", "https://{app}.fly.dev".into());
-                variables.insert("app_url_origin", "https://*.fly.dev".into());
-            }
+        // The simulator's gateway stands in for the apps' private network. Against real Fly the apps stay
+        // private and the sweep judges them by Fly's checks (no direct probe: spin.toml's default).
+        if let Some((template, origin)) = &fly.app_urls {
+            variables.insert("app_url_template", template.clone());
+            variables.insert("app_url_origin", origin.clone());
         }
 
         let host = start_host(&config, &manifest, &database, &variables)?;
