@@ -63,7 +63,7 @@ impl HostRig {
                 format!("sqlite://{}", db.display()),
             )
             .sqlite_default(&db)
-            .start()
+            .start_on_chosen_host()
             .expect("host starts");
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(60))

@@ -17,6 +17,9 @@ const WEBHOOK_SECRET: &str = "5e1c0d2a9b4e6a8c0d2f4b6e8a0c2e4f6a8b0d2e4c6a8e0b2d
 const WEBHOOK_BEARER: &str = "a7c3e9b1d5f7a3c9e1b5d7f3a9c1e7b3d9f5a1c7e3b9d1f7a5c3e9b1d7f5a3c9";
 const ADMIN_TOKEN: &str = "ad1c0d2a9b4e6a8c0d2f4b6e8a0c2e4f6a8b0d2e4c6a8e0b2d4f6a8c0e2b4d61";
 
+/// How long a request may take before the test reports it as hung.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
 const MANIFEST: &str = r#"spin_manifest_version = 2
 
 [application]
@@ -108,14 +111,18 @@ fn start_host_with<C: fleet_store::SqlConnection>(rig: &Rig<C>, extra: &[(&str, 
         .variable("screener_db_name", database)
         .variable("app_url_template", rig.config.app_url_template.clone())
         .sqlite_default(dir.path().join("unused.db"))
-        // Opted in (Spin has no deadline): a sweep that hangs fails this test instead of stalling the suite.
-        .request_timeout(Duration::from_secs(60))
-        .start()
+        .start_on_chosen_host()
         .expect("the host starts with health.wasm");
+    // The host has no deadline (as Spin has none): the client's timeout turns a hung sweep into a failure
+    // that says so instead of a stalled suite.
+    let http = reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .unwrap();
     Host {
         host,
         _dir: dir,
-        http: reqwest::Client::new(),
+        http,
     }
 }
 
@@ -136,7 +143,15 @@ impl Host {
             request = request.header("authorization", format!("Bearer {token}"));
         }
         rig.block_on(async {
-            let response = request.send().await.expect("the host answers");
+            let response = request.send().await.unwrap_or_else(|error| {
+                if error.is_timeout() {
+                    panic!(
+                        "{method} {path}: the request hung (no answer in {} s)",
+                        REQUEST_TIMEOUT.as_secs()
+                    )
+                }
+                panic!("{method} {path}: no answer from the host: {error}")
+            });
             let status = response.status().as_u16();
             let text = response.text().await.unwrap();
             (

@@ -216,7 +216,9 @@ impl Fleet {
             .variable("fly_org", sim.sim().org_slug())
             .variable("fly_image", IMAGE)
             .variable("reconcile_budget_ms", "15000");
-        let host = configure(config, &database).start().expect("host starts");
+        let host = configure(config, &database)
+            .start_on_chosen_host()
+            .expect("host starts");
         Fleet {
             host,
             sim,
@@ -400,7 +402,7 @@ impl Fleet {
         for table in ["user_fly_apps", "user_fly_app_events", "user_subscriptions"] {
             let sql = match conn.dialect() {
                 fleet_store::Dialect::Postgres => {
-                    format!("SELECT row_to_json(t)::text AS j FROM {table} t ORDER BY 1")
+                    format!("SELECT row_to_json(snapshot_row)::text AS j FROM {table} snapshot_row ORDER BY 1")
                 }
                 fleet_store::Dialect::Sqlite => format!("SELECT * FROM {table} ORDER BY rowid"),
             };

@@ -33,8 +33,9 @@ pub fn full(fleet: &Fleet) -> Vec<String> {
     let mut out = Vec::new();
     for table in &tables {
         let sql = match dialect {
+            // The alias is one no table has as a column name (a column `t` would shadow an alias `t`).
             Dialect::Postgres => {
-                format!("SELECT row_to_json(t)::text AS j FROM {table} t ORDER BY 1")
+                format!("SELECT row_to_json(snapshot_row)::text AS j FROM {table} snapshot_row ORDER BY 1")
             }
             Dialect::Sqlite => format!("SELECT * FROM \"{table}\" ORDER BY rowid"),
         };
