@@ -87,11 +87,12 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
         let body: ActionBody = json_body(&req.body)?;
         let mut store = self.store()?;
         let state = store.read_user(user, 0).map_err(internal)?;
-        let entitled = state.entitlement.entitled;
+        // A user an operator forced down counts as not entitled (fleet_reconcile::wants_app).
+        let entitled = fleet_reconcile::wants_app(&state.entitlement);
         let row = state
             .app
             .ok_or_else(|| ApiError::not_found("this user has no app row"))?;
-        let metadata = json!({"admin_action": action.name(), "actor": principal.actor()});
+        let metadata = json!({"admin_action": action.name(), "actor": principal.actor(), "operator": crate::operator::operator(principal)});
         let event_type = match action {
             AppAction::Reconcile | AppAction::Retry => EventType::RecoveryAttempted,
             AppAction::Reprovision => {
@@ -134,7 +135,10 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
             .append_event(&event(user, Some(&row), event_type, metadata), now)
             .map_err(internal)?;
         store.mark_due(user, now, entitled).map_err(internal)?;
-        let outcome = self.pass(&mut store, user, self.config.budget).await?;
+        let cause = fleet_reconcile::Cause::admin(&crate::operator::operator(principal));
+        let outcome = self
+            .pass_for(&mut store, user, self.config.budget, cause)
+            .await?;
         Ok(respond(action.name(), &outcome))
     }
 
@@ -271,6 +275,7 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
         let metadata = json!({
             "admin_action": "set_tier",
             "actor": principal.actor(),
+            "operator": crate::operator::operator(principal),
             "tier": tier.as_str(),
             "status": status.as_str(),
             "previous_tier": before.tier.map(|t| t.as_str()),
@@ -280,7 +285,11 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
             .map_err(internal)?;
         // The subscription triggers already marked the user due when the entitlement flipped.
         let outcome = if entitled || after.app.is_some() {
-            Some(self.pass(&mut store, user, self.config.budget).await?)
+            let cause = fleet_reconcile::Cause::admin(&crate::operator::operator(principal));
+            Some(
+                self.pass_for(&mut store, user, self.config.budget, cause)
+                    .await?,
+            )
         } else {
             None
         };

@@ -86,6 +86,12 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
             Route::SetTier(user) => self.set_tier(user, req, &principal).await,
             Route::StartMigration => self.start_migration(req, &principal).await,
             Route::AdvanceMigration => self.advance_migration().await,
+            Route::Users => self.users_by_email(req),
+            Route::Holds => self.list_holds(),
+            Route::Report => self.seed_report(),
+            Route::ProvisionNow => self.provision_now(req, &principal).await,
+            Route::Hold(user) => self.force_deprovision(user, req, &principal).await,
+            Route::Release(user) => self.lift_hold(user, &principal).await,
             Route::Page | Route::Login | Route::Logout => unreachable!("answered above"),
         }
     }
@@ -118,6 +124,18 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
         user: UserId,
         budget: Duration,
     ) -> Result<Outcome, ApiError> {
+        self.pass_for(store, user, budget, fleet_reconcile::Cause::admin("admin"))
+            .await
+    }
+
+    /// [`Admin::pass`] recording `cause` (the operator) on its provision/deprovision events.
+    pub(crate) async fn pass_for(
+        &self,
+        store: &mut Store<C>,
+        user: UserId,
+        budget: Duration,
+        cause: fleet_reconcile::Cause,
+    ) -> Result<Outcome, ApiError> {
         let owner = format!("admin:{}", uuid::Uuid::new_v4());
         let mut reconciler = Reconciler {
             store,
@@ -125,6 +143,7 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
             config: &self.config.reconcile,
             clock: self.clock,
             owner: &owner,
+            cause,
         };
         reconciler.reconcile(user, budget).await.map_err(internal)
     }

@@ -9,13 +9,17 @@
 mod actions;
 pub mod admin;
 pub mod auth;
+mod controls;
 pub mod http;
 pub mod listing;
 mod login;
 mod migrate;
 pub mod migration;
+pub mod operator;
 mod orphan_confirm;
+pub mod people;
 pub mod queries;
+mod report;
 pub mod routes;
 pub mod session;
 pub mod signals;

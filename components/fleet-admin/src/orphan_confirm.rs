@@ -88,6 +88,7 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
             metadata: json!({
                 "admin_action": "confirm_orphan_deletions",
                 "actor": principal.actor(),
+                "operator": crate::operator::operator(principal),
                 "confirmed": held.len(),
             }),
             error_details: None,

@@ -57,6 +57,17 @@ pub enum Route {
     Migrations,
     StartMigration,
     AdvanceMigration,
+    /// Users by id or email (`?q=`), or every user Fleet has a row or hold for.
+    Users,
+    /// "Provision now" for a user with no row yet, by id or email.
+    ProvisionNow,
+    /// A forced deprovision that holds until lifted.
+    Hold(UserId),
+    /// Lifts a forced deprovision.
+    Release(UserId),
+    Holds,
+    /// The seed's admin figures: success rate, failures, cost per user.
+    Report,
 }
 
 impl Route {
@@ -68,6 +79,9 @@ impl Route {
                 | Route::SetTier(_)
                 | Route::StartMigration
                 | Route::AdvanceMigration
+                | Route::ProvisionNow
+                | Route::Hold(_)
+                | Route::Release(_)
                 | Route::ConfirmOrphans
                 | Route::RevokeSessions
         )
@@ -109,6 +123,12 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
             None => return Err(not_found()),
         },
         ["api", "users", id, "tier"] => (Route::SetTier(user(id)?), "POST"),
+        ["api", "users"] => (Route::Users, "GET"),
+        ["api", "users", "provision"] => (Route::ProvisionNow, "POST"),
+        ["api", "users", id, "hold"] => (Route::Hold(user(id)?), "POST"),
+        ["api", "users", id, "release"] => (Route::Release(user(id)?), "POST"),
+        ["api", "holds"] => (Route::Holds, "GET"),
+        ["api", "report"] => (Route::Report, "GET"),
         ["api", "orphans"] => (Route::Orphans, "GET"),
         ["api", "orphans", "confirm"] => (Route::ConfirmOrphans, "POST"),
         ["api", "signals"] => (Route::Signals, "GET"),
@@ -186,6 +206,20 @@ mod tests {
         );
         assert_eq!(get("/admin/api/migrations").unwrap(), Route::Migrations);
         assert_eq!(get("/admin/api/signals").unwrap(), Route::Signals);
+        assert_eq!(get("/admin/api/users").unwrap(), Route::Users);
+        assert_eq!(get("/admin/api/report").unwrap(), Route::Report);
+        assert_eq!(
+            post("/admin/api/users/provision").unwrap(),
+            Route::ProvisionNow
+        );
+        assert_eq!(
+            post(&format!("/admin/api/users/{USER}/hold")).unwrap(),
+            Route::Hold(user)
+        );
+        for route in [Route::ProvisionNow, Route::Hold(user), Route::Release(user)] {
+            assert!(route.changes_state());
+        }
+        assert!(!Route::Users.changes_state() && !Route::Report.changes_state());
         assert!(!Route::Signals.is_public() && !Route::Signals.changes_state());
         assert_eq!(
             post("/admin/api/orphans/confirm").unwrap(),

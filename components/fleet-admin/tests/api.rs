@@ -16,6 +16,10 @@ const PROTECTED_READS: &[&str] = &[
     "/admin/api/signals",
     "/admin/api/signals?limit=1",
     "/admin/api/migrations",
+    "/admin/api/users",
+    "/admin/api/users?q=example",
+    "/admin/api/holds",
+    "/admin/api/report",
 ];
 
 const PROTECTED_WRITES: &[&str] = &[
@@ -28,6 +32,9 @@ const PROTECTED_WRITES: &[&str] = &[
     "/admin/api/migrations/advance",
     "/admin/api/orphans/confirm",
     "/admin/api/sessions/revoke",
+    "/admin/api/users/provision",
+    "/admin/api/users/aaaaaaaa-0000-4000-8000-000000000001/hold",
+    "/admin/api/users/aaaaaaaa-0000-4000-8000-000000000001/release",
 ];
 
 fn login(rig: &Rig) -> (String, String) {

@@ -27,6 +27,22 @@ pub enum HintSource {
 pub struct Hint {
     pub user_id: Uuid,
     pub source: HintSource,
+    /// The tier the hint names (`tier`, or the webhook row's `tier`): recorded on events, never trusted.
+    pub tier: Option<String>,
+    /// Why it was sent (`reason`, or `subscription_<operation>` for a database webhook): recorded on events.
+    pub reason: Option<String>,
+}
+
+/// Longest tier or reason text a hint keeps.
+const MAX_NOTE: usize = 200;
+
+fn note(value: Option<&Value>) -> Option<String> {
+    value.and_then(Value::as_str).map(|s| {
+        s.chars()
+            .filter(|c| !c.is_control())
+            .take(MAX_NOTE)
+            .collect()
+    })
 }
 
 #[derive(Deserialize)]
@@ -63,10 +79,12 @@ pub fn parse_hint(body: &[u8]) -> Result<Hint, ApiError> {
         let reason = ["reason", "tier"]
             .iter()
             .find_map(|key| object.get(*key).and_then(Value::as_str))
-            .map(|s| s.chars().take(200).collect());
+            .map(|s| s.chars().take(MAX_NOTE).collect());
         Ok(Hint {
             user_id,
             source: HintSource::Direct { reason },
+            tier: note(object.get("tier")),
+            reason: note(object.get("reason")),
         })
     }
 }
@@ -104,9 +122,13 @@ fn parse_webhook(value: Value) -> Result<Hint, ApiError> {
         )
     })?;
     let user_id = user_id_field(record.get("user_id"))?;
+    let tier = note(record.get("tier"));
+    let reason = Some(format!("subscription_{}", operation.to_ascii_lowercase()));
     Ok(Hint {
         user_id,
         source: HintSource::DatabaseWebhook { operation },
+        tier,
+        reason,
     })
 }
 
@@ -162,6 +184,11 @@ mod tests {
             )
             .unwrap();
             assert_eq!(hint.user_id.to_string(), USER);
+            assert_eq!(hint.tier.as_deref(), Some("pro"));
+            assert_eq!(
+                hint.reason,
+                Some(format!("subscription_{}", operation.to_ascii_lowercase()))
+            );
             assert_eq!(
                 hint.source,
                 HintSource::DatabaseWebhook {
@@ -180,8 +207,12 @@ mod tests {
                 reason: Some("elite".into())
             }
         );
-        let hint = parse(json!({"user_id": USER, "reason": "subscription_cancelled"})).unwrap();
+        assert_eq!(hint.tier.as_deref(), Some("elite"));
+        let hint =
+            parse(json!({"user_id": USER, "reason": "subscription_cancelled", "tier": 7})).unwrap();
         assert_eq!(hint.user_id.to_string(), USER);
+        assert_eq!(hint.reason.as_deref(), Some("subscription_cancelled"));
+        assert_eq!(hint.tier, None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Fleet's level-triggered reconcile of one user's Fly app: a pure decision function ([`decide`]) and
 //! the executor ([`Reconciler`]) that performs one step at a time under the row's lease.
 
+pub mod cause;
 pub mod clock;
 pub mod config;
 pub mod counting;
@@ -14,6 +15,7 @@ mod pass;
 pub mod screener_db;
 mod steps;
 
+pub use cause::{wants_app, Cause};
 pub use clock::{Clock, SystemClock};
 pub use config::{validate_image, DatabaseAccess, ReconcileConfig};
 pub use counting::CountingTransport;

@@ -11,6 +11,7 @@ use fleet_store::{
 };
 use fly_api::{ErrorClass, FlyClient, FlyError, Transport};
 
+use crate::cause::{wants_app, Cause};
 use crate::clock::Clock;
 use crate::config::ReconcileConfig;
 use crate::decide::{decide, Action, Situation};
@@ -60,6 +61,8 @@ pub struct Reconciler<'a, C: SqlConnection, T: Transport, K: Clock> {
     pub clock: &'a K,
     /// Lease owner id, unique per worker (e.g. `provision:<uuid>`).
     pub owner: &'a str,
+    /// Why this pass runs: recorded (tier, reason, operator) on its provision/deprovision events.
+    pub cause: Cause,
 }
 
 impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
@@ -92,7 +95,7 @@ impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
             // No row: a user who never had an app needs nothing unless entitled (handlers create the row).
             let existing = self.store.app(user_id)?;
             outcome.busy = existing.is_some();
-            outcome.converged = existing.is_none() && !self.store.entitlement(user_id)?.entitled;
+            outcome.converged = existing.is_none() && !wants_app(&self.store.entitlement(user_id)?);
             fill_from_row(&mut outcome, existing.as_ref());
             return Ok(outcome);
         };
@@ -126,7 +129,9 @@ impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
             {
                 return Ok(()); // Another worker took the row over: it owns the outcome now.
             }
-            let entitled = self.store.entitlement(row.user_id)?.entitled;
+            let entitlement = self.store.entitlement(row.user_id)?;
+            self.cause.saw_tier(entitlement.tier);
+            let entitled = wants_app(&entitlement);
             entitled_now = Some(entitled);
             let app_name = row
                 .fly_app_name
@@ -169,7 +174,7 @@ impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
         }
         let entitled = match entitled_now {
             Some(entitled) => entitled,
-            None => self.store.entitlement(row.user_id)?.entitled,
+            None => wants_app(&self.store.entitlement(row.user_id)?),
         };
         let reason = format!("no progress within the pass budget (last step: {last_step})");
         self.stop_after(StepError::Stuck(reason), row, entitled, outcome)
@@ -196,6 +201,7 @@ impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
     ) -> Result<(), StepError> {
         let mut event = NewEvent::for_app(row, event_type);
         event.metadata = metadata;
+        self.cause.stamp(event_type, &mut event.metadata);
         self.store.append_event(&event, self.clock.now())?;
         Ok(())
     }
@@ -293,6 +299,7 @@ impl<C: SqlConnection, T: Transport, K: Clock> Reconciler<'_, C, T, K> {
             let mut event = NewEvent::for_app(row, event_type);
             event.error_details = Some(message.clone());
             event.metadata = serde_json::json!({"attempts": stored_attempts});
+            self.cause.stamp(event_type, &mut event.metadata);
             self.store.append_event(&event, now)?;
         }
         outcome.error = Some(sanitize_error(&message));

@@ -2,7 +2,7 @@
 //! database (never the payload), mark the user due and reconcile within the time budget.
 
 use fleet_http::{parse_hint, ApiError, SIGNATURE_HEADER};
-use fleet_reconcile::{CountingTransport, Reconciler, SystemClock};
+use fleet_reconcile::{wants_app, Cause, CountingTransport, Reconciler, SystemClock};
 use fleet_store::UserId;
 use fly_api::transport_spin::SpinTransport;
 use spin_sdk::http::{Method, Request, Response};
@@ -55,8 +55,15 @@ async fn run(req: Request, intent: Intent) -> Result<Response, ApiError> {
     let internal = |e: fleet_store::StoreError| {
         ApiError::internal(fleet_store::sanitize_error(&e.to_string()))
     };
-    let entitled = store.entitlement(user_id).map_err(internal)?.entitled;
+    let entitlement = store.entitlement(user_id).map_err(internal)?;
+    let entitled = wants_app(&entitlement);
     match (intent, entitled) {
+        (Intent::Provision, false) if entitlement.held => {
+            return Err(ApiError::conflict(
+                "held",
+                "an operator forced this user's app down until the hold is lifted",
+            ))
+        }
         (Intent::Provision, false) => {
             return Err(ApiError::conflict(
                 "not_entitled",
@@ -84,6 +91,7 @@ async fn run(req: Request, intent: Intent) -> Result<Response, ApiError> {
         config: &settings.reconcile,
         clock: &SystemClock,
         owner: &owner,
+        cause: Cause::hint(hint.tier.as_deref(), hint.reason.as_deref()),
     };
     let mut outcome = reconciler
         .reconcile(user_id, settings.budget)

@@ -35,7 +35,8 @@ fn expiry(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
 /// * it is active and its last health check is older than `checked_before` (even while backing off: health is
 ///   still judged), or
 /// * it has no due mark and is not where the entitlement wants it: in a transitional or failed state
-///   (`provisioning`, `deprovisioning`, `error`), live but not entitled, or deleted but entitled.
+///   (`provisioning`, `deprovisioning`, `error`), live but not entitled, or deleted but entitled (a user an
+///   operator forced down, `holds.rs`, counts as not entitled).
 ///
 /// A row backing off (`next_attempt_at` in the future) waits, except for its health check.
 /// Parameters: 1 = now, 2 = checked_before.
@@ -43,9 +44,11 @@ const DUE_AND_FREE: &str = "((next_attempt_at IS NOT NULL AND next_attempt_at <=
      OR (status = 'active' AND (last_health_check IS NULL OR last_health_check < {ts:2})) \
      OR (next_attempt_at IS NULL AND (status IN ('provisioning', 'deprovisioning', 'error') \
          OR (status <> 'deleted' AND NOT EXISTS (SELECT 1 FROM fleet_entitlements e \
-             WHERE e.user_id = user_fly_apps.user_id AND e.entitled)) \
+             WHERE e.user_id = user_fly_apps.user_id AND e.entitled AND NOT EXISTS (SELECT 1 FROM fleet_state h \
+             WHERE h.key = 'deprovision_hold:' || user_fly_apps.user_id))) \
          OR (status = 'deleted' AND EXISTS (SELECT 1 FROM fleet_entitlements e \
-             WHERE e.user_id = user_fly_apps.user_id AND e.entitled))))) \
+             WHERE e.user_id = user_fly_apps.user_id AND e.entitled AND NOT EXISTS (SELECT 1 FROM fleet_state h \
+             WHERE h.key = 'deprovision_hold:' || user_fly_apps.user_id)))))) \
      AND (lease_expires_at IS NULL OR lease_expires_at < {ts:1})";
 
 const DUE_ORDER: &str = "COALESCE(next_attempt_at, last_health_check, created_at), user_id";

@@ -26,6 +26,8 @@ pub struct Entitlement {
     pub status: Option<SubscriptionStatus>,
     pub expires_at: Option<DateTime<Utc>>,
     pub entitled: bool,
+    /// An operator forced the app down (see `holds.rs`); the decision treats the user as not entitled.
+    pub held: bool,
 }
 
 /// One `user_fly_app_events` row.
@@ -136,8 +138,13 @@ impl<C: SqlConnection> Store<C> {
 
     pub fn entitlement(&mut self, user_id: UserId) -> Result<Entitlement, StoreError> {
         let rows = self.query(
-            "SELECT tier, status, {ts_out:expires_at}, entitled FROM fleet_entitlements WHERE user_id = {uuid:1}",
-            &[user_id.to_string().into()],
+            "SELECT tier, status, {ts_out:expires_at}, entitled, \
+             EXISTS (SELECT 1 FROM fleet_state h WHERE h.key = {text:2}) AS held \
+             FROM fleet_entitlements WHERE user_id = {uuid:1}",
+            &[
+                user_id.to_string().into(),
+                crate::holds::hold_key(user_id).into(),
+            ],
         )?;
         let Some(row) = rows.first() else {
             return Ok(Entitlement {
@@ -145,6 +152,7 @@ impl<C: SqlConnection> Store<C> {
                 status: None,
                 expires_at: None,
                 entitled: false,
+                held: false,
             });
         };
         Ok(Entitlement {
@@ -155,6 +163,7 @@ impl<C: SqlConnection> Store<C> {
                 .map(|t| parse_time(&t))
                 .transpose()?,
             entitled: row.bool("entitled")?,
+            held: row.bool("held")?,
         })
     }
 

@@ -28,7 +28,7 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
         observation: Observation,
     ) -> Result<bool, StoreError> {
         let now = self.clock.now();
-        let entitled = self.store.entitlement(row.user_id)?.entitled;
+        let entitled = fleet_reconcile::wants_app(&self.store.entitlement(row.user_id)?);
         let uses_db_role = self.reconcile.database.mints_roles();
         let action = decide(Situation {
             entitled,
@@ -140,6 +140,7 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             config: &run.repair_config,
             clock: self.clock,
             owner: self.owner,
+            cause: fleet_reconcile::Cause::sweep(),
         };
         let outcome = reconciler.reconcile(user_id, budget).await?;
         if outcome.error.is_none() && !outcome.actions.is_empty() {

@@ -227,7 +227,7 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
         rate_limited: bool,
         retry_after: Option<Duration>,
     ) -> Result<bool, StoreError> {
-        let entitled = self.store.entitlement(row.user_id)?.entitled;
+        let entitled = fleet_reconcile::wants_app(&self.store.entitlement(row.user_id)?);
         if entitled && row.status == AppStatus::Active {
             return Ok(false);
         }

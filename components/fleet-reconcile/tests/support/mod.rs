@@ -148,6 +148,7 @@ impl<C: SqlConnection> Rig<C> {
             config: &self.config,
             clock: &SystemClock,
             owner,
+            cause: fleet_reconcile::Cause::sweep(),
         };
         futures::executor::block_on(reconciler.reconcile(user, Duration::from_secs(20))).unwrap()
     }
@@ -178,6 +179,7 @@ impl<C: SqlConnection> Rig<C> {
             config: &self.config,
             clock: &SystemClock,
             owner,
+            cause: fleet_reconcile::Cause::sweep(),
         };
         futures::executor::block_on(reconciler.reconcile(user, budget)).unwrap()
     }
