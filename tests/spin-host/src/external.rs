@@ -70,34 +70,13 @@ impl HostConfig {
         let state_dir = tempfile::Builder::new()
             .prefix("fleet-spin-up-state")
             .tempdir()?;
-        let mut command = Command::new(binary);
-        let is_spin_cli = binary.file_name().is_some_and(|n| n == "spin");
-        if is_spin_cli {
-            command.arg("up");
-        }
-        command
-            .arg("--from")
-            .arg(self.manifest_path())
-            .arg("--listen")
-            .arg(launch.listen.to_string())
-            // Logs under a throwaway state dir, never `.spin/` in the tree; every component is followed.
-            .arg("--state-dir")
-            .arg(state_dir.path());
-        if let Some(path) = &launch.sqlite_default {
-            if is_spin_cli {
-                let config = state_dir.path().join("runtime-config.toml");
-                std::fs::write(
-                    &config,
-                    format!(
-                        "[sqlite_database.default]\ntype = \"spin\"\npath = {}\n",
-                        toml_string(&path.display().to_string())
-                    ),
-                )?;
-                command.arg("--runtime-config-file").arg(config);
-            } else {
-                command.arg("--sqlite-db").arg(path);
-            }
-        }
+        let mut command = spin_up_command(
+            binary,
+            self.manifest_path(),
+            launch.listen,
+            launch.sqlite_default.as_deref(),
+            state_dir.path(),
+        )?;
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("SPIN_VARIABLE_") {
                 command.env_remove(key);
@@ -159,8 +138,48 @@ impl HostConfig {
     }
 }
 
+/// The command line of `spin up` for `manifest` in `binary`: `fleet-spin-up` takes the `default` SQLite file as
+/// `--sqlite-db`; a binary named `spin` gets `up` and a runtime config file (in `state_dir`) naming it. Logs go
+/// under `state_dir`, never `.spin/` in the tree; every component is followed (Spin's default).
+pub fn spin_up_command(
+    binary: &Path,
+    manifest: &Path,
+    listen: SocketAddr,
+    sqlite_default: Option<&Path>,
+    state_dir: &Path,
+) -> Result<Command> {
+    let mut command = Command::new(binary);
+    let is_spin_cli = binary.file_name().is_some_and(|n| n == "spin");
+    if is_spin_cli {
+        command.arg("up");
+    }
+    command
+        .arg("--from")
+        .arg(manifest)
+        .arg("--listen")
+        .arg(listen.to_string())
+        .arg("--state-dir")
+        .arg(state_dir);
+    if let Some(path) = sqlite_default {
+        if is_spin_cli {
+            let config = state_dir.join("runtime-config.toml");
+            std::fs::write(
+                &config,
+                format!(
+                    "[sqlite_database.default]\ntype = \"spin\"\npath = {}\n",
+                    toml_string(&path.display().to_string())
+                ),
+            )?;
+            command.arg("--runtime-config-file").arg(config);
+        } else {
+            command.arg("--sqlite-db").arg(path);
+        }
+    }
+    Ok(command)
+}
+
 /// A port the OS just handed out and released (Spin's `--listen` needs a number).
-fn free_port(addr: SocketAddr) -> Result<SocketAddr> {
+pub fn free_port(addr: SocketAddr) -> Result<SocketAddr> {
     let listener = TcpListener::bind(addr)?;
     Ok(listener.local_addr()?)
 }
@@ -185,7 +204,7 @@ fn forward<R: Read + Send + 'static>(
 }
 
 /// Waits (bounded) until the child accepts connections, or reports that it exited.
-fn wait_until_listening(child: &mut Child, addr: SocketAddr) -> Result<()> {
+pub fn wait_until_listening(child: &mut Child, addr: SocketAddr) -> Result<()> {
     let deadline = Instant::now() + READY_WITHIN;
     loop {
         if let Some(status) = child.try_wait()? {

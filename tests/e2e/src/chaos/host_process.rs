@@ -33,6 +33,8 @@ pub fn spin_test_host_bin() -> PathBuf {
 pub struct HostProcess {
     pub addr: SocketAddr,
     child: Child,
+    /// Spin's state dir (logs) when the host is the `spin up`-compatible binary of `FLEET_SPIN_UP`.
+    _spin_state: Option<tempfile::TempDir>,
 }
 
 impl HostProcess {
@@ -43,6 +45,9 @@ impl HostProcess {
         variables: &BTreeMap<String, String>,
         log: &Path,
     ) -> HostProcess {
+        if let Some(binary) = spin_test_host::external::chosen_binary() {
+            return HostProcess::start_spin(&binary, manifest, sqlite_default, variables, log);
+        }
         let log_file = || {
             std::fs::OpenOptions::new()
                 .create(true)
@@ -91,7 +96,11 @@ impl HostProcess {
             if let Ok(url) = ready_rx.recv_timeout(Duration::from_millis(100)) {
                 let authority = url.trim_start_matches("http://").trim_end_matches('/');
                 let addr = authority.parse().expect("the host announces its address");
-                return HostProcess { addr, child };
+                return HostProcess {
+                    addr,
+                    child,
+                    _spin_state: None,
+                };
             }
             if let Ok(Some(status)) = child.try_wait() {
                 panic!(
@@ -103,6 +112,55 @@ impl HostProcess {
                 Instant::now() < deadline,
                 "spin-test-host not serving after {READY_WITHIN:?}"
             );
+        }
+    }
+
+    /// The same app in `FLEET_SPIN_UP`'s `spin up`-compatible binary (Spin's own runtime): its output goes to `log`,
+    /// and it is ready when its port accepts connections.
+    fn start_spin(
+        binary: &Path,
+        manifest: &Path,
+        sqlite_default: &Path,
+        variables: &BTreeMap<String, String>,
+        log: &Path,
+    ) -> HostProcess {
+        use spin_test_host::external;
+        let log_file = || {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .expect("open the host log")
+        };
+        let state = tempfile::tempdir().expect("a state dir");
+        let addr = external::free_port(SocketAddr::from(([127, 0, 0, 1], 0))).expect("a free port");
+        let mut command =
+            external::spin_up_command(binary, manifest, addr, Some(sqlite_default), state.path())
+                .expect("the spin up command line");
+        command
+            .env_clear()
+            .envs(std::env::vars_os().filter(|(k, _)| k == "PATH" || k == "HOME"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log_file()))
+            .stderr(Stdio::from(log_file()));
+        for (name, value) in variables {
+            command.env(
+                format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase()),
+                value,
+            );
+        }
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", binary.display()));
+        if let Err(error) = external::wait_until_listening(&mut child, addr) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{}: {error:#}; see {}", binary.display(), log.display());
+        }
+        HostProcess {
+            addr,
+            child,
+            _spin_state: Some(state),
         }
     }
 
