@@ -78,6 +78,7 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
             Route::Apps => self.apps(req),
             Route::App(user) => self.app(user),
             Route::Orphans => self.orphans(),
+            Route::Alerts => self.alerts(),
             Route::ConfirmOrphans => self.confirm_orphans(req, &principal),
             Route::Signals => self.signals(req),
             Route::RevokeSessions => self.revoke_sessions(secure, now),

@@ -8,6 +8,7 @@
 
 mod actions;
 pub mod admin;
+mod alerts_view;
 pub mod auth;
 mod controls;
 pub mod http;

@@ -52,6 +52,8 @@ pub enum Route {
     /// Confirms the orphan deletions the sweep holds above its per-sweep cap.
     ConfirmOrphans,
     Signals,
+    /// Alerts firing now and the alert history.
+    Alerts,
     /// "Sign out everywhere": revokes every admin session.
     RevokeSessions,
     Migrations,
@@ -132,6 +134,7 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
         ["api", "orphans"] => (Route::Orphans, "GET"),
         ["api", "orphans", "confirm"] => (Route::ConfirmOrphans, "POST"),
         ["api", "signals"] => (Route::Signals, "GET"),
+        ["api", "alerts"] => (Route::Alerts, "GET"),
         ["api", "sessions", "revoke"] => (Route::RevokeSessions, "POST"),
         ["api", "migrations"] if !method.is_read() => (Route::StartMigration, "GET or POST"),
         ["api", "migrations"] => (Route::Migrations, "GET or POST"),
@@ -206,6 +209,8 @@ mod tests {
         );
         assert_eq!(get("/admin/api/migrations").unwrap(), Route::Migrations);
         assert_eq!(get("/admin/api/signals").unwrap(), Route::Signals);
+        assert_eq!(get("/admin/api/alerts").unwrap(), Route::Alerts);
+        assert!(!Route::Alerts.changes_state() && post("/admin/api/alerts").is_err());
         assert_eq!(get("/admin/api/users").unwrap(), Route::Users);
         assert_eq!(get("/admin/api/report").unwrap(), Route::Report);
         assert_eq!(

@@ -7,6 +7,7 @@
 //! * [`migrate()`] applies the embedded migrations/ files.
 
 mod admin_sessions;
+mod alerts;
 mod app_row;
 mod auth_throttle;
 mod error;
@@ -30,6 +31,7 @@ pub mod native;
 #[cfg(feature = "spin")]
 pub mod spin;
 
+pub use alerts::{AlertDelivery, AlertRecord, AlertTransition, DeliveryOutcome};
 pub use app_row::{AppRow, ReadRows, UnreadableRow};
 pub use auth_throttle::{ThrottleLimits, GLOBAL_SCOPE};
 pub use error::StoreError;

@@ -39,6 +39,7 @@ const POSTGRES: &[Migration] = &[
     migration!(7, "postgres", "0007_control_plane_reads_signals"),
     migration!(8, "postgres", "0008_signed_hints_and_replay_guard"),
     migration!(9, "postgres", "0009_admin_sessions_and_auth_throttle"),
+    migration!(10, "postgres", "0010_alerts"),
 ];
 
 const SQLITE: &[Migration] = &[
@@ -47,6 +48,7 @@ const SQLITE: &[Migration] = &[
     migration!(3, "sqlite", "0003_fleet_leases"),
     migration!(4, "sqlite", "0004_platform_shapes"),
     migration!(5, "sqlite", "0005_replay_guard_and_admin_sessions"),
+    migration!(6, "sqlite", "0006_alerts"),
 ];
 
 /// The embedded migrations of a dialect, in order.

@@ -56,6 +56,8 @@ pub struct SweepConfig {
     pub app_url_template: String,
     /// Fleet's app name prefix; only apps with it are considered for orphan detection.
     pub app_prefix: String,
+    /// Alert thresholds (see [`crate::alerts`]).
+    pub alerts: crate::alerts::AlertRules,
 }
 
 impl Default for SweepConfig {
@@ -74,6 +76,7 @@ impl Default for SweepConfig {
             unhealthy_grace: Duration::from_secs(600),
             app_url_template: String::new(),
             app_prefix: format!("{}-", fly_api::naming::APP_PREFIX),
+            alerts: crate::alerts::AlertRules::default(),
         }
     }
 }

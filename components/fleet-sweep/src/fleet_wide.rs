@@ -41,10 +41,15 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
         let listed = match self.fly.list_apps().await {
             Ok(listed) => listed,
             Err(e) => {
+                if matches!(e.class, ErrorClass::Unauthorized | ErrorClass::Forbidden) {
+                    let reason = fleet_store::sanitize_error(&e.to_string());
+                    run.alert_facts.fly_auth = Some(Some(reason));
+                }
                 run.fleet_wide_error(format!("orphan scan: listing the org's apps failed: {e}"));
                 return Ok(());
             }
         };
+        run.alert_facts.fly_auth = Some(None);
         let names: Vec<String> = listed.apps.iter().map(|a| a.name.clone()).collect();
         let previous = first_seen_from_json(self.store.state(ORPHAN_STATE_KEY)?.as_ref());
         let mut claimed = claimed_names(&rows, now);
@@ -99,6 +104,8 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             self.store
                 .put_state(ORPHAN_STATE_KEY, &first_seen_to_json(&first_seen), now)?;
         }
+        run.alert_facts.orphans = Some(first_seen.keys().cloned().collect());
+        run.alert_facts.orphan_deletions_held = Some(run.summary.orphan_deletions_held as usize);
         Ok(())
     }
 

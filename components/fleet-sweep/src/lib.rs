@@ -6,6 +6,7 @@
 //! Pure planning lives in [`health`], [`plan`], [`rollout`], [`orphans`] and [`cost`]; the I/O is in
 //! [`Sweeper`] (sweep.rs, apply.rs, roll.rs, fleet_wide.rs) and [`observe`].
 
+pub mod alerts;
 mod apply;
 pub mod config;
 pub mod cost;

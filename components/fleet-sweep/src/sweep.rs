@@ -56,6 +56,8 @@ pub(crate) struct Run {
     pub rolled_this_sweep: usize,
     /// This sweep holds the fleet-wide lease: it alone scans for orphans and drives the rollout.
     pub drives_fleet: bool,
+    /// What the fleet-wide work learnt for the alerts.
+    pub alert_facts: crate::alerts::AlertFacts,
 }
 
 impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P, K> {
@@ -83,6 +85,7 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             repair_config,
             rolled_this_sweep: 0,
             drives_fleet,
+            alert_facts: Default::default(),
         };
         let mut held = Held::default();
         let swept = self.sweep_due_rows(&mut run, &mut held).await;
@@ -93,6 +96,10 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
         if drives_fleet {
             if self.clock.now() < run.deadline {
                 self.fleet_wide(&mut run).await?;
+            }
+            match self.evaluate_alerts(&run) {
+                Ok(queued) => run.summary.alerts_queued = queued,
+                Err(e) => run.fleet_wide_error(format!("alert evaluation failed: {e}")),
             }
             self.record_fleet_wide_errors(&run)?;
             self.store

@@ -2,6 +2,7 @@
 //! webhooks) and `GET /health/apps/{user_id}` shows one app's live view to operators (admin token).
 //! The work lives in fleet-sweep; this file is routing, auth and settings.
 
+mod alerts;
 mod settings;
 
 use fleet_http::{ApiError, SIGNATURE_HEADER};
@@ -100,7 +101,11 @@ async fn sweep(req: Request) -> Result<Response, ApiError> {
         fly_calls: &calls,
     };
     let summary = sweeper.run().await.map_err(internal)?;
-    Ok(json_response(200, &summary))
+    // Alerts go out after the sweep's own work, within their own bounded time (alert_delivery_budget_ms).
+    let delivery = alerts::deliver(&mut store, &owner).await;
+    let mut answer = serde_json::to_value(&summary).unwrap_or_default();
+    answer["alert_delivery"] = delivery;
+    Ok(json_response(200, &answer))
 }
 
 /// The stored row, a live observation (one Fly call and one probe) and recent events. Read only.

@@ -6,7 +6,7 @@ use fleet_http::ApiError;
 use fleet_spin_runtime::settings::optional;
 use fleet_sweep::{OrphanPolicy, SweepConfig};
 
-fn config_error(variable: &str, problem: &str) -> ApiError {
+pub(crate) fn config_error(variable: &str, problem: &str) -> ApiError {
     ApiError::new(
         500,
         "configuration",
@@ -14,7 +14,7 @@ fn config_error(variable: &str, problem: &str) -> ApiError {
     )
 }
 
-fn number<T: std::str::FromStr>(name: &str, default: &str) -> Result<T, ApiError> {
+pub(crate) fn number<T: std::str::FromStr>(name: &str, default: &str) -> Result<T, ApiError> {
     optional(name, default)
         .trim()
         .parse()
@@ -55,5 +55,6 @@ pub fn sweep_config() -> Result<SweepConfig, ApiError> {
         unhealthy_grace: secs("unhealthy_grace_secs", "600")?,
         app_url_template: template,
         app_prefix: defaults.app_prefix,
+        alerts: crate::alerts::alert_rules()?,
     })
 }

@@ -145,24 +145,42 @@ impl Fleet {
 
     /// Like [`Fleet::postgres`], on a given cluster (e.g. a dedicated one with statement logging).
     pub fn postgres_on(cluster: &fleet_test_support::postgres::PgCluster, sim: SimConfig) -> Fleet {
+        Fleet::postgres_with(cluster, sim, |config| config)
+    }
+
+    /// Like [`Fleet::postgres_on`], with more variables set by `extra` (e.g. a test's alert webhook).
+    pub fn postgres_with(
+        cluster: &fleet_test_support::postgres::PgCluster,
+        sim: SimConfig,
+        extra: impl FnOnce(HostConfig) -> HostConfig,
+    ) -> Fleet {
         let url = cluster.fresh_database();
         prepare_platform_database(&url);
         let database = Database::Postgres {
             url,
             port: cluster.port(),
         };
-        Fleet::start(sim, database, |config, db| match db {
-            Database::Postgres { url, port } => config
-                .variable("probe_key", PROBE_KEY)
-                .variable("database_url", url.clone())
-                .variable("database_host", "127.0.0.1")
-                .variable("database_port", port.to_string())
-                .variable("screener_db_host", "127.0.0.1")
-                .variable("screener_db_port", port.to_string())
-                .variable("screener_db_name", url.rsplit('/').next().unwrap())
-                .variable("screener_db_params", "sslmode=disable"),
-            Database::Sqlite { .. } => unreachable!(),
+        Fleet::start(sim, database, |config, db| {
+            extra(postgres_variables(config, db))
         })
+    }
+
+    /// Another host serving the same manifest against the same PostgreSQL database and simulator, with the
+    /// rig's variables plus `extra`. Keep the directory alive as long as the host.
+    pub fn another_host(
+        &self,
+        extra: impl FnOnce(HostConfig) -> HostConfig,
+    ) -> (RunningHost, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = base_config(
+            &self.sim,
+            manifest_in(dir.path()),
+            self.component_output.clone(),
+        );
+        let host = extra(postgres_variables(config, &self.database))
+            .start_on_chosen_host()
+            .expect("the second host starts");
+        (host, dir)
     }
 
     pub fn sqlite(sim: SimConfig) -> Fleet {
@@ -194,28 +212,7 @@ impl Fleet {
         let dir = tempfile::tempdir().unwrap();
         let sim = FlySimThread::start(sim).expect("start the Fly simulator");
         let component_output = Arc::new(Mutex::new(Vec::new()));
-        let config = HostConfig::new(manifest_in(dir.path()))
-            .environment(Vec::new())
-            .component_output(OutputSink::Memory(component_output.clone()))
-            // The sweep probes each screener's /health; no screener runs here, so point the probe at the
-            // simulator, which answers 404 at once (the app is then judged unhealthy, never hangs).
-            .variable(
-                "app_url_template",
-                format!("{}/__no_screener/{{app}}", sim.sim().root_url()),
-            )
-            .variable("app_url_origin", sim.sim().root_url())
-            .variable("webhook_secret", WEBHOOK_SECRET)
-            .variable("webhook_bearer_token", WEBHOOK_BEARER)
-            .variable("admin_token", ADMIN_TOKEN)
-            // The hostile corpus sends thousands of wrong passwords from one address and must still reach the
-            // handlers behind the right one: the rig lifts the throttle, whose defaults hostile_auth tests.
-            .variable("auth_failures_per_source", THROTTLE_LIFTED)
-            .variable("auth_failures_global", THROTTLE_LIFTED)
-            .variable("fly_api_token", sim.sim().token())
-            .variable("fly_api_origin", sim.sim().root_url())
-            .variable("fly_org", sim.sim().org_slug())
-            .variable("fly_image", IMAGE)
-            .variable("reconcile_budget_ms", "15000");
+        let config = base_config(&sim, manifest_in(dir.path()), component_output.clone());
         let host = configure(config, &database)
             .start_on_chosen_host()
             .expect("host starts");
@@ -422,6 +419,52 @@ impl Drop for Fleet {
                 eprintln!("{line}");
             }
         }
+    }
+}
+
+/// The variables every rig host gets (all but the database's).
+fn base_config(
+    sim: &FlySimThread,
+    manifest: PathBuf,
+    component_output: Arc<Mutex<Vec<(Stream, String)>>>,
+) -> HostConfig {
+    HostConfig::new(manifest)
+        .environment(Vec::new())
+        .component_output(OutputSink::Memory(component_output))
+        // The sweep probes each screener's /health; no screener runs here, so point the probe at the
+        // simulator, which answers 404 at once (the app is then judged unhealthy, never hangs).
+        .variable(
+            "app_url_template",
+            format!("{}/__no_screener/{{app}}", sim.sim().root_url()),
+        )
+        .variable("app_url_origin", sim.sim().root_url())
+        .variable("webhook_secret", WEBHOOK_SECRET)
+        .variable("webhook_bearer_token", WEBHOOK_BEARER)
+        .variable("admin_token", ADMIN_TOKEN)
+        // The hostile corpus sends thousands of wrong passwords from one address and must still reach the
+        // handlers behind the right one: the rig lifts the throttle, whose defaults hostile_auth tests.
+        .variable("auth_failures_per_source", THROTTLE_LIFTED)
+        .variable("auth_failures_global", THROTTLE_LIFTED)
+        .variable("fly_api_token", sim.sim().token())
+        .variable("fly_api_origin", sim.sim().root_url())
+        .variable("fly_org", sim.sim().org_slug())
+        .variable("fly_image", IMAGE)
+        .variable("reconcile_budget_ms", "15000")
+}
+
+/// The PostgreSQL variables of a rig host.
+fn postgres_variables(config: HostConfig, db: &Database) -> HostConfig {
+    match db {
+        Database::Postgres { url, port } => config
+            .variable("probe_key", PROBE_KEY)
+            .variable("database_url", url.clone())
+            .variable("database_host", "127.0.0.1")
+            .variable("database_port", port.to_string())
+            .variable("screener_db_host", "127.0.0.1")
+            .variable("screener_db_port", port.to_string())
+            .variable("screener_db_name", url.rsplit('/').next().unwrap())
+            .variable("screener_db_params", "sslmode=disable"),
+        Database::Sqlite { .. } => panic!("a PostgreSQL rig only"),
     }
 }
 
