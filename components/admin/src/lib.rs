@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use fleet_admin::{Admin, AdminConfig, AdminRequest, AdminResponse, FlyLimits, Pacing};
+use fleet_admin::{Admin, AdminConfig, AdminRequest, AdminResponse, Pacing};
 use fleet_http::ApiError;
 use fleet_reconcile::SystemClock;
 use fleet_spin_runtime::admin_auth::AdminAuth;
@@ -75,7 +75,20 @@ fn configure() -> Result<(Settings, AdminConfig), ApiError> {
         allow_tier_override,
         reconcile: settings.reconcile.clone(),
         budget: settings.budget.min(ADMIN_BUDGET_CAP),
-        pacing: Pacing::from_limits(FlyLimits::DOCUMENTED),
+        pacing: migration_pacing()?,
     };
     Ok((settings, config))
+}
+
+/// `migration_batch_size` / `migration_interval_ms` (defaults: Fly's documented limits).
+fn migration_pacing() -> Result<Pacing, ApiError> {
+    let batch = optional("migration_batch_size", "");
+    let interval = optional("migration_interval_ms", "");
+    Pacing::from_variables(Some(&batch), Some(&interval)).map_err(|(variable, problem)| {
+        ApiError::new(
+            500,
+            "configuration",
+            format!("variable {variable}: {problem}"),
+        )
+    })
 }

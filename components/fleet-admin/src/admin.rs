@@ -87,6 +87,7 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
             Route::SetTier(user) => self.set_tier(user, req, &principal).await,
             Route::StartMigration => self.start_migration(req, &principal).await,
             Route::AdvanceMigration => self.advance_migration().await,
+            Route::CancelMigration => self.cancel_migration(&principal).await,
             Route::Users => self.users_by_email(req),
             Route::Holds => self.list_holds(),
             Route::Report => self.seed_report(),

@@ -1,145 +1,50 @@
-//! Migrating existing entitled users: pacing derived from Fly's documented rate limits, the migration's
-//! durable state (kept in `fleet_state`), and its progress. Pure: the handlers do the I/O.
+//! Migrating existing entitled users: the migration's progress as the API answers it. The pacing and the
+//! durable state are shared with the sweep (`fleet_reconcile::migration`). Pure: the handlers do the I/O.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use fleet_store::{AppRow, AppStatus, UserId};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// The `fleet_state` key of the current (or last) migration.
-pub const STATE_KEY: &str = "admin_migration";
+pub use fleet_reconcile::migration::{FlyLimits, MigrationState, Pacing, STATE_KEY};
 
-/// Fly's documented Machines API limits (docs "working with the Machines API"; see
-/// /work/shared/reference/fly-machines-api.md §3). They are per action and per app or machine id.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct FlyLimits {
-    /// Sustained requests per second per action (create machine, start, ...).
-    pub action_per_sec: f64,
-    /// Short-term burst per action.
-    pub action_burst: f64,
-    pub get_machine_per_sec: f64,
-    pub get_machine_burst: f64,
-    /// Org-wide.
-    pub app_deletes_per_min: f64,
-}
-
-impl FlyLimits {
-    pub const DOCUMENTED: FlyLimits = FlyLimits {
-        action_per_sec: 1.0,
-        action_burst: 3.0,
-        get_machine_per_sec: 5.0,
-        get_machine_burst: 10.0,
-        app_deletes_per_min: 100.0,
-    };
-}
-
-/// How fast a migration releases users to the provision path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Pacing {
-    pub batch_size: u32,
-    pub interval_ms: u64,
-}
-
-impl Pacing {
-    /// Every per-app/per-machine limit is scoped to one user's own app, and one provision calls each
-    /// machine action about once, so they never bind across users. The calls that are org-scoped in effect
-    /// (app creation, secrets) have no documented limit; Fleet holds them to the strictest documented
-    /// per-action limit anyway: at most `burst` new apps at once, then `per_sec` sustained. A batch is one
-    /// burst, and the next batch waits until the bucket has refilled.
-    pub fn from_limits(limits: FlyLimits) -> Pacing {
-        let batch = limits.action_burst.floor().max(1.0);
-        let refill_secs = batch / limits.action_per_sec.max(f64::MIN_POSITIVE);
-        Pacing {
-            batch_size: batch as u32,
-            interval_ms: (refill_secs * 1000.0).ceil() as u64,
-        }
-    }
-
-    pub fn interval(&self) -> Duration {
-        Duration::from_millis(self.interval_ms)
-    }
-
-    /// Users released per second at full speed.
-    pub fn users_per_sec(&self) -> f64 {
-        self.batch_size as f64 * 1000.0 / self.interval_ms.max(1) as f64
-    }
-}
-
-/// A migration as stored in `fleet_state`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MigrationState {
-    pub id: String,
-    pub started_at: DateTime<Utc>,
-    pub started_by: String,
-    #[serde(with = "user_ids")]
-    pub users: Vec<UserId>,
-    /// How many of `users` (in order) have been marked due.
-    pub released: usize,
-    pub last_release_at: Option<DateTime<Utc>>,
-    pub pacing: Pacing,
-    pub completed_at: Option<DateTime<Utc>>,
-}
-
-impl MigrationState {
-    pub fn new(
-        id: String,
-        users: Vec<UserId>,
-        pacing: Pacing,
-        by: &str,
-        now: DateTime<Utc>,
-    ) -> Self {
-        MigrationState {
-            id,
-            started_at: now,
-            started_by: by.to_string(),
-            users,
-            released: 0,
-            last_release_at: None,
-            pacing,
-            completed_at: None,
-        }
-    }
-
-    /// The next batch to mark due, if one is due at `now`.
-    pub fn due_batch(&self, now: DateTime<Utc>) -> Option<std::ops::Range<usize>> {
-        if self.completed_at.is_some() || self.released >= self.users.len() {
-            return None;
-        }
-        let ready = self.next_release_at().is_none_or(|at| now >= at);
-        ready.then(|| {
-            self.released..(self.released + self.pacing.batch_size as usize).min(self.users.len())
-        })
-    }
-
-    /// When the next batch may go, or `None` for "now" (nothing released yet).
-    pub fn next_release_at(&self) -> Option<DateTime<Utc>> {
-        self.last_release_at
-            .map(|at| at + chrono::TimeDelta::milliseconds(self.pacing.interval_ms as i64))
-    }
-}
-
-/// Where a migration stands. `remaining` counts users neither active nor failed.
+/// Where a migration stands. `remaining` counts users neither active nor failed. `status` is `running`
+/// (batches left, or released users still provisioning), `complete`, or `cancelled` (no further batch;
+/// users already released still finish).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Progress {
     pub id: String,
+    pub status: &'static str,
     pub total: usize,
     pub released: usize,
     pub done: usize,
     pub failed: usize,
     pub remaining: usize,
     pub complete: bool,
+    pub cancelled: bool,
     pub started_at: String,
+    pub started_by: String,
     pub completed_at: Option<String>,
+    pub cancelled_at: Option<String>,
+    /// When the sweep may release the next batch (absent when none is left).
+    pub next_release_at: Option<String>,
+    /// Seconds until every user is at least released, at the pacing's ceiling (the provisions take longer).
+    pub release_eta_seconds: u64,
     pub pacing: Pacing,
     pub users_per_sec_limit: f64,
     pub failed_users: Vec<String>,
 }
 
 /// A user's provision counts as done once the row is active, and failed once it gave up (status error;
-/// the sweep keeps retrying it).
-pub fn progress(state: &MigrationState, rows: &HashMap<UserId, AppRow>) -> Progress {
+/// the sweep keeps retrying it). A migration is complete once every user is released and none remains
+/// (whoever did the work: the sweep, `/advance`, or a webhook).
+pub fn progress(
+    state: &MigrationState,
+    rows: &HashMap<UserId, AppRow>,
+    now: DateTime<Utc>,
+) -> Progress {
     let (mut done, mut failed_users) = (0, Vec::new());
     for user in &state.users {
         match rows.get(user).map(|r| r.status) {
@@ -149,38 +54,52 @@ pub fn progress(state: &MigrationState, rows: &HashMap<UserId, AppRow>) -> Progr
         }
     }
     let failed = failed_users.len();
-    let remaining = state.users.len() - done - failed;
+    let remaining = state.users.len().saturating_sub(done + failed);
+    let all_released = state.released >= state.users.len();
+    let complete = state.completed_at.is_some() || (all_released && remaining == 0);
+    let cancelled = state.cancelled_at.is_some() && !complete;
+    let status = match (complete, cancelled) {
+        (true, _) => "complete",
+        (_, true) => "cancelled",
+        _ => "running",
+    };
+    let next = state.wake_at(now);
     Progress {
         id: state.id.clone(),
+        status,
         total: state.users.len(),
         released: state.released,
         done,
         failed,
         remaining,
-        complete: state.completed_at.is_some(),
+        complete,
+        cancelled,
         started_at: fleet_store::format_time(state.started_at),
+        started_by: state.started_by.clone(),
         completed_at: state.completed_at.map(fleet_store::format_time),
+        cancelled_at: state.cancelled_at.map(fleet_store::format_time),
+        next_release_at: next.map(fleet_store::format_time),
+        release_eta_seconds: release_eta(state, now).as_secs(),
         pacing: state.pacing,
         users_per_sec_limit: state.pacing.users_per_sec(),
         failed_users,
     }
 }
 
-/// User ids as their text form in the stored JSON.
-mod user_ids {
-    use fleet_store::UserId;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(users: &[UserId], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(users.iter().map(|u| u.to_string()))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<UserId>, D::Error> {
-        Vec::<String>::deserialize(d)?
-            .iter()
-            .map(|u| UserId::parse(u).map_err(serde::de::Error::custom))
-            .collect()
-    }
+/// Time until the last batch can be released at the pacing's ceiling (zero when none is left).
+pub fn release_eta(state: &MigrationState, now: DateTime<Utc>) -> Duration {
+    let Some(next) = state.wake_at(now) else {
+        return Duration::ZERO;
+    };
+    let left = state.users.len().saturating_sub(state.released);
+    let batches = left.div_ceil(state.pacing.batch_size.max(1) as usize);
+    let first = (next - now).to_std().unwrap_or_default();
+    let rest = state
+        .pacing
+        .interval()
+        .checked_mul(u32::try_from(batches.saturating_sub(1)).unwrap_or(u32::MAX))
+        .unwrap_or(Duration::MAX);
+    first.saturating_add(rest)
 }
 
 #[cfg(test)]
@@ -189,63 +108,6 @@ mod tests {
 
     fn user(n: u32) -> UserId {
         UserId::parse(&format!("aaaaaaaa-0000-4000-8000-{n:012}")).unwrap()
-    }
-
-    #[test]
-    fn pacing_follows_the_documented_burst_and_rate() {
-        let p = Pacing::from_limits(FlyLimits::DOCUMENTED);
-        assert_eq!(
-            p,
-            Pacing {
-                batch_size: 3,
-                interval_ms: 3000
-            }
-        );
-        assert_eq!(p.users_per_sec(), 1.0);
-        // Twice the rate halves the wait; a bigger burst makes bigger batches.
-        let faster = FlyLimits {
-            action_per_sec: 2.0,
-            action_burst: 6.0,
-            ..FlyLimits::DOCUMENTED
-        };
-        assert_eq!(
-            Pacing::from_limits(faster),
-            Pacing {
-                batch_size: 6,
-                interval_ms: 3000
-            }
-        );
-        // Not the seed's fixed 5 per 10 s.
-        assert!(p.users_per_sec() > 0.5);
-    }
-
-    #[test]
-    fn batches_are_released_in_order_and_only_when_due() {
-        let t0 = chrono::Utc::now();
-        let pacing = Pacing {
-            batch_size: 3,
-            interval_ms: 3000,
-        };
-        let mut state =
-            MigrationState::new("m".into(), (1..=7).map(user).collect(), pacing, "t", t0);
-        assert_eq!(state.due_batch(t0), Some(0..3));
-        state.released = 3;
-        state.last_release_at = Some(t0);
-        assert_eq!(
-            state.due_batch(t0 + chrono::TimeDelta::milliseconds(2999)),
-            None
-        );
-        assert_eq!(
-            state.due_batch(t0 + chrono::TimeDelta::seconds(3)),
-            Some(3..6)
-        );
-        state.released = 6;
-        assert_eq!(
-            state.due_batch(t0 + chrono::TimeDelta::seconds(9)),
-            Some(6..7)
-        );
-        state.released = 7;
-        assert_eq!(state.due_batch(t0 + chrono::TimeDelta::seconds(99)), None);
     }
 
     #[test]
@@ -269,8 +131,47 @@ mod tests {
         rows.insert(users[0], active);
         rows.insert(users[1], error);
         rows.insert(users[2], AppRow::new(users[2]));
-        let p = progress(&state, &rows);
+        let p = progress(&state, &rows, chrono::Utc::now());
         assert_eq!((p.total, p.done, p.failed, p.remaining), (4, 1, 1, 2));
+        assert_eq!((p.status, p.complete), ("running", false));
         assert_eq!(p.failed_users, vec![users[1].to_string()]);
+    }
+
+    #[test]
+    fn complete_once_all_released_and_none_remains_and_cancel_shows() {
+        let users: Vec<UserId> = (1..=2).map(user).collect();
+        let t0 = chrono::Utc::now();
+        let pacing = Pacing {
+            batch_size: 1,
+            interval_ms: 1000,
+        };
+        let mut state = MigrationState::new("m".into(), users.clone(), pacing, "t", t0);
+        let rows: HashMap<UserId, AppRow> = users
+            .iter()
+            .map(|u| {
+                let mut row = AppRow::new(*u);
+                row.status = AppStatus::Active;
+                (*u, row)
+            })
+            .collect();
+        // Two batches of one, a second apart: the ETA is the wait for the first plus one interval.
+        assert_eq!(release_eta(&state, t0), Duration::from_secs(1));
+        state.released = 1;
+        state.last_release_at = Some(t0);
+        assert_eq!(progress(&state, &rows, t0).status, "running");
+        assert_eq!(release_eta(&state, t0), Duration::from_secs(1));
+        state.cancelled_at = Some(t0);
+        let p = progress(&state, &rows, t0);
+        assert_eq!(
+            (p.status, p.cancelled, p.release_eta_seconds),
+            ("cancelled", true, 0)
+        );
+        state.cancelled_at = None;
+        state.released = 2;
+        let p = progress(&state, &rows, t0);
+        assert_eq!(
+            (p.status, p.complete, p.next_release_at),
+            ("complete", true, None)
+        );
     }
 }

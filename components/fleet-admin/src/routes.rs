@@ -59,6 +59,7 @@ pub enum Route {
     Migrations,
     StartMigration,
     AdvanceMigration,
+    CancelMigration,
     /// Users by id or email (`?q=`), or every user Fleet has a row or hold for.
     Users,
     /// "Provision now" for a user with no row yet, by id or email.
@@ -81,6 +82,7 @@ impl Route {
                 | Route::SetTier(_)
                 | Route::StartMigration
                 | Route::AdvanceMigration
+                | Route::CancelMigration
                 | Route::ProvisionNow
                 | Route::Hold(_)
                 | Route::Release(_)
@@ -139,6 +141,7 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
         ["api", "migrations"] if !method.is_read() => (Route::StartMigration, "GET or POST"),
         ["api", "migrations"] => (Route::Migrations, "GET or POST"),
         ["api", "migrations", "advance"] => (Route::AdvanceMigration, "POST"),
+        ["api", "migrations", "cancel"] => (Route::CancelMigration, "POST"),
         _ => return Err(not_found()),
     };
     let method_ok = match allowed {
@@ -208,6 +211,11 @@ mod tests {
             Route::StartMigration
         );
         assert_eq!(get("/admin/api/migrations").unwrap(), Route::Migrations);
+        assert_eq!(
+            post("/admin/api/migrations/cancel").unwrap(),
+            Route::CancelMigration
+        );
+        assert!(Route::CancelMigration.changes_state());
         assert_eq!(get("/admin/api/signals").unwrap(), Route::Signals);
         assert_eq!(get("/admin/api/alerts").unwrap(), Route::Alerts);
         assert!(!Route::Alerts.changes_state() && post("/admin/api/alerts").is_err());

@@ -8,6 +8,8 @@ pub mod counting;
 pub mod decide;
 pub mod deployment;
 pub mod exposure;
+pub mod migration;
+pub mod migration_release;
 pub mod observe;
 pub mod observed;
 pub mod outcome;

@@ -12,6 +12,7 @@ pub mod config;
 pub mod cost;
 mod fleet_wide;
 pub mod health;
+mod migration;
 pub mod observe;
 pub mod orphan_hold;
 pub mod orphans;

@@ -35,6 +35,8 @@ pub struct SweepSummary {
     /// each with its sanitised reason; the next sweep that drives the fleet tries again. Also kept in
     /// `fleet_state` under `health.fleet_wide_errors`.
     pub fleet_wide_errors: Vec<String>,
+    /// Users of an operator's migration this sweep released to the provision path (at the migration's pace).
+    pub migration_released: u32,
     /// Alert notifications this sweep queued (fired, re-notified or resolved); delivered after the sweep.
     pub alerts_queued: u32,
 }

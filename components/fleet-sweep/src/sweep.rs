@@ -56,6 +56,8 @@ pub(crate) struct Run {
     pub rolled_this_sweep: usize,
     /// This sweep holds the fleet-wide lease: it alone scans for orphans and drives the rollout.
     pub drives_fleet: bool,
+    /// The store failed while releasing a migration batch: this sweep leaves the migration alone.
+    pub migration_stopped: bool,
     /// What the fleet-wide work learnt for the alerts.
     pub alert_facts: crate::alerts::AlertFacts,
 }
@@ -85,6 +87,7 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             repair_config,
             rolled_this_sweep: 0,
             drives_fleet,
+            migration_stopped: false,
             alert_facts: Default::default(),
         };
         let mut held = Held::default();
@@ -127,6 +130,8 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
         let mut seen = HashSet::new();
         let mut seen_unreadable = HashSet::new();
         while self.clock.now() < run.deadline {
+            // An operator's migration releases its next batch here when its pace allows (see migration.rs).
+            let migration_wake = self.release_migration(run);
             let due = DueQuery {
                 now: self.clock.now(),
                 checked_before,
@@ -134,6 +139,9 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             };
             let read = self.store.claim_due_each(due, self.owner, ROW_LEASE_TTL)?;
             if read.rows.is_empty() && read.unreadable.is_empty() {
+                if self.wait_for_migration(run, migration_wake).await {
+                    continue;
+                }
                 break;
             }
             // Unreadable rows stay leased to us until the sweep ends, so later rounds do not claim them again.
@@ -149,6 +157,9 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
             }
             let claimed = read.rows;
             if claimed.is_empty() && new_unreadable == 0 {
+                if self.wait_for_migration(run, migration_wake).await {
+                    continue;
+                }
                 break;
             }
             // A row handled earlier in this sweep and due again (e.g. requeued by a repair) waits for the
