@@ -59,17 +59,6 @@ pub enum Route {
     Migrations,
     StartMigration,
     AdvanceMigration,
-    /// Users by id or email (`?q=`), or every user Fleet has a row or hold for.
-    Users,
-    /// "Provision now" for a user with no row yet, by id or email.
-    ProvisionNow,
-    /// A forced deprovision that holds until lifted.
-    Hold(UserId),
-    /// Lifts a forced deprovision.
-    Release(UserId),
-    Holds,
-    /// The seed's admin figures: success rate, failures, cost per user.
-    Report,
     CancelMigration,
     /// Users by id or email (`?q=`), or every user Fleet has a row or hold for.
     Users,
@@ -93,9 +82,6 @@ impl Route {
                 | Route::SetTier(_)
                 | Route::StartMigration
                 | Route::AdvanceMigration
-                | Route::ProvisionNow
-                | Route::Hold(_)
-                | Route::Release(_)
                 | Route::CancelMigration
                 | Route::ProvisionNow
                 | Route::Hold(_)
@@ -231,20 +217,6 @@ mod tests {
         );
         assert!(Route::CancelMigration.changes_state());
         assert_eq!(get("/admin/api/signals").unwrap(), Route::Signals);
-        assert_eq!(get("/admin/api/users").unwrap(), Route::Users);
-        assert_eq!(get("/admin/api/report").unwrap(), Route::Report);
-        assert_eq!(
-            post("/admin/api/users/provision").unwrap(),
-            Route::ProvisionNow
-        );
-        assert_eq!(
-            post(&format!("/admin/api/users/{USER}/hold")).unwrap(),
-            Route::Hold(user)
-        );
-        for route in [Route::ProvisionNow, Route::Hold(user), Route::Release(user)] {
-            assert!(route.changes_state());
-        }
-        assert!(!Route::Users.changes_state() && !Route::Report.changes_state());
         assert_eq!(get("/admin/api/alerts").unwrap(), Route::Alerts);
         assert!(!Route::Alerts.changes_state() && post("/admin/api/alerts").is_err());
         assert_eq!(get("/admin/api/users").unwrap(), Route::Users);
