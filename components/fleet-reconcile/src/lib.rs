@@ -16,6 +16,7 @@ pub mod outcome;
 mod pass;
 pub mod screener_db;
 mod steps;
+pub mod tier_size;
 
 pub use cause::{wants_app, Cause};
 pub use clock::{Clock, SystemClock};
