@@ -51,7 +51,8 @@ pub fn entitlements<C: SqlConnection>(
         .collect()
 }
 
-/// Entitled users with no app row (or only a deleted one): the users a migration provisions.
+/// Entitled users with no app row (or only a deleted one): the users a migration provisions. A user an
+/// operator forced down (a hold, see fleet-store `holds.rs`) is not one of them.
 pub fn entitled_without_app<C: SqlConnection>(
     store: &mut Store<C>,
 ) -> Result<Vec<UserId>, StoreError> {
@@ -59,7 +60,9 @@ pub fn entitled_without_app<C: SqlConnection>(
         store,
         "SELECT {text_out:e.user_id} FROM fleet_entitlements e \
          LEFT JOIN user_fly_apps a ON a.user_id = e.user_id \
-         WHERE e.entitled AND (a.user_id IS NULL OR a.status = 'deleted') ORDER BY e.user_id",
+         WHERE e.entitled AND (a.user_id IS NULL OR a.status = 'deleted') \
+         AND NOT EXISTS (SELECT 1 FROM fleet_state h WHERE h.key = 'deprovision_hold:' || e.user_id) \
+         ORDER BY e.user_id",
         &[],
     )?;
     rows.iter()

@@ -171,6 +171,9 @@ fn forced_deprovision_holds_until_lifted_and_shows_as_an_override() {
     assert_eq!(r["hold"]["operator"], "admin-token");
     assert_eq!(r["hold"]["reason"], "abuse: 400 traders");
     settle(&rig, alice, AppStatus::Deleted);
+    // A migration of users without an app leaves a held user alone.
+    let dry = body(&rig.admin("POST", "/admin/api/migrations", r#"{"dry_run":true}"#));
+    assert_eq!(dry["count"], 0, "{dry}");
     // Idempotent: the same hold again changes nothing.
     assert_eq!(ok(&rig.admin("POST", &hold, &payload))["created"], false);
 
