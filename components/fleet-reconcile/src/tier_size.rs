@@ -189,6 +189,14 @@ fn valid_region(r: &str) -> bool {
     (3..=4).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_lowercase())
 }
 
+/// `base` with a tier's guest and primary region (the provision configuration of a user of that tier).
+pub fn sized(base: &crate::ReconcileConfig, size: &TierSize) -> crate::ReconcileConfig {
+    let mut config = base.clone();
+    config.guest = size.guest.clone();
+    config.region = size.region.clone();
+    config
+}
+
 /// The size a machine was recorded with (the row's `cpu_kind`, `cpus`, `memory_mb`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RecordedSize<'a> {

@@ -85,10 +85,12 @@ async fn run(req: Request, intent: Intent) -> Result<Response, ApiError> {
     let counter = CountingTransport::new(SpinTransport);
     let fly = settings.fly_client(&counter);
     let owner = format!("{}:{}", intent.name(), uuid::Uuid::new_v4());
+    // The user's tier picks the machine's guest and region (per-tier sizes).
+    let config = settings.reconcile_for(entitlement.tier.map(|t| t.as_str()));
     let mut reconciler = Reconciler {
         store: &mut store,
         fly: &fly,
-        config: &settings.reconcile,
+        config: &config,
         clock: &SystemClock,
         owner: &owner,
         cause: Cause::hint(hint.tier.as_deref(), hint.reason.as_deref()),

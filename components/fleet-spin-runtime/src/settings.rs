@@ -22,6 +22,8 @@ pub struct Settings {
     pub fly_base_url: String,
     pub fly_token: Secret<String>,
     pub reconcile: ReconcileConfig,
+    /// Per-tier guests and regions (`fly_*_pro`, `fly_*_elite`; unset: the single size above).
+    pub tiers: fleet_reconcile::tier_size::TierSizes,
     pub budget: Duration,
 }
 
@@ -117,8 +119,20 @@ impl Settings {
             fly_base_url: format!("{}/v1", fly_api_origin.trim_end_matches('/')),
             fly_token: Secret::new(required("fly_api_token")?),
             reconcile,
+            tiers: fleet_reconcile::tier_size::TierSizes::from_variables(|name| {
+                variables::get(name).ok()
+            })
+            .map_err(|e| config_error(e.variable, &e.problem))?,
             budget: Duration::from_millis(number("reconcile_budget_ms", "20000")?),
         })
+    }
+
+    /// The provision configuration of a user of `tier` (its guest and region; the single size otherwise).
+    pub fn reconcile_for(&self, tier: Option<&str>) -> ReconcileConfig {
+        match tier.and_then(|t| self.tiers.for_tier(t)) {
+            Some(size) => fleet_reconcile::tier_size::sized(&self.reconcile, size),
+            None => self.reconcile.clone(),
+        }
     }
 
     /// A Fly client over `transport` (e.g. a [`fleet_reconcile::CountingTransport`] around Spin's).

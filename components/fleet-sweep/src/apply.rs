@@ -99,6 +99,9 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
                     .is_some_and(|h| h.status == fleet_store::HealthStatus::Healthy);
                 if healthy && action == Action::Converged && run.rollout.wants_update(&image) {
                     self.maybe_roll(run, &mut updated).await?;
+                } else if healthy && action == Action::Converged {
+                    // A tier change between Pro and Elite: resized in place, as safely as an image.
+                    self.maybe_resize(run, &mut updated).await?;
                 }
             }
             Repair::Reconcile(kind) => return self.reconcile_pass(run, row.user_id, kind).await,
@@ -134,10 +137,11 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
         if budget < MIN_REPAIR_TIME {
             return Ok(false);
         }
+        let config = self.tier_config(run, user_id)?;
         let mut reconciler = Reconciler {
             store: &mut *self.store,
             fly: self.fly,
-            config: &run.repair_config,
+            config: &config,
             clock: self.clock,
             owner: self.owner,
             cause: fleet_reconcile::Cause::sweep(),

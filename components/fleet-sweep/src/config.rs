@@ -56,6 +56,9 @@ pub struct SweepConfig {
     pub app_url_template: String,
     /// Fleet's app name prefix; only apps with it are considered for orphan detection.
     pub app_prefix: String,
+    /// Per-tier guests and regions (`None`: every machine gets the provision configuration's size). A
+    /// machine whose size differs from its tier's is resized in place, a rollout batch per sweep.
+    pub tier_sizes: Option<fleet_reconcile::tier_size::TierSizes>,
     /// Alert thresholds (see [`crate::alerts`]).
     pub alerts: crate::alerts::AlertRules,
 }
@@ -76,6 +79,7 @@ impl Default for SweepConfig {
             unhealthy_grace: Duration::from_secs(600),
             app_url_template: String::new(),
             app_prefix: format!("{}-", fly_api::naming::APP_PREFIX),
+            tier_sizes: None,
             alerts: crate::alerts::AlertRules::default(),
         }
     }

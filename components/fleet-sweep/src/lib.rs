@@ -18,6 +18,8 @@ pub mod orphan_hold;
 pub mod orphans;
 pub mod plan;
 pub mod probe;
+mod resize;
+pub mod resize_state;
 mod roll;
 pub mod rollout;
 pub mod summary;

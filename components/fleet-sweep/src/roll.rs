@@ -185,7 +185,7 @@ impl<C: SqlConnection, T: Transport, P: Transport, K: Clock> Sweeper<'_, C, T, P
 
     /// Polls the machine until it is started with passing checks and its screener answers correctly, it
     /// failed, or the rollout wait (bounded by the budget) is over.
-    async fn watch_boot(
+    pub(crate) async fn watch_boot(
         &self,
         row: &AppRow,
         app: &AppName,

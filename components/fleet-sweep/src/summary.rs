@@ -37,6 +37,8 @@ pub struct SweepSummary {
     pub fleet_wide_errors: Vec<String>,
     /// Users of an operator's migration this sweep released to the provision path (at the migration's pace).
     pub migration_released: u32,
+    /// Machines resized in place to their tier's guest.
+    pub resized: u32,
     /// Alert notifications this sweep queued (fired, re-notified or resolved); delivered after the sweep.
     pub alerts_queued: u32,
 }

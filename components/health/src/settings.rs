@@ -56,5 +56,12 @@ pub fn sweep_config() -> Result<SweepConfig, ApiError> {
         app_url_template: template,
         app_prefix: defaults.app_prefix,
         alerts: crate::alerts::alert_rules()?,
+        // Per-tier guests and regions; unset tier variables mean today's single size for both.
+        tier_sizes: Some(
+            fleet_reconcile::tier_size::TierSizes::from_variables(|name| {
+                spin_sdk::variables::get(name).ok()
+            })
+            .map_err(|e| config_error(e.variable, &e.problem))?,
+        ),
     })
 }

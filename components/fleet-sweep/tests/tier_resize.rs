@@ -1,0 +1,76 @@
+//! Per-tier sizes against the strict Fly simulator: a Pro user is provisioned at Pro's guest; after a change
+//! to Elite the sweep resizes the same machine in place (Fly's update machine API, under a lease, watched
+//! until healthy) to Elite's larger guest, records the new size and its cost estimate, and leaves a
+//! correctly sized machine alone.
+
+mod support;
+
+use fleet_reconcile::tier_size::TierSizes;
+use fleet_sweep::PriceTable;
+use support::{quiet_sim, Rig};
+
+fn elite_larger() -> TierSizes {
+    let vars = [("fly_cpus_elite", "4"), ("fly_memory_mb_elite", "2048")];
+    TierSizes::from_variables(|name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_pro_to_elite_change_resizes_the_machine_in_place() {
+    let mut rig = Rig::sqlite(quiet_sim());
+    let sizes = elite_larger();
+    rig.config.tier_sizes = Some(sizes.clone());
+    let u = rig.provision_users(1, 1)[0];
+    let row = rig.row(u);
+    let app = row.fly_app_name.clone().unwrap();
+    let machine = row.machine_id.clone().unwrap();
+    let guest = |rig: &Rig<_>| rig.live_machines(&app)[0]["config"]["guest"].clone();
+    assert_eq!(
+        (
+            guest(&rig)["cpus"].as_u64(),
+            guest(&rig)["memory_mb"].as_u64()
+        ),
+        (Some(2), Some(512)),
+        "pro gets pro's size"
+    );
+    let pro_cost = row.monthly_cost_estimate_usd;
+
+    rig.subscribe(u, "elite", "active");
+    let mut resized = 0;
+    for _ in 0..3 {
+        resized += rig.sweep().resized;
+    }
+    assert_eq!(resized, 1, "resized once, then left alone");
+    let machines = rig.live_machines(&app);
+    assert_eq!(machines.len(), 1);
+    assert_eq!(
+        machines[0]["id"].as_str(),
+        Some(machine.as_str()),
+        "updated in place"
+    );
+    assert_eq!(
+        (
+            guest(&rig)["cpus"].as_u64(),
+            guest(&rig)["memory_mb"].as_u64()
+        ),
+        (Some(4), Some(2048))
+    );
+    assert_eq!(machines[0]["state"], "started");
+    let row = rig.row(u);
+    assert_eq!((row.cpus, row.memory_mb), (Some(4), Some(2048)));
+    let elite_cost = PriceTable::embedded().monthly_estimate("shared", 4, 2048, "sin");
+    assert_eq!(row.monthly_cost_estimate_usd, elite_cost);
+    assert!(elite_cost > pro_cost, "{elite_cost:?} > {pro_cost:?}");
+    // Fly saw one update of that machine (plus none for a correctly sized one), under a lease.
+    let updates = rig.requests_matching("POST", &format!("/machines/{machine}"));
+    assert!(
+        updates
+            .iter()
+            .any(|r| !r.contains("/lease") && !r.contains("/start") && !r.contains("/stop")),
+        "{updates:?}"
+    );
+}
