@@ -93,7 +93,7 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
             Route::Report => self.seed_report(),
             Route::ProvisionNow => self.provision_now(req, &principal).await,
             Route::Hold(user) => self.force_deprovision(user, req, &principal).await,
-            Route::Release(user) => self.lift_hold(user, &principal).await,
+            Route::Release(user) => self.lift_hold(user, req, &principal).await,
             Route::Page | Route::Login | Route::Logout => unreachable!("answered above"),
         }
     }

@@ -39,6 +39,11 @@ struct HoldBody {
     confirm: Option<String>,
 }
 
+/// Lifting takes no fields: an empty body or `{}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoFields {}
+
 fn note(text: &str, max: usize) -> String {
     text.chars().filter(|c| !c.is_control()).take(max).collect()
 }
@@ -227,8 +232,10 @@ impl<C: SqlConnection, T: Transport, K: Clock> Admin<'_, C, T, K> {
     pub(crate) async fn lift_hold(
         &self,
         user: UserId,
+        req: &AdminRequest,
         principal: &Principal,
     ) -> Result<AdminResponse, ApiError> {
+        let _: NoFields = json_body(&req.body)?;
         let mut store = self.store()?;
         let lifted = store.lift_hold(user).map_err(internal)?;
         let state = store.read_user(user, 0).map_err(internal)?;

@@ -53,6 +53,29 @@ fn routes(s: &Subjects) -> Vec<(&'static str, String, Vec<u8>)> {
             br#"{"tier":"elite"}"#.to_vec(),
         ),
     ];
+    // Issue 20's operator controls.
+    out.extend([
+        ("GET", "/admin/api/users".to_string(), Vec::new()),
+        ("GET", "/admin/api/holds".into(), Vec::new()),
+        ("GET", "/admin/api/report".into(), Vec::new()),
+        (
+            "POST",
+            "/admin/api/users/provision".into(),
+            json!({"user_id": e.to_string()}).to_string().into_bytes(),
+        ),
+        (
+            "POST",
+            format!("/admin/api/users/{e}/hold"),
+            json!({"reason": "abuse", "confirm": e.to_string()})
+                .to_string()
+                .into_bytes(),
+        ),
+        (
+            "POST",
+            format!("/admin/api/users/{e}/release"),
+            b"{}".to_vec(),
+        ),
+    ]);
     for action in ["reconcile", "retry", "reprovision", "deprovision"] {
         let body = json!({"confirm": e.to_string()}).to_string().into_bytes();
         out.push(("POST", format!("/admin/api/apps/{e}/{action}"), body));
@@ -166,6 +189,9 @@ fn valid_token_cases(s: &Subjects, bearer: &str, out: &mut Vec<RawRequest>) {
         "/admin/api/migrations".to_string(),
         "/admin/api/orphans/confirm".to_string(),
         "/admin/login".to_string(),
+        "/admin/api/users/provision".to_string(),
+        format!("/admin/api/users/{e}/hold"),
+        format!("/admin/api/users/{e}/release"),
     ];
     for path in &posts {
         for (label, body) in &broken {
@@ -201,6 +227,32 @@ fn valid_token_cases(s: &Subjects, bearer: &str, out: &mut Vec<RawRequest>) {
                 body.to_string().as_bytes(),
             ));
         }
+        // Operator controls: an unknown email or id, a hold confirmed with something else.
+        for body in [
+            json!({"email": inj}),
+            json!({"user_id": inj}),
+            json!({"email": inj, "user_id": e.to_string()}),
+        ] {
+            out.push(with(
+                req(
+                    format!("provision now {body}"),
+                    "POST",
+                    "/admin/api/users/provision",
+                ),
+                &auth,
+                body.to_string().as_bytes(),
+            ));
+        }
+        let hold = json!({"reason": inj, "confirm": inj});
+        out.push(with(
+            req(
+                format!("hold {hold}"),
+                "POST",
+                &format!("/admin/api/users/{e}/hold"),
+            ),
+            &auth,
+            hold.to_string().as_bytes(),
+        ));
         let migrate = json!({"dry_run": inj});
         out.push(with(
             req(
@@ -301,6 +353,8 @@ fn valid_token_cases(s: &Subjects, bearer: &str, out: &mut Vec<RawRequest>) {
             ("GET", format!("/admin/api/apps/{id}")),
             ("POST", format!("/admin/api/apps/{id}/reconcile")),
             ("POST", format!("/admin/api/users/{id}/tier")),
+            ("POST", format!("/admin/api/users/{id}/hold")),
+            ("POST", format!("/admin/api/users/{id}/release")),
         ] {
             out.push(with(
                 req(format!("{method} {path}"), method, &path),
