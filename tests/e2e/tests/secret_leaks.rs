@@ -167,6 +167,7 @@ fn no_secret_appears_in_logs_events_errors_answers_or_the_fly_log() {
         "/admin/api/apps",
         "/admin/api/orphans",
         "/admin/api/migrations",
+        "/admin/api/alerts",
         "/admin",
     ] {
         assert_eq!(s.admin("GET", path, "").0, 200, "{path}");
