@@ -74,3 +74,33 @@ fn a_pro_to_elite_change_resizes_the_machine_in_place() {
         "{updates:?}"
     );
 }
+
+#[test]
+fn an_elite_user_is_created_at_elites_size_and_a_pro_user_at_pros() {
+    let mut rig = Rig::sqlite(quiet_sim());
+    rig.config.tier_sizes = Some(elite_larger());
+    let (pro, elite) = (support::user(1), support::user(2));
+    rig.subscribe(pro, "pro", "active");
+    rig.subscribe(elite, "elite", "active");
+    rig.sweep_until("both active", |rig| {
+        [pro, elite]
+            .iter()
+            .all(|u| rig.row(*u).status == fleet_store::AppStatus::Active)
+    });
+    for (user, cpus, memory_mb) in [(pro, 2, 512), (elite, 4, 2048)] {
+        let row = rig.row(user);
+        let app = row.fly_app_name.clone().unwrap();
+        let guest = rig.live_machines(&app)[0]["config"]["guest"].clone();
+        assert_eq!(
+            (guest["cpus"].as_u64(), guest["memory_mb"].as_u64()),
+            (Some(cpus), Some(memory_mb)),
+            "{user}"
+        );
+        assert_eq!(
+            (row.cpus, row.memory_mb),
+            (Some(cpus as i64), Some(memory_mb as i64))
+        );
+    }
+    // Created at the right size: nothing to resize.
+    assert_eq!(rig.sweep().resized, 0);
+}
