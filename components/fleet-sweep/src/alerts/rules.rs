@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use fleet_store::{sanitize_error, AppRow, AppStatus, HealthStatus};
+use std::collections::BTreeMap;
+
+use fleet_store::{sanitize_error, AppRow, AppStatus, HealthStatus, UserId};
 
 use crate::rollout::{RolloutState, RolloutStatus};
 
@@ -127,6 +129,9 @@ impl Default for AlertRules {
 #[derive(Clone, Debug, Default)]
 pub struct FleetFacts<'a> {
     pub rows: &'a [AppRow],
+    /// When each provisioning row began provisioning (its latest `provision_requested` event), where known;
+    /// otherwise the row's `created_at` counts (a re-provisioned row keeps its old `created_at`).
+    pub provisioning_since: BTreeMap<UserId, DateTime<Utc>>,
     /// The orphans after this sweep's scan; `None` when no scan completed.
     pub orphans: Option<&'a [String]>,
     /// Orphan deletions held for an operator; `None` when the scan did not get that far.
@@ -177,8 +182,13 @@ pub fn conditions(facts: &FleetFacts<'_>, rules: &AlertRules, now: DateTime<Utc>
                 ));
             }
             AppStatus::Provisioning => {
-                let stuck = row.created_at.is_some_and(|created| {
-                    fleet_store::time::after(created, rules.provision_stuck_after) <= now
+                let since = facts
+                    .provisioning_since
+                    .get(&row.user_id)
+                    .copied()
+                    .or(row.created_at);
+                let stuck = since.is_some_and(|since| {
+                    fleet_store::time::after(since, rules.provision_stuck_after) <= now
                 });
                 if stuck {
                     out.holding.push(Condition::new(
@@ -294,9 +304,13 @@ mod tests {
         let mut stuck = row(4, AppStatus::Provisioning);
         stuck.created_at = Some(now() - chrono::Duration::hours(1));
         let fresh = row(5, AppStatus::Provisioning);
-        let rows = [unhealthy, healthy, failed, stuck, fresh];
+        // Created long ago, provisioning again since a minute ago: not stuck.
+        let mut again = row(6, AppStatus::Provisioning);
+        again.created_at = Some(now() - chrono::Duration::days(30));
+        let rows = [unhealthy, healthy, failed, stuck, fresh, again.clone()];
         let facts = FleetFacts {
             rows: &rows,
+            provisioning_since: [(again.user_id, now() - chrono::Duration::minutes(1))].into(),
             orphans: Some(&[]),
             orphan_deletions_held: Some(0),
             fly_auth: Some(None),
@@ -339,6 +353,7 @@ mod tests {
             orphan_deletions_held: Some(7),
             rollout: Some(&rollout),
             fly_auth: Some(Some("401 unauthorized".into())),
+            ..FleetFacts::default()
         };
         let rules = AlertRules {
             monthly_budget_usd: Some(50.0),
