@@ -32,6 +32,12 @@ try {
   await page.click("#login-btn");
   await page.waitForSelector("#app-view:not(.hidden)");
 
+  // The Alerts panel (GET /admin/api/alerts) renders with the page: what fires now, then the history.
+  step("the Alerts panel renders");
+  await page.waitForSelector("#alerts-panel #alerts-firing", { timeout: 30000 });
+  const alertsHead = await page.textContent("#alerts-count");
+  if (!/\d+ firing · \d+ notifications shown/.test(alertsHead)) throw new Error(`Alerts panel header: ${alertsHead}`);
+
   // The seeded Pro user's app runs from the first second and its traders fire on the replay sample: the panel
   // (refreshed with the page) must show a signal of each expected trader, of that user, with its language badge.
   step(`wait until Recent signals shows ${SIGNAL_TRADERS.map((t) => `${t.name} [${t.badge}]`).join(" and ")}`);
