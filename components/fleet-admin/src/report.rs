@@ -1,7 +1,8 @@
-//! `GET /admin/api/report`: the seed's admin SQL ("Provision Success Rate", "Failed Provisions", "Active User
-//! Apps" with the monthly cost, cost per user, health status) answered on Fleet's schema, which has no
-//! `deleted_at`/`retry_count` filters the seed's text assumes (a deleted app is `status = 'deleted'`, retries
-//! are `attempts`), with emails from `auth.users` where readable.
+//! `GET /admin/api/report`: the figures of the seed's admin SQL ("Provision Success Rate", "Failed
+//! Provisions", "Active User Apps" with the monthly cost, cost per user, health status) on both dialects, with
+//! emails from `auth.users` where readable. On Postgres the seed's SQL text also runs as it is (e2e
+//! `the_seeds_admin_sql_runs_on_fleets_schema`); the dashboard shows the same figures on either dialect.
+//! A deleted app is `status = 'deleted'`.
 
 use std::collections::BTreeMap;
 

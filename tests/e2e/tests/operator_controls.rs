@@ -172,3 +172,68 @@ fn forced_deprovision_holds_against_hints_and_the_sweep_until_lifted() {
     sweep_until(&fleet, alice, AppStatus::Active);
     assert_eq!(status_of(&fleet, alice), Some(AppStatus::Active));
 }
+
+/// The seed's admin SQL (DEPLOYMENT_STATUS_FLY_APP_PROVISIONING.md and FINAL_DEPLOYMENT_SUMMARY.md: recent
+/// events with the user's email, provision success rate, active apps with their monthly cost, health status,
+/// failed provisions), verbatim, on Fleet's schema over the platform's, as the dashboard's SQL editor runs
+/// it (the `postgres` role); and GET /admin/api/report gives the same success rate.
+#[test]
+fn the_seeds_admin_sql_runs_on_fleets_schema() {
+    let fleet = Fleet::postgres(SimConfig::default());
+    let alice = user(1);
+    fleet.subscribe(alice, "pro", "active");
+    fleet.until_converged(
+        "/provision",
+        &json!({"user_id": alice.to_string(), "tier": "pro"}),
+        WITHIN,
+    );
+    let mut db = fleet.pg();
+    let recent = db
+        .query(
+            "SELECT e.event_type, e.status, e.created_at, u.email, f.fly_app_name \
+             FROM user_fly_app_events e JOIN user_fly_apps f ON f.id = e.fly_app_id \
+             JOIN user_profiles u ON u.id = e.user_id ORDER BY e.created_at DESC LIMIT 20",
+            &[],
+        )
+        .unwrap();
+    assert!(!recent.is_empty());
+    let rate = db
+        .query_one(
+            "SELECT COUNT(*) FILTER (WHERE event_type = 'provision_completed') as success, \
+             COUNT(*) FILTER (WHERE event_type = 'provision_failed') as failed, \
+             ROUND(COUNT(*) FILTER (WHERE event_type = 'provision_completed') * 100.0 / NULLIF(COUNT(*), 0), 2) \
+             as success_rate_pct FROM user_fly_app_events \
+             WHERE event_type IN ('provision_completed', 'provision_failed')",
+            &[],
+        )
+        .unwrap();
+    let success: i64 = rate.get("success");
+    assert_eq!(success, 1);
+    let active = db
+        .query_one(
+            "SELECT COUNT(*) as active_apps, SUM(monthly_cost_estimate_usd)::float8 as total_monthly_cost \
+             FROM user_fly_apps WHERE status = 'active' AND deleted_at IS NULL",
+            &[],
+        )
+        .unwrap();
+    let active_apps: i64 = active.get("active_apps");
+    assert_eq!(active_apps, 1);
+    db.query(
+        "SELECT health_status, COUNT(*) as count FROM user_fly_apps WHERE deleted_at IS NULL \
+         GROUP BY health_status",
+        &[],
+    )
+    .unwrap();
+    db.query(
+        "SELECT u.email, f.fly_app_name, f.error_message, f.retry_count, f.created_at \
+         FROM user_fly_apps f JOIN user_profiles u ON u.id = f.user_id \
+         WHERE f.status = 'error' ORDER BY f.created_at DESC",
+        &[],
+    )
+    .unwrap();
+    let (status, report) = admin_get(&fleet, "/admin/api/report");
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["provision"]["success"], success, "{report}");
+    assert_eq!(report["active_apps"], active_apps, "{report}");
+    assert_eq!(report["email_source"], "auth.users");
+}
