@@ -14,7 +14,10 @@ fn runner_applies_everything_once_then_nothing() {
     let mut pg = Store::new(NativePostgres::connect(&url).unwrap());
     let versions = |d| migrations(d).iter().map(|m| m.version).collect::<Vec<_>>();
     assert_eq!(pg.migrate().unwrap().applied, versions(Dialect::Postgres));
-    assert_eq!(versions(Dialect::Postgres), vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert_eq!(
+        versions(Dialect::Postgres),
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    );
     assert!(pg.migrate().unwrap().applied.is_empty());
 
     let dir = tempfile::tempdir().unwrap();

@@ -339,7 +339,10 @@ const OLD_DEPROVISION: &str = "/functions/v1/deprovision-user-fly-app";
 /// pg_net requests queued after `after` (id, method, url, body, Authorization header).
 /// pg_net's queued requests after `after`: id, method, url, the body as pg_net sends it (the jsonb's text) and
 /// the headers.
-fn queued_since(db: &mut postgres::Client, after: i64) -> Vec<(i64, String, String, String, Value)> {
+fn queued_since(
+    db: &mut postgres::Client,
+    after: i64,
+) -> Vec<(i64, String, String, String, Value)> {
     db.query(
         "SELECT id, method::text, url, coalesce(body, 'null'::jsonb)::text, coalesce(headers, '{}')::text \
          FROM net.http_request_queue WHERE id > $1 ORDER BY id",
@@ -403,7 +406,10 @@ fn deliver(fleet: &Fleet, url: &str, body: &str, headers: &Value) -> Value {
         .strip_prefix(&fleet.host.url(""))
         .unwrap_or_else(|| panic!("{url} is not Fleet's host"));
     let everything = format!("{url}\n{headers}\n{body}");
-    for (name, secret) in [("signing key", WEBHOOK_SECRET), ("bearer token", WEBHOOK_BEARER)] {
+    for (name, secret) in [
+        ("signing key", WEBHOOK_SECRET),
+        ("bearer token", WEBHOOK_BEARER),
+    ] {
         assert!(
             !everything.contains(secret),
             "pg_net's request holds the {name}: {everything}"
@@ -490,7 +496,10 @@ fn pg_net_hint_carries_no_secret_verifies_once_and_its_replay_is_refused_while_t
         (method.to_uppercase().as_str(), url.as_str()),
         ("POST", fleet.host.url("/provision").as_str())
     );
-    assert_eq!(without_hint_id(&body), json!({"user_id": who, "tier": "pro"}));
+    assert_eq!(
+        without_hint_id(&body),
+        json!({"user_id": who, "tier": "pro"})
+    );
     let (status, due): (String, bool) = {
         let row = db
             .query_one(
