@@ -12,19 +12,12 @@ use std::time::Duration;
 
 use common::user;
 use fleet_store::native::NativeSqlite;
-use fleet_store::{SqlConnection, SqlValue, Store, UserId};
-use fly_simulator::{FlySimThread, SimConfig};
-use spin_test_host::{HostConfig, RunningHost};
+use fleet_store::{SqlConnection, SqlValue, UserId};
 
-const TOKEN: &str = "5e1b0d2a9b4e6a8c0d2f4b6e8a0c2e4f6a8b0d2e4c6a8e0b2d4f6a8c0e2b4d6f";
+const TOKEN: &str = common::sqlite_host::ADMIN_TOKEN;
 const BEARER: &str = "c4a9e1c7d5f3b1a9e7c5d3f1b9a7e5c3d1f9b7a5e3c1d9f7b5a3e1c9d7f5b3a2";
 
-struct Host {
-    host: RunningHost,
-    sim: FlySimThread,
-    db: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
+type Host = common::sqlite_host::SqliteHost;
 
 /// The platform's subscriptions table with these users' subscriptions from before Fleet's migrations ran
 /// (so no trigger created their rows): the "existing users" a migration is for.
@@ -52,53 +45,15 @@ fn existing_subscribers(db: &std::path::Path, users: &[UserId]) {
 }
 
 fn start_host(existing: &[UserId]) -> Host {
-    let dir = tempfile::tempdir().unwrap();
-    let root = fleet_test_support::workspace_root();
-    let release = fleet_test_support::wasm::component_path("admin");
-    let text = std::fs::read_to_string(root.join("spin.toml"))
-        .unwrap()
-        .replace(
-            "target/wasm32-wasip2/release",
-            &release.parent().unwrap().display().to_string(),
-        );
-    let manifest = dir.path().join("spin.toml");
-    std::fs::write(&manifest, text).unwrap();
-    let db = dir.path().join("fleet.db");
-    existing_subscribers(&db, existing);
-    Store::new(NativeSqlite::open(&db).unwrap())
-        .migrate()
-        .unwrap();
-    let sim = FlySimThread::start(SimConfig::default()).unwrap();
-    let host = HostConfig::new(&manifest)
-        .environment(Vec::new())
-        .variable("admin_token", TOKEN)
-        .variable(
-            "webhook_secret",
-            "0e1d2c3b4a5968778695a4b3c2d1e0f0e1d2c3b4a5968778695a4b3c2d1e0f1a",
-        )
-        .variable("webhook_bearer_token", BEARER)
-        .variable("migration_batch_size", "2")
-        .variable("migration_interval_ms", "500")
-        .variable("sweep_budget_ms", "4000")
-        .variable("fly_api_token", sim.sim().token())
-        .variable("fly_api_origin", sim.sim().root_url())
-        .variable("fly_org", sim.sim().org_slug())
-        .variable("fly_image", common::IMAGE)
-        .variable("reconcile_budget_ms", "15000")
-        .variable("database_url", "sqlite://default")
-        .variable(
-            "screener_database_url",
-            format!("sqlite://{}", db.display()),
-        )
-        .sqlite_default(&db)
-        .start_on_chosen_host()
-        .expect("host starts");
-    Host {
-        host,
-        sim,
-        db,
-        _dir: dir,
-    }
+    common::sqlite_host::start(
+        |db| existing_subscribers(db, existing),
+        &[
+            ("webhook_bearer_token", BEARER),
+            ("migration_batch_size", "2"),
+            ("migration_interval_ms", "500"),
+            ("sweep_budget_ms", "4000"),
+        ],
+    )
 }
 
 impl Host {

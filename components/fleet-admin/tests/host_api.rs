@@ -8,15 +8,16 @@ mod common;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
+use common::sqlite_host::SqliteHost;
 use common::user;
 use fleet_store::native::NativeSqlite;
-use fleet_store::{SqlConnection, SqlValue, Store};
-use fly_simulator::{FlySimThread, SimConfig};
+use fleet_store::{SqlConnection, SqlValue};
+use fly_simulator::FlySimThread;
 use serde_json::{json, Value};
-use spin_test_host::{HostConfig, RunningHost};
+use spin_test_host::RunningHost;
 
 /// 32 random bytes as hex: Fleet refuses a shorter admin token.
-const TOKEN: &str = "5e1b0d2a9b4e6a8c0d2f4b6e8a0c2e4f6a8b0d2e4c6a8e0b2d4f6a8c0e2b4d6f";
+const TOKEN: &str = common::sqlite_host::ADMIN_TOKEN;
 
 struct HostRig {
     host: RunningHost,
@@ -28,43 +29,9 @@ struct HostRig {
 
 impl HostRig {
     fn start(allow_tier_override: bool) -> HostRig {
-        let dir = tempfile::tempdir().unwrap();
-        let root = fleet_test_support::workspace_root();
-        let release = fleet_test_support::wasm::component_path("admin");
-        let text = std::fs::read_to_string(root.join("spin.toml"))
-            .unwrap()
-            .replace(
-                "target/wasm32-wasip2/release",
-                &release.parent().unwrap().display().to_string(),
-            );
-        let manifest = dir.path().join("spin.toml");
-        std::fs::write(&manifest, text).unwrap();
-        let db = dir.path().join("fleet.db");
-        Store::new(NativeSqlite::open(&db).unwrap())
-            .migrate()
-            .unwrap();
-        let sim = FlySimThread::start(SimConfig::default()).unwrap();
-        let host = HostConfig::new(&manifest)
-            .environment(Vec::new())
-            .variable("admin_token", TOKEN)
-            .variable("allow_tier_override", allow_tier_override.to_string())
-            .variable(
-                "webhook_secret",
-                "0e1d2c3b4a5968778695a4b3c2d1e0f0e1d2c3b4a5968778695a4b3c2d1e0f1a",
-            )
-            .variable("fly_api_token", sim.sim().token())
-            .variable("fly_api_origin", sim.sim().root_url())
-            .variable("fly_org", sim.sim().org_slug())
-            .variable("fly_image", common::IMAGE)
-            .variable("reconcile_budget_ms", "15000")
-            .variable("database_url", "sqlite://default")
-            .variable(
-                "screener_database_url",
-                format!("sqlite://{}", db.display()),
-            )
-            .sqlite_default(&db)
-            .start_on_chosen_host()
-            .expect("host starts");
+        let override_tiers = allow_tier_override.to_string();
+        let SqliteHost { host, sim, db, dir } =
+            common::sqlite_host::start(|_| {}, &[("allow_tier_override", override_tiers.as_str())]);
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()

@@ -10,11 +10,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use fleet_store::native::NativeSqlite;
-use fleet_store::{SqlConnection, SqlValue, Store};
-use fly_simulator::{FlySimThread, SimConfig};
-use spin_test_host::HostConfig;
+use fleet_store::{SqlConnection, SqlValue};
 
-const TOKEN: &str = "5e1b0d2a9b4e6a8c0d2f4b6e8a0c2e4f6a8b0d2e4c6a8e0b2d4f6a8c0e2b4d6f";
+const TOKEN: &str = common::sqlite_host::ADMIN_TOKEN;
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 #[test]
@@ -33,22 +31,18 @@ fn the_dashboard_starts_and_cancels_a_migration_in_a_real_browser() {
         );
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let release = fleet_test_support::wasm::component_path("admin");
-    let text = std::fs::read_to_string(fleet_test_support::workspace_root().join("spin.toml"))
-        .unwrap()
-        .replace(
-            "target/wasm32-wasip2/release",
-            &release.parent().unwrap().display().to_string(),
-        );
-    let manifest = dir.path().join("spin.toml");
-    std::fs::write(&manifest, text).unwrap();
-    let db = dir.path().join("fleet.db");
-    Store::new(NativeSqlite::open(&db).unwrap())
-        .migrate()
-        .unwrap();
+    // Slow batches, so the migration is still running when the page cancels it.
+    let rig = common::sqlite_host::start(
+        |_| {},
+        &[
+            ("migration_batch_size", "1"),
+            ("migration_interval_ms", "600000"),
+        ],
+    );
+    let db = &rig.db;
+    let host = &rig.host;
     // Existing users: subscriptions whose trigger-made rows are set back to deleted and not due.
-    let mut conn = NativeSqlite::open(&db).unwrap();
+    let mut conn = NativeSqlite::open(db).unwrap();
     for n in 1..=3 {
         let u = common::user(n).to_string();
         conn.execute(
@@ -62,30 +56,6 @@ fn the_dashboard_starts_and_cancels_a_migration_in_a_real_browser() {
         )
         .unwrap();
     }
-    let sim = FlySimThread::start(SimConfig::default()).unwrap();
-    let host = HostConfig::new(&manifest)
-        .environment(Vec::new())
-        .variable("admin_token", TOKEN)
-        .variable(
-            "webhook_secret",
-            "0e1d2c3b4a5968778695a4b3c2d1e0f0e1d2c3b4a5968778695a4b3c2d1e0f1a",
-        )
-        // Slow batches, so the migration is still running when the page cancels it.
-        .variable("migration_batch_size", "1")
-        .variable("migration_interval_ms", "600000")
-        .variable("fly_api_token", sim.sim().token())
-        .variable("fly_api_origin", sim.sim().root_url())
-        .variable("fly_org", sim.sim().org_slug())
-        .variable("fly_image", common::IMAGE)
-        .variable("reconcile_budget_ms", "15000")
-        .variable("database_url", "sqlite://default")
-        .variable(
-            "screener_database_url",
-            format!("sqlite://{}", db.display()),
-        )
-        .sqlite_default(&db)
-        .start_on_chosen_host()
-        .expect("host starts");
     let status = Command::new("node")
         .arg(browser_dir.join("migration.mjs"))
         .current_dir(&browser_dir)

@@ -10,70 +10,17 @@ use std::time::Duration;
 
 use common::user;
 use fleet_store::native::NativeSqlite;
-use fleet_store::{SqlConnection, SqlValue, Store, UserId};
-use fly_simulator::{FlySimThread, SimConfig};
+use fleet_store::{SqlConnection, SqlValue, UserId};
 use serde_json::{json, Value};
-use spin_test_host::{HostConfig, RunningHost};
 
 const BEARER: &str = "c4a9e1c7d5f3b1a9e7c5d3f1b9a7e5c3d1f9b7a5e3c1d9f7b5a3e1c9d7f5b3a2";
 
-struct Host {
-    host: RunningHost,
-    sim: FlySimThread,
-    db: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
+type Host = common::sqlite_host::SqliteHost;
 
 fn start(vars: &[(&str, &str)]) -> Host {
-    let dir = tempfile::tempdir().unwrap();
-    let release = fleet_test_support::wasm::component_path("provision");
-    let text = std::fs::read_to_string(fleet_test_support::workspace_root().join("spin.toml"))
-        .unwrap()
-        .replace(
-            "target/wasm32-wasip2/release",
-            &release.parent().unwrap().display().to_string(),
-        );
-    let manifest = dir.path().join("spin.toml");
-    std::fs::write(&manifest, text).unwrap();
-    let db = dir.path().join("fleet.db");
-    Store::new(NativeSqlite::open(&db).unwrap())
-        .migrate()
-        .unwrap();
-    let sim = FlySimThread::start(SimConfig::default()).unwrap();
-    let mut config = HostConfig::new(&manifest)
-        .environment(Vec::new())
-        .variable(
-            "admin_token",
-            "5e1b0d2a9b4e6a8c0d2f4b6e8a0c2e4f6a8b0d2e4c6a8e0b2d4f6a8c0e2b4d6f",
-        )
-        .variable(
-            "webhook_secret",
-            "0e1d2c3b4a5968778695a4b3c2d1e0f0e1d2c3b4a5968778695a4b3c2d1e0f1a",
-        )
-        .variable("webhook_bearer_token", BEARER)
-        .variable("fly_api_token", sim.sim().token())
-        .variable("fly_api_origin", sim.sim().root_url())
-        .variable("fly_org", sim.sim().org_slug())
-        .variable("fly_image", common::IMAGE)
-        .variable("reconcile_budget_ms", "15000")
-        .variable("database_url", "sqlite://default")
-        .variable(
-            "screener_database_url",
-            format!("sqlite://{}", db.display()),
-        );
-    for (name, value) in vars {
-        config = config.variable(*name, *value);
-    }
-    let host = config
-        .sqlite_default(&db)
-        .start_on_chosen_host()
-        .expect("host starts");
-    Host {
-        host,
-        sim,
-        db,
-        _dir: dir,
-    }
+    let mut all = vec![("webhook_bearer_token", BEARER)];
+    all.extend_from_slice(vars);
+    common::sqlite_host::start(|_| {}, &all)
 }
 
 impl Host {

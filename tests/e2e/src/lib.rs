@@ -126,17 +126,7 @@ pub struct Fleet {
     _dir: tempfile::TempDir,
 }
 
-/// Copies spin.toml beside the built components so `source` paths resolve wherever they were built.
-pub fn manifest_in(dir: &std::path::Path) -> PathBuf {
-    let root = fleet_test_support::workspace_root();
-    let text = std::fs::read_to_string(root.join("spin.toml")).expect("read spin.toml");
-    let built = fleet_test_support::wasm::component_path("provision");
-    let release_dir = built.parent().expect("release dir").display().to_string();
-    let text = text.replace("target/wasm32-wasip2/release", &release_dir);
-    let manifest = dir.join("spin.toml");
-    std::fs::write(&manifest, text).expect("write manifest");
-    manifest
-}
+pub use fleet_test_support::wasm::manifest_in;
 
 impl Fleet {
     pub fn postgres(sim: SimConfig) -> Fleet {

@@ -1,6 +1,8 @@
 //! A native rig for admin tests: the Fly simulator, a real SQLite file and the admin service wired to both.
 #![allow(dead_code)]
 
+pub mod sqlite_host;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
